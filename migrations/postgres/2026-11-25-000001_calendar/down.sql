@@ -1,0 +1,2 @@
+DROP TABLE calendar_overrides;
+DROP TABLE calendar_settings;

@@ -1,0 +1,208 @@
+//! Settings read from environment variables, each with a documented default (see README).
+
+use std::{env, net::SocketAddr, path::PathBuf, time::Duration};
+
+/// Where the data lives. `DATABASE_URL` unset means the embedded SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseTarget {
+    /// `postgres://…` / `postgresql://…` selects PostgreSQL; `sqlite://PATH`, `sqlite:PATH` or a bare
+    /// path selects SQLite.
+    pub fn parse(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Self::Postgres(url.to_owned());
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        Self::Sqlite(PathBuf::from(path))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Token signing and validation settings.
+#[derive(Clone)]
+pub struct JwtSettings {
+    /// HS256 shared secret (`MOTCUA_JWT_SECRET`).
+    pub secret: Option<String>,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl: Duration,
+}
+
+impl std::fmt::Debug for JwtSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtSettings")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database: DatabaseTarget,
+    pub pool_size: u32,
+    pub pool_timeout: Duration,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    pub body_limit: usize,
+    pub workers: usize,
+    pub shutdown_timeout: Duration,
+    pub jwt: JwtSettings,
+    /// Relaxes start-up checks meant for production (`MOTCUA_DEV_MODE=true`).
+    pub dev_mode: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value for {name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_SQLITE_PATH: &str = "./data/motcua.db";
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Builds the settings from any variable source, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let database = get("DATABASE_URL")
+            .map(|url| DatabaseTarget::parse(&url))
+            .unwrap_or_else(|| DatabaseTarget::Sqlite(PathBuf::from(DEFAULT_SQLITE_PATH)));
+        let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            bind: parse_or(
+                "MOTCUA_BIND",
+                get("MOTCUA_BIND"),
+                DEFAULT_BIND.parse().expect("valid default"),
+            )?,
+            database,
+            pool_size: parse_or("MOTCUA_DB_POOL_SIZE", get("MOTCUA_DB_POOL_SIZE"), 10)?,
+            pool_timeout: Duration::from_secs(parse_or(
+                "MOTCUA_DB_TIMEOUT_SECONDS",
+                get("MOTCUA_DB_TIMEOUT_SECONDS"),
+                5,
+            )?),
+            log_filter: get("MOTCUA_LOG").unwrap_or_else(|| "info".to_owned()),
+            log_format: match get("MOTCUA_LOG_FORMAT").as_deref() {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(other) => {
+                    return Err(ConfigError {
+                        name: "MOTCUA_LOG_FORMAT",
+                        reason: format!("`{other}` is neither `text` nor `json`"),
+                    });
+                }
+            },
+            body_limit: parse_or("MOTCUA_BODY_LIMIT", get("MOTCUA_BODY_LIMIT"), 1024 * 1024)?,
+            workers: parse_or("MOTCUA_WORKERS", get("MOTCUA_WORKERS"), default_workers)?,
+            shutdown_timeout: Duration::from_secs(parse_or(
+                "MOTCUA_SHUTDOWN_TIMEOUT_SECONDS",
+                get("MOTCUA_SHUTDOWN_TIMEOUT_SECONDS"),
+                30,
+            )?),
+            jwt: JwtSettings {
+                secret: get("MOTCUA_JWT_SECRET"),
+                issuer: get("MOTCUA_JWT_ISSUER").unwrap_or_else(|| "motcua".to_owned()),
+                audience: get("MOTCUA_JWT_AUDIENCE").unwrap_or_else(|| "motcua".to_owned()),
+                ttl: Duration::from_secs(parse_or(
+                    "MOTCUA_JWT_TTL_SECONDS",
+                    get("MOTCUA_JWT_TTL_SECONDS"),
+                    900,
+                )?),
+            },
+            dev_mode: parse_or("MOTCUA_DEV_MODE", get("MOTCUA_DEV_MODE"), false)?,
+        })
+    }
+}
+
+fn parse_or<T>(name: &'static str, raw: Option<String>, default: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    match raw {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError {
+            name,
+            reason: format!("`{raw}`: {e}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_use_embedded_sqlite_and_local_bind() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.database,
+            DatabaseTarget::Sqlite(PathBuf::from(DEFAULT_SQLITE_PATH))
+        );
+        assert_eq!(c.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.body_limit, 1024 * 1024);
+        assert_eq!(c.jwt.ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn database_url_selects_backend() {
+        assert_eq!(
+            DatabaseTarget::parse("postgres://u@h/db"),
+            DatabaseTarget::Postgres("postgres://u@h/db".into())
+        );
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:///tmp/x.db"),
+            DatabaseTarget::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(
+            DatabaseTarget::parse("x.db"),
+            DatabaseTarget::Sqlite(PathBuf::from("x.db"))
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = config(&[("MOTCUA_DB_POOL_SIZE", "many")]).unwrap_err();
+        assert_eq!(err.name, "MOTCUA_DB_POOL_SIZE");
+        let err = config(&[("MOTCUA_LOG_FORMAT", "xml")]).unwrap_err();
+        assert_eq!(err.name, "MOTCUA_LOG_FORMAT");
+    }
+}

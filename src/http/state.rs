@@ -1,0 +1,34 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use super::{error::ApiError, metrics::Metrics};
+use crate::{
+    config::Config,
+    store::{DbConnection, DbPool, StoreError},
+};
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub config: Arc<Config>,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Runs blocking storage work on the blocking thread pool with a pooled connection.
+    pub async fn db<T, E, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || -> Result<T, ApiError> {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn).map_err(Into::into)
+        })
+        .await?
+    }
+}

@@ -1,0 +1,12 @@
+//! motcua: a one-stop-shop (một cửa) dossier tracking service.
+//!
+//! Layers: [`domain`] is pure logic (no I/O), [`store`] owns every query, [`http`] holds thin handlers,
+//! [`startup`] wires them into a server.
+
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod openapi;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,122 @@
+//! Builds the application: database, migrations, and the HTTP server.
+
+use std::{net::TcpListener, sync::Arc};
+
+use actix_web::{
+    App, HttpServer,
+    dev::Server,
+    middleware::{ErrorHandlers, from_fn},
+    web,
+};
+
+use crate::{
+    config::Config,
+    http::{self, metrics::Metrics, middleware, state::AppState},
+    store,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Extra routes mounted beside the real ones; tests use it to exercise failure paths.
+pub type ExtraRoutes = fn(&mut web::ServiceConfig);
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build_with(config, None).await
+    }
+
+    /// Opens the database, applies pending migrations and binds the listener.
+    pub async fn build_with(
+        config: Config,
+        extra: Option<ExtraRoutes>,
+    ) -> Result<Self, StartupError> {
+        let target = config.database.clone();
+        let pool_size = config.pool_size;
+        let pool_timeout = config.pool_timeout;
+        let pool = web::block(move || -> Result<_, StartupError> {
+            let mut conn = store::establish(&target)?;
+            let applied = store::run_migrations(&mut conn)?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "applied migrations");
+            }
+            Ok(store::build_pool(&target, pool_size, pool_timeout)?)
+        })
+        .await
+        .map_err(|e| StartupError::Invalid(format!("start-up task failed: {e}")))??;
+
+        let listener = TcpListener::bind(config.bind).map_err(|source| StartupError::Bind {
+            addr: config.bind.to_string(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                addr: config.bind.to_string(),
+                source,
+            })?
+            .port();
+        tracing::info!(
+            address = %listener.local_addr().map_or_else(|_| config.bind.to_string(), |a| a.to_string()),
+            database = config.database.backend_name(),
+            "motcua listening"
+        );
+
+        let workers = config.workers.max(1);
+        let shutdown_timeout = config.shutdown_timeout.as_secs();
+        let body_limit = config.body_limit;
+        let state = web::Data::new(AppState {
+            pool,
+            config: Arc::new(config),
+            metrics: Metrics::new(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(body_limit))
+                .app_data(http::query_config())
+                .app_data(http::path_config())
+                .configure(http::configure)
+                .configure(|cfg| {
+                    if let Some(extra) = extra {
+                        extra(cfg);
+                    }
+                })
+                .wrap(ErrorHandlers::new().default_handler(middleware::ensure_problem_body))
+                .wrap(from_fn(middleware::observe))
+        })
+        .workers(workers)
+        .shutdown_timeout(shutdown_timeout)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: "listener".to_owned(),
+            source,
+        })?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM; in-flight requests finish within the shutdown timeout.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
