@@ -115,6 +115,11 @@ impl Application {
         self.port
     }
 
+    /// A handle to stop the server from elsewhere.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGINT/SIGTERM; in-flight requests finish within the shutdown timeout.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await

@@ -1,0 +1,236 @@
+//! Test harness: the real application on a random port against a fresh database.
+
+use std::{path::PathBuf, time::Duration};
+
+use actix_web::web;
+use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use motcua::{
+    config::{Config, DatabaseTarget},
+    startup::{Application, ExtraRoutes},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists only for one test: a temporary SQLite file, or a PostgreSQL database
+/// created on the server named by `MOTCUA_TEST_POSTGRES_URL` and dropped afterwards.
+pub struct TestDb {
+    pub target: DatabaseTarget,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("MOTCUA_TEST_POSTGRES_URL")
+        .expect("MOTCUA_TEST_POSTGRES_URL must be set for PostgreSQL tests")
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+impl TestDb {
+    pub fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let path: PathBuf = dir.path().join("motcua.db");
+                Self {
+                    target: DatabaseTarget::Sqlite(path),
+                    cleanup: Cleanup::Sqlite(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("motcua_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                Self {
+                    target: DatabaseTarget::Postgres(with_database(&admin_url, &name)),
+                    cleanup: Cleanup::Postgres { admin_url, name },
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
+        }
+    }
+}
+
+pub fn test_config(target: DatabaseTarget) -> Config {
+    let mut config = Config::from_lookup(|_| None).expect("default configuration");
+    config.bind = "127.0.0.1:0".parse().expect("address");
+    config.database = target;
+    config.workers = 2;
+    config.pool_size = 4;
+    config.pool_timeout = Duration::from_secs(2);
+    config.shutdown_timeout = Duration::from_secs(1);
+    config.body_limit = 64 * 1024;
+    config.log_filter = std::env::var("MOTCUA_TEST_LOG").unwrap_or_else(|_| "off".to_owned());
+    config
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    pub handle: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Stops the server (its workers are threads that would otherwise outlive the test).
+    pub async fn shutdown(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// Routes only the tests mount, to reach failure paths no real endpoint should have.
+fn test_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/test/panic").get(|| async {
+        if true {
+            panic!("deliberate test panic");
+        }
+        "unreachable"
+    }))
+    .service(web::resource("/test/slow").get(|| async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        "finished"
+    }))
+    .service(web::resource("/test/echo").post(
+        |body: motcua::http::extract::ApiJson<EchoBody>| async move {
+            web::Json(serde_json::json!({ "name": body.0.name, "count": body.0.count }))
+        },
+    ));
+}
+
+#[derive(serde::Deserialize)]
+pub struct EchoBody {
+    name: String,
+    count: u32,
+}
+
+pub async fn spawn_app_on(db: TestDb, extra: Option<ExtraRoutes>) -> TestApp {
+    motcua::telemetry::init(
+        &test_config(db.target.clone()).log_filter,
+        motcua::config::LogFormat::Text,
+    );
+    let app = Application::build_with(test_config(db.target.clone()), extra)
+        .await
+        .expect("application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        db,
+        handle,
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_on(TestDb::create(backend), Some(test_routes)).await
+}
+
+/// Reads a problem document, checking its content type and status.
+pub async fn expect_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status);
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("/problems/")),
+        "{body}"
+    );
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL (ignored, with the reason, when
+/// `MOTCUA_TEST_POSTGRES_URL` was not set at build time).
+#[macro_export]
+macro_rules! backend_tests {
+    ($(async fn $name:ident($app:ident : &TestApp) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::helpers::{spawn_app, Backend, TestApp};
+
+            async fn run($app: &TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = spawn_app(Backend::Sqlite).await;
+                run(&app).await;
+                app.shutdown().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(motcua_test_postgres), ignore = "set MOTCUA_TEST_POSTGRES_URL to run on PostgreSQL")]
+            async fn postgres() {
+                let app = spawn_app(Backend::Postgres).await;
+                run(&app).await;
+                app.shutdown().await;
+            }
+        }
+    )*};
+}

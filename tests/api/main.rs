@@ -1,0 +1,8 @@
+//! Integration tests: each starts the real application on a random port against a fresh database.
+
+mod helpers;
+
+mod errors;
+mod openapi;
+mod operations;
+mod startup;
