@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::http::{error, ops};
+use crate::http::{calendar, error, ops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,9 +13,16 @@ calendar, dossiers with their hand-over history, deadlines and statistics.\n\n\
 Errors are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail` and, for \
 validation problems, `errors[]` naming each invalid field."
     ),
-    paths(ops::healthz, ops::readyz, ops::metrics),
+    paths(
+        ops::healthz, ops::readyz, ops::metrics,
+        calendar::list_days, calendar::put_day, calendar::delete_day,
+        calendar::get_office_hours, calendar::put_office_hours, calendar::deadline_preview,
+    ),
     components(schemas(error::Problem, error::FieldError)),
-    tags((name = "operations", description = "Liveness, readiness and metrics"))
+    tags(
+        (name = "operations", description = "Liveness, readiness and metrics"),
+        (name = "calendar", description = "Working days, public holidays, office hours and deadlines (UTC+7)"),
+    )
 )]
 pub struct ApiDoc;
 

@@ -84,6 +84,7 @@ impl Application {
             pool,
             config: Arc::new(config),
             metrics: Metrics::new(),
+            calendar: Default::default(),
         });
         let server = HttpServer::new(move || {
             App::new()

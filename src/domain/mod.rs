@@ -1,1 +1,5 @@
-//! Pure domain logic: no HTTP, no SQL.
+//! Pure domain logic: no HTTP, no SQL, no clock reads. Everything here is deterministic and unit-tested.
+
+pub mod calendar;
+pub mod classification;
+pub mod deadline;

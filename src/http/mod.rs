@@ -1,11 +1,13 @@
 //! HTTP layer: thin handlers that parse, authorise, call the domain and storage, and map errors.
 
+pub mod calendar;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
 pub mod state;
+pub mod time;
 
 use actix_web::{
     HttpResponse,
@@ -22,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").get(ops::healthz))
         .service(web::resource("/readyz").get(ops::readyz))
         .service(web::resource("/metrics").get(ops::metrics))
+        .configure(calendar::configure)
         .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
         .service(
             SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::ApiDoc::openapi()),

@@ -7,13 +7,15 @@ use actix_web::web;
 use super::{error::ApiError, metrics::Metrics};
 use crate::{
     config::Config,
-    store::{DbConnection, DbPool, StoreError},
+    domain::calendar::Calendar,
+    store::{DbConnection, DbPool, StoreError, calendar::CalendarCache},
 };
 
 pub struct AppState {
     pub pool: DbPool,
     pub config: Arc<Config>,
     pub metrics: Metrics,
+    pub calendar: Arc<CalendarCache>,
 }
 
 impl AppState {
@@ -30,5 +32,14 @@ impl AppState {
             f(&mut conn).map_err(Into::into)
         })
         .await?
+    }
+}
+
+impl AppState {
+    /// The calendar as currently stored (cached per revision).
+    pub async fn calendar(&self) -> Result<Arc<Calendar>, ApiError> {
+        let cache = Arc::clone(&self.calendar);
+        self.db(move |conn| cache.get(conn).map(|(_, calendar)| calendar))
+            .await
     }
 }

@@ -23,8 +23,13 @@ pub struct TestDb {
 }
 
 enum Cleanup {
+    /// Owned by another handle.
+    None,
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 pub fn postgres_admin_url() -> String {
@@ -172,6 +177,34 @@ pub async fn spawn_app_on(db: TestDb, extra: Option<ExtraRoutes>) -> TestApp {
             .build()
             .expect("client"),
         db,
+        handle,
+    }
+}
+
+/// The backends a test that loops over them should cover: SQLite always, PostgreSQL when configured.
+pub fn backends() -> Vec<Backend> {
+    if std::env::var_os("MOTCUA_TEST_POSTGRES_URL").is_some() {
+        vec![Backend::Sqlite, Backend::Postgres]
+    } else {
+        vec![Backend::Sqlite]
+    }
+}
+
+/// A second instance of the service on the same database as `app` (it does not own the database).
+pub async fn spawn_instance(app: &TestApp) -> TestApp {
+    let application = Application::build(test_config(app.db.target.clone()))
+        .await
+        .expect("second instance starts");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let handle = application.handle();
+    tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address,
+        client: app.client.clone(),
+        db: TestDb {
+            target: app.db.target.clone(),
+            cleanup: Cleanup::None,
+        },
         handle,
     }
 }

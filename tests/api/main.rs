@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod calendar;
 mod errors;
 mod openapi;
 mod operations;

@@ -1,0 +1,459 @@
+//! Calendar endpoints: days with their kind, date overrides, office hours, and the deadline preview.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    error::{ApiError, FieldError, Problem},
+    extract::ApiJson,
+    state::AppState,
+    time::{deserialize_instant, local},
+};
+use crate::{
+    domain::{
+        calendar::{Calendar, DayInfo, DayKind, DayOverride, OfficeHours, OverrideKind, Session},
+        deadline::{self, TimeLimit, TimeUnit},
+    },
+    store,
+};
+
+/// Longest range `GET /calendar/days` returns at once.
+pub const MAX_DAYS_RANGE: i64 = 731;
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DayKindDto {
+    Working,
+    Weekend,
+    Holiday,
+    CompensatoryDayOff,
+    MakeUpWorkingDay,
+}
+
+impl From<DayKind> for DayKindDto {
+    fn from(kind: DayKind) -> Self {
+        match kind {
+            DayKind::Working => Self::Working,
+            DayKind::Weekend => Self::Weekend,
+            DayKind::Holiday => Self::Holiday,
+            DayKind::CompensatoryDayOff => Self::CompensatoryDayOff,
+            DayKind::MakeUpWorkingDay => Self::MakeUpWorkingDay,
+        }
+    }
+}
+
+/// One local date of the working calendar.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CalendarDay {
+    #[schema(value_type = String, format = Date, example = "2025-01-29")]
+    pub date: NaiveDate,
+    pub kind: DayKindDto,
+    /// The holiday's, compensatory day's or override's name (e.g. `Tết Nguyên Đán`).
+    pub name: Option<String>,
+    /// Working minutes of office sessions on this date.
+    pub working_minutes: i64,
+    /// True when an administrator's override decides this date.
+    pub overridden: bool,
+}
+
+fn day_dto(calendar: &Calendar, info: DayInfo) -> CalendarDay {
+    let overridden = calendar.overrides().iter().any(|o| o.date == info.date);
+    CalendarDay {
+        date: info.date,
+        kind: info.kind.into(),
+        name: info.name,
+        working_minutes: info.working_minutes,
+        overridden,
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DaysQuery {
+    /// First date (inclusive), `YYYY-MM-DD`.
+    #[param(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    /// Last date (inclusive), at most 731 days after `from`.
+    #[param(value_type = String, format = Date)]
+    pub to: NaiveDate,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CalendarDays {
+    pub items: Vec<CalendarDay>,
+}
+
+fn calendar_error(field: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::validation(field, e.to_string())
+}
+
+/// The working calendar day by day: weekends, public holidays (built in from the Labour Code,
+/// lunar dates by the Vietnamese calendar at UTC+7), compensatory days off and overrides.
+#[utoipa::path(
+    get, path = "/api/v1/calendar/days", tag = "calendar", params(DaysQuery),
+    responses(
+        (status = 200, body = CalendarDays),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_days(
+    state: web::Data<AppState>,
+    query: web::Query<DaysQuery>,
+) -> Result<web::Json<CalendarDays>, ApiError> {
+    let DaysQuery { from, to } = query.into_inner();
+    if to < from {
+        return Err(ApiError::validation("to", "must not be before `from`"));
+    }
+    if (to - from).num_days() >= MAX_DAYS_RANGE {
+        return Err(ApiError::validation(
+            "to",
+            format!("the range may span at most {MAX_DAYS_RANGE} days"),
+        ));
+    }
+    let calendar = state.calendar().await?;
+    let days = calendar
+        .days(from, to)
+        .map_err(|e| calendar_error("from", e))?;
+    Ok(web::Json(CalendarDays {
+        items: days.into_iter().map(|d| day_dto(&calendar, d)).collect(),
+    }))
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OverrideKindDto {
+    Holiday,
+    Working,
+}
+
+/// An administrator's decision for one date, e.g. the government's Tết arrangement or a make-up
+/// working Saturday.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutDayRequest {
+    pub kind: OverrideKindDto,
+    /// Shown in the calendar, e.g. `Nghỉ Tết (Quyết định …)`; at most 200 characters.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DatePath {
+    /// The local date, `YYYY-MM-DD`.
+    #[param(value_type = String, format = Date)]
+    pub date: NaiveDate,
+}
+
+/// Sets a date to a holiday or a working day; it applies to deadlines computed from now on.
+#[utoipa::path(
+    put, path = "/api/v1/calendar/days/{date}", tag = "calendar", params(DatePath),
+    request_body = PutDayRequest,
+    responses(
+        (status = 200, body = CalendarDay, description = "the date as the calendar now sees it"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put_day(
+    state: web::Data<AppState>,
+    path: web::Path<DatePath>,
+    body: ApiJson<PutDayRequest>,
+) -> Result<web::Json<CalendarDay>, ApiError> {
+    let date = path.into_inner().date;
+    let body = body.0;
+    let name = body
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(ApiError::validation("name", "at most 200 characters"));
+    }
+    let current = state.calendar().await?;
+    current
+        .day_info(date)
+        .map_err(|e| calendar_error("date", e))?;
+    let kind = match body.kind {
+        OverrideKindDto::Holiday => OverrideKind::Holiday,
+        OverrideKindDto::Working => OverrideKind::Working,
+    };
+    let day = DayOverride { date, kind, name };
+    state
+        .db(move |conn| store::calendar::put_override(conn, &day))
+        .await?;
+    let calendar = state.calendar().await?;
+    let info = calendar
+        .day_info(date)
+        .map_err(|e| calendar_error("date", e))?;
+    Ok(web::Json(day_dto(&calendar, info)))
+}
+
+/// Removes a date's override: the built-in rules decide the date again.
+#[utoipa::path(
+    delete, path = "/api/v1/calendar/days/{date}", tag = "calendar", params(DatePath),
+    responses(
+        (status = 204, description = "override removed"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "the date had no override"),
+    )
+)]
+pub async fn delete_day(
+    state: web::Data<AppState>,
+    path: web::Path<DatePath>,
+) -> Result<HttpResponse, ApiError> {
+    let date = path.into_inner().date;
+    state
+        .db(move |conn| store::calendar::delete_override(conn, date))
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::NotFound(format!("{date} has no override")),
+            other => other,
+        })?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// An office session in local time (UTC+7), `HH:MM`; `start` inclusive, `end` exclusive.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionDto {
+    #[schema(example = "07:30")]
+    pub start: String,
+    #[schema(example = "11:30")]
+    pub end: String,
+}
+
+/// The office sessions of each weekday. A weekday without sessions is a weekly rest day; a make-up
+/// working day on a rest day uses Monday's sessions. One working day equals the largest daily total.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeHoursDto {
+    #[serde(default)]
+    pub monday: Vec<SessionDto>,
+    #[serde(default)]
+    pub tuesday: Vec<SessionDto>,
+    #[serde(default)]
+    pub wednesday: Vec<SessionDto>,
+    #[serde(default)]
+    pub thursday: Vec<SessionDto>,
+    #[serde(default)]
+    pub friday: Vec<SessionDto>,
+    #[serde(default)]
+    pub saturday: Vec<SessionDto>,
+    #[serde(default)]
+    pub sunday: Vec<SessionDto>,
+}
+
+fn format_sessions(sessions: &[Session]) -> Vec<SessionDto> {
+    sessions
+        .iter()
+        .map(|s| SessionDto {
+            start: s.start.format("%H:%M").to_string(),
+            end: s.end.format("%H:%M").to_string(),
+        })
+        .collect()
+}
+
+impl From<&OfficeHours> for OfficeHoursDto {
+    fn from(h: &OfficeHours) -> Self {
+        Self {
+            monday: format_sessions(&h.monday),
+            tuesday: format_sessions(&h.tuesday),
+            wednesday: format_sessions(&h.wednesday),
+            thursday: format_sessions(&h.thursday),
+            friday: format_sessions(&h.friday),
+            saturday: format_sessions(&h.saturday),
+            sunday: format_sessions(&h.sunday),
+        }
+    }
+}
+
+fn parse_time(raw: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(raw, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M:%S"))
+        .ok()
+}
+
+impl OfficeHoursDto {
+    fn into_domain(self) -> Result<OfficeHours, ApiError> {
+        let mut errors = Vec::new();
+        let mut parse_day = |name: &str, sessions: Vec<SessionDto>| -> Vec<Session> {
+            sessions
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    let start = parse_time(&s.start);
+                    let end = parse_time(&s.end);
+                    if start.is_none() {
+                        errors.push(FieldError::new(
+                            format!("{name}[{i}].start"),
+                            "expected HH:MM",
+                        ));
+                    }
+                    if end.is_none() {
+                        errors.push(FieldError::new(
+                            format!("{name}[{i}].end"),
+                            "expected HH:MM",
+                        ));
+                    }
+                    Some(Session::new(start?, end?))
+                })
+                .collect()
+        };
+        let hours = OfficeHours {
+            monday: parse_day("monday", self.monday),
+            tuesday: parse_day("tuesday", self.tuesday),
+            wednesday: parse_day("wednesday", self.wednesday),
+            thursday: parse_day("thursday", self.thursday),
+            friday: parse_day("friday", self.friday),
+            saturday: parse_day("saturday", self.saturday),
+            sunday: parse_day("sunday", self.sunday),
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        hours
+            .validate()
+            .map_err(|e| ApiError::validation("office_hours", e.to_string()))?;
+        Ok(hours)
+    }
+}
+
+/// The office sessions per weekday (local time, UTC+7).
+#[utoipa::path(
+    get, path = "/api/v1/calendar/office-hours", tag = "calendar",
+    responses((status = 200, body = OfficeHoursDto))
+)]
+pub async fn get_office_hours(
+    state: web::Data<AppState>,
+) -> Result<web::Json<OfficeHoursDto>, ApiError> {
+    let calendar = state.calendar().await?;
+    Ok(web::Json(OfficeHoursDto::from(calendar.office_hours())))
+}
+
+/// Replaces the office sessions; deadlines computed from now on use them.
+#[utoipa::path(
+    put, path = "/api/v1/calendar/office-hours", tag = "calendar",
+    request_body = OfficeHoursDto,
+    responses(
+        (status = 200, body = OfficeHoursDto),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put_office_hours(
+    state: web::Data<AppState>,
+    body: ApiJson<OfficeHoursDto>,
+) -> Result<web::Json<OfficeHoursDto>, ApiError> {
+    let hours = body.0.into_domain()?;
+    let stored = hours.clone();
+    state
+        .db(move |conn| store::calendar::put_office_hours(conn, &stored))
+        .await?;
+    Ok(web::Json(OfficeHoursDto::from(&hours)))
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnitDto {
+    WorkingDays,
+    WorkingHours,
+    CalendarDays,
+}
+
+impl From<TimeUnitDto> for TimeUnit {
+    fn from(u: TimeUnitDto) -> Self {
+        match u {
+            TimeUnitDto::WorkingDays => TimeUnit::WorkingDays,
+            TimeUnitDto::WorkingHours => TimeUnit::WorkingHours,
+            TimeUnitDto::CalendarDays => TimeUnit::CalendarDays,
+        }
+    }
+}
+
+impl From<TimeUnit> for TimeUnitDto {
+    fn from(u: TimeUnit) -> Self {
+        match u {
+            TimeUnit::WorkingDays => Self::WorkingDays,
+            TimeUnit::WorkingHours => Self::WorkingHours,
+            TimeUnit::CalendarDays => Self::CalendarDays,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadlineQuery {
+    /// When the dossier would be received, RFC 3339 with offset (encode `+` as `%2B`).
+    #[serde(deserialize_with = "deserialize_instant")]
+    #[param(value_type = String, format = DateTime, example = "2025-01-24T14:00:00+07:00")]
+    pub start: DateTime<Utc>,
+    /// The time limit's amount, 1–3650.
+    pub amount: u32,
+    #[param(inline)]
+    pub unit: TimeUnitDto,
+}
+
+/// What a dossier received at `start` would be due.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadlinePreview {
+    pub start: DateTime<FixedOffset>,
+    /// The first working instant at or after `start`: counting begins there.
+    pub counting_starts_at: DateTime<FixedOffset>,
+    pub amount: u32,
+    pub unit: TimeUnitDto,
+    /// The limit in working minutes (absent for calendar days).
+    pub working_minutes: Option<i64>,
+    pub due_at: DateTime<FixedOffset>,
+}
+
+/// Working days add `amount` standard working days of working time; receipt outside office hours
+/// counts from the next session. Calendar days end at the close of the `amount`-th day after the
+/// start's date, or of the next working day when that day is not one (Civil Code 2015 art. 148).
+#[utoipa::path(
+    get, path = "/api/v1/calendar/deadline", tag = "calendar", params(DeadlineQuery),
+    responses(
+        (status = 200, body = DeadlinePreview),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn deadline_preview(
+    state: web::Data<AppState>,
+    query: web::Query<DeadlineQuery>,
+) -> Result<web::Json<DeadlinePreview>, ApiError> {
+    let q = query.into_inner();
+    if !(1..=3650).contains(&q.amount) {
+        return Err(ApiError::validation("amount", "must be between 1 and 3650"));
+    }
+    let calendar = state.calendar().await?;
+    let limit = TimeLimit {
+        amount: q.amount,
+        unit: q.unit.into(),
+    };
+    let counting = calendar
+        .next_working_instant(q.start)
+        .map_err(|e| calendar_error("start", e))?;
+    let due =
+        deadline::due_at(&calendar, q.start, limit).map_err(|e| calendar_error("start", e))?;
+    Ok(web::Json(DeadlinePreview {
+        start: local(q.start),
+        counting_starts_at: local(counting),
+        amount: q.amount,
+        unit: q.unit,
+        working_minutes: limit.working_minutes(&calendar),
+        due_at: local(due),
+    }))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/calendar/days").get(list_days))
+        .service(
+            web::resource("/api/v1/calendar/days/{date}")
+                .put(put_day)
+                .delete(delete_day),
+        )
+        .service(
+            web::resource("/api/v1/calendar/office-hours")
+                .get(get_office_hours)
+                .put(put_office_hours),
+        )
+        .service(web::resource("/api/v1/calendar/deadline").get(deadline_preview));
+}
