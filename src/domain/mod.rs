@@ -3,3 +3,5 @@
 pub mod calendar;
 pub mod classification;
 pub mod deadline;
+pub mod dossier;
+pub mod procedure;

@@ -18,3 +18,161 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    units (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        parent_code -> Nullable<Text>,
+        agency_code -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    procedures (id) {
+        id -> BigInt,
+        code -> Text,
+        latest_version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    procedure_versions (id) {
+        id -> BigInt,
+        procedure_code -> Text,
+        version -> Integer,
+        name -> Text,
+        field -> Text,
+        unit_code -> Text,
+        time_limit_amount -> Integer,
+        time_limit_unit -> Text,
+        supplement_policy -> Text,
+        steps -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_sequences (agency_code, day) {
+        agency_code -> Text,
+        day -> Date,
+        last_value -> Integer,
+    }
+}
+
+diesel::table! {
+    dossiers (id) {
+        id -> BigInt,
+        code -> Text,
+        agency_code -> Text,
+        procedure_code -> Text,
+        procedure_version -> Integer,
+        unit_code -> Text,
+        field -> Text,
+        channel -> Text,
+        status -> Text,
+        applicant_name -> Text,
+        applicant -> Text,
+        received_at -> Timestamp,
+        due_at -> Timestamp,
+        due_explanation -> Text,
+        current_step -> Nullable<Integer>,
+        current_unit_code -> Nullable<Text>,
+        current_step_started_at -> Nullable<Timestamp>,
+        current_step_due_at -> Nullable<Timestamp>,
+        paused_since -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        result -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        returned_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+        apology_due_at -> Nullable<Timestamp>,
+        external_ref -> Nullable<Text>,
+        lookup_secret_hash -> Text,
+        created_by -> Text,
+        created_by_client -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_events (id) {
+        id -> BigInt,
+        dossier_id -> BigInt,
+        seq -> Integer,
+        action -> Text,
+        at -> Timestamp,
+        status_after -> Text,
+        step -> Nullable<Integer>,
+        step_name -> Nullable<Text>,
+        unit_code -> Nullable<Text>,
+        from_user -> Text,
+        to_user -> Nullable<Text>,
+        to_unit_code -> Nullable<Text>,
+        to_step -> Nullable<Integer>,
+        step_due_at -> Nullable<Timestamp>,
+        step_outcome -> Nullable<Text>,
+        note -> Nullable<Text>,
+        details -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    dossier_pauses (id) {
+        id -> BigInt,
+        dossier_id -> BigInt,
+        started_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        reason -> Text,
+        documents -> Text,
+        requested_by -> Text,
+        resumed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (principal, idempotency_key) {
+        principal -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        location -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        actor_role -> Text,
+        client_id -> Nullable<Text>,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        changes -> Text,
+        reason -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(dossier_events -> dossiers (dossier_id));
+diesel::joinable!(dossier_pauses -> dossiers (dossier_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    units,
+    procedures,
+    procedure_versions,
+    dossiers,
+    dossier_events,
+    dossier_pauses,
+);

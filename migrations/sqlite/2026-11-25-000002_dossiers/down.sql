@@ -1,0 +1,9 @@
+DROP TABLE audit_log;
+DROP TABLE idempotency_keys;
+DROP TABLE dossier_pauses;
+DROP TABLE dossier_events;
+DROP TABLE dossiers;
+DROP TABLE dossier_sequences;
+DROP TABLE procedure_versions;
+DROP TABLE procedures;
+DROP TABLE units;

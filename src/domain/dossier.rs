@@ -1,0 +1,569 @@
+//! The dossier's life (vòng đời hồ sơ): receipt, processing through the ISO steps, requests for
+//! supplement, resolution, return, withdrawal and apology, as a pure state machine.
+//!
+//! ```text
+//! received ──start──▶ processing ──forward──▶ processing (next step) …
+//!    │                   │   ▲
+//!    │                   │   └─supplement_received── awaiting_supplement ◀─request_supplement─┘
+//!    │                   ├──resolve(approved|refused)──▶ resolved ──return──▶ returned
+//!    └──withdraw (any open state)──▶ withdrawn
+//! ```
+//!
+//! Product rules made explicit here:
+//! - On receipt the dossier is at the procedure's first step (usually the one-stop unit's), whose
+//!   own due instant counts from receipt. `start` puts it into processing at that step; `forward`
+//!   hands it to the next step, or to the step of a named unit.
+//! - Every hand-over (forward, resolve) closes the current step and judges it early / on time / late
+//!   against the step's own due instant.
+//! - A request for supplement stops both the dossier's and the step's clock; on
+//!   `supplement_received` they resume (paused working time is added) or restart, per procedure.
+//! - `apologize` records a new appointment; the dossier is still judged against its statutory due
+//!   instant. It is "in time" when issued at least one working day before that instant.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    calendar::{Calendar, CalendarError},
+    classification::{Outcome, classify},
+    deadline::{DeadlineError, DueComputation, Pause, SupplementPolicy, compute_due, step_due_at},
+    procedure::ProcedureRules,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Đã tiếp nhận.
+    Received,
+    /// Đang xử lý.
+    Processing,
+    /// Chờ bổ sung hồ sơ: the clock is stopped.
+    AwaitingSupplement,
+    /// Có kết quả.
+    Resolved,
+    /// Đã trả kết quả.
+    Returned,
+    /// Đã rút hồ sơ.
+    Withdrawn,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Self::Received,
+        Self::Processing,
+        Self::AwaitingSupplement,
+        Self::Resolved,
+        Self::Returned,
+        Self::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Processing => "processing",
+            Self::AwaitingSupplement => "awaiting_supplement",
+            Self::Resolved => "resolved",
+            Self::Returned => "returned",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// Still being handled (not resolved, returned or withdrawn).
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Received | Self::Processing | Self::AwaitingSupplement)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    Approved,
+    Refused,
+}
+
+impl Resolution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+pub fn outcome_str(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Early => "early",
+        Outcome::OnTime => "on_time",
+        Outcome::Late => "late",
+    }
+}
+
+pub fn parse_outcome(raw: &str) -> Option<Outcome> {
+    [Outcome::Early, Outcome::OnTime, Outcome::Late].into_iter().find(|o| outcome_str(*o) == raw)
+}
+
+/// What someone does to a dossier.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Start,
+    Forward { to_unit_code: Option<String> },
+    RequestSupplement { reason: String, documents: Vec<String> },
+    SupplementReceived,
+    Resolve { result: Resolution, note: Option<String> },
+    Return,
+    Withdraw { reason: String },
+    Apologize { reason: String, new_due_at: DateTime<Utc> },
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Forward { .. } => "forward",
+            Self::RequestSupplement { .. } => "request_supplement",
+            Self::SupplementReceived => "supplement_received",
+            Self::Resolve { .. } => "resolve",
+            Self::Return => "return",
+            Self::Withdraw { .. } => "withdraw",
+            Self::Apologize { .. } => "apologize",
+        }
+    }
+
+    /// The statuses in which this command is legal.
+    pub fn allowed_from(&self) -> &'static [Status] {
+        use Status::*;
+        match self {
+            Self::Start => &[Received],
+            Self::Forward { .. } | Self::RequestSupplement { .. } | Self::Resolve { .. } => &[Processing],
+            Self::SupplementReceived => &[AwaitingSupplement],
+            Self::Return => &[Resolved],
+            Self::Withdraw { .. } | Self::Apologize { .. } => &[Received, Processing, AwaitingSupplement],
+        }
+    }
+}
+
+/// The part of a stored dossier the state machine needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DossierState {
+    pub status: Status,
+    pub received_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub current_step: Option<usize>,
+    pub current_step_started_at: Option<DateTime<Utc>>,
+    pub current_step_due_at: Option<DateTime<Utc>>,
+    /// Every pause so far, the open one (if any) last.
+    pub pauses: Vec<Pause>,
+    /// The instant of the latest control-slip entry; actions cannot be dated before it.
+    pub last_event_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DossierError {
+    #[error("`{action}` is not allowed while the dossier is {}", status.as_str())]
+    IllegalTransition { action: &'static str, status: Status },
+    #[error("the dossier is at the last step of its procedure; resolve it instead")]
+    NoNextStep,
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error(transparent)]
+    Deadline(#[from] DeadlineError),
+}
+
+impl From<CalendarError> for DossierError {
+    fn from(e: CalendarError) -> Self {
+        Self::Deadline(DeadlineError::Calendar(e))
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> DossierError {
+    DossierError::Invalid { field, message: message.into() }
+}
+
+/// The opening of a dossier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    pub due: DueComputation,
+    pub first_step_due_at: DateTime<Utc>,
+}
+
+/// Receipt (tiếp nhận): the statutory due instant and the first step's own due instant.
+pub fn receive(
+    calendar: &Calendar,
+    rules: &ProcedureRules,
+    received_at: DateTime<Utc>,
+) -> Result<Receipt, DossierError> {
+    let first = rules.steps.first().ok_or_else(|| invalid("procedure_code", "the procedure has no steps"))?;
+    let due = compute_due(calendar, received_at, rules.time_limit, &[], rules.supplement_policy, received_at)?;
+    let first_step_due_at = step_due_at(calendar, received_at, first.minutes())?;
+    Ok(Receipt { due, first_step_due_at })
+}
+
+/// How a command changes the pauses.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PauseChange {
+    None,
+    Open { at: DateTime<Utc> },
+    Close { at: DateTime<Utc> },
+}
+
+/// The control-slip entry (phiếu kiểm soát) a command writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlipEntry {
+    /// The step the dossier was at when the action happened.
+    pub step: Option<usize>,
+    /// Where the dossier went, for hand-overs.
+    pub to_step: Option<usize>,
+    pub to_unit_code: Option<String>,
+    /// The step's own due instant and how the step finished, when the action closed it.
+    pub step_due_at: Option<DateTime<Utc>>,
+    pub step_outcome: Option<Outcome>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Apology {
+    pub new_due_at: DateTime<Utc>,
+    /// Issued at least one working day before the statutory due instant.
+    pub in_time: bool,
+}
+
+/// Everything a command changes; the storage layer applies it in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub status: Status,
+    pub current_step: Option<usize>,
+    pub current_unit_code: Option<String>,
+    pub current_step_started_at: Option<DateTime<Utc>>,
+    pub current_step_due_at: Option<DateTime<Utc>>,
+    /// The recomputed statutory due instant, when it changed.
+    pub due: Option<DueComputation>,
+    pub resolved: Option<(Resolution, Outcome)>,
+    pub pause: PauseChange,
+    pub apology: Option<Apology>,
+    pub slip: SlipEntry,
+}
+
+/// Applies `command` at `at` to a dossier in `state`, judged by `rules` on `calendar`.
+pub fn decide(
+    calendar: &Calendar,
+    rules: &ProcedureRules,
+    state: &DossierState,
+    command: &Command,
+    at: DateTime<Utc>,
+) -> Result<Transition, DossierError> {
+    if !command.allowed_from().contains(&state.status) {
+        return Err(DossierError::IllegalTransition { action: command.name(), status: state.status });
+    }
+    if at < state.last_event_at {
+        return Err(invalid("at", format!("must not be before the previous action ({})", state.last_event_at)));
+    }
+    let unit_of = |step: Option<usize>| step.and_then(|i| rules.steps.get(i)).map(|s| s.unit_code.clone());
+    let mut transition = Transition {
+        status: state.status,
+        current_step: state.current_step,
+        current_unit_code: unit_of(state.current_step),
+        current_step_started_at: state.current_step_started_at,
+        current_step_due_at: state.current_step_due_at,
+        due: None,
+        resolved: None,
+        pause: PauseChange::None,
+        apology: None,
+        slip: SlipEntry {
+            step: state.current_step,
+            to_step: None,
+            to_unit_code: None,
+            step_due_at: None,
+            step_outcome: None,
+        },
+    };
+    let close_step = |t: &mut Transition| {
+        t.slip.step_due_at = state.current_step_due_at;
+        t.slip.step_outcome = state.current_step_due_at.map(|due| classify(due, at));
+    };
+
+    match command {
+        Command::Start => {
+            transition.status = Status::Processing;
+        }
+        Command::Forward { to_unit_code } => {
+            let current = state.current_step.unwrap_or(0);
+            let next = match to_unit_code {
+                None => {
+                    let next = current + 1;
+                    if next >= rules.steps.len() {
+                        return Err(DossierError::NoNextStep);
+                    }
+                    next
+                }
+                Some(unit) => rules
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .skip(current + 1)
+                    .chain(rules.steps.iter().enumerate().take(current + 1))
+                    .find(|(i, s)| *i != current && &s.unit_code == unit)
+                    .map(|(i, _)| i)
+                    .ok_or_else(|| invalid("to_unit_code", format!("no other step of this procedure belongs to unit `{unit}`")))?,
+            };
+            close_step(&mut transition);
+            let step = &rules.steps[next];
+            transition.current_step = Some(next);
+            transition.current_unit_code = Some(step.unit_code.clone());
+            transition.current_step_started_at = Some(at);
+            transition.current_step_due_at = Some(step_due_at(calendar, at, step.minutes())?);
+            transition.slip.to_step = Some(next);
+            transition.slip.to_unit_code = Some(step.unit_code.clone());
+        }
+        Command::RequestSupplement { reason, .. } => {
+            if reason.trim().is_empty() {
+                return Err(invalid("reason", "say what is missing"));
+            }
+            transition.status = Status::AwaitingSupplement;
+            transition.pause = PauseChange::Open { at };
+        }
+        Command::SupplementReceived => {
+            transition.status = Status::Processing;
+            transition.pause = PauseChange::Close { at };
+            let mut pauses = state.pauses.clone();
+            let open = pauses
+                .iter_mut()
+                .rev()
+                .find(|p| p.ended_at.is_none())
+                .ok_or_else(|| invalid("action", "the dossier has no open request for supplement"))?;
+            open.ended_at = Some(at);
+            let paused_from = open.started_at;
+            let due = compute_due(calendar, state.received_at, rules.time_limit, &pauses, rules.supplement_policy, at)?;
+            transition.current_step_due_at = match (rules.supplement_policy, state.current_step) {
+                (_, None) => None,
+                (SupplementPolicy::Restart, Some(i)) => {
+                    transition.current_step_started_at = Some(at);
+                    Some(step_due_at(calendar, at, rules.steps[i].minutes())?)
+                }
+                (SupplementPolicy::Pause, Some(_)) => match state.current_step_due_at {
+                    Some(step_due) if paused_from < step_due => {
+                        let paused = calendar.working_minutes_between(paused_from, at)?;
+                        Some(calendar.add_working_minutes(step_due, paused)?)
+                    }
+                    other => other,
+                },
+            };
+            transition.due = Some(due);
+        }
+        Command::Resolve { result, note } => {
+            if *result == Resolution::Refused && note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+                return Err(invalid("note", "a refusal must give its reason"));
+            }
+            close_step(&mut transition);
+            transition.status = Status::Resolved;
+            transition.resolved = Some((*result, classify(state.due_at, at)));
+        }
+        Command::Return => {
+            transition.status = Status::Returned;
+        }
+        Command::Withdraw { reason } => {
+            if reason.trim().is_empty() {
+                return Err(invalid("reason", "a withdrawal must give the applicant's reason"));
+            }
+            transition.status = Status::Withdrawn;
+            if state.status == Status::AwaitingSupplement {
+                transition.pause = PauseChange::Close { at };
+            }
+        }
+        Command::Apologize { reason, new_due_at } => {
+            if reason.trim().is_empty() {
+                return Err(invalid("reason", "an apology must give its reason"));
+            }
+            if *new_due_at <= state.due_at {
+                return Err(invalid("new_due_at", "the new appointment must be after the statutory due instant"));
+            }
+            let notice = calendar.working_minutes_between(at, state.due_at)?;
+            transition.apology = Some(Apology {
+                new_due_at: *new_due_at,
+                in_time: notice >= calendar.standard_day_minutes(),
+            });
+        }
+    }
+    Ok(transition)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::{
+        calendar::LOCAL_OFFSET,
+        deadline::{SupplementPolicy, TimeLimit},
+        procedure::ProcessStep,
+    };
+
+    fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        LOCAL_OFFSET.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
+    }
+
+    fn calendar() -> Calendar {
+        Calendar::with_defaults().unwrap()
+    }
+
+    fn rules(policy: SupplementPolicy) -> ProcedureRules {
+        ProcedureRules {
+            time_limit: TimeLimit::working_days(5),
+            supplement_policy: policy,
+            steps: vec![
+                ProcessStep { name: "Tiếp nhận".into(), unit_code: "MC".into(), hours: 4.0 },
+                ProcessStep { name: "Thẩm định".into(), unit_code: "QLTM".into(), hours: 24.0 },
+                ProcessStep { name: "Phê duyệt".into(), unit_code: "BGD".into(), hours: 8.0 },
+            ],
+        }
+    }
+
+    fn received(cal: &Calendar, r: &ProcedureRules, at: DateTime<Utc>) -> DossierState {
+        let receipt = receive(cal, r, at).unwrap();
+        DossierState {
+            status: Status::Received,
+            received_at: at,
+            due_at: receipt.due.due_at,
+            current_step: Some(0),
+            current_step_started_at: Some(at),
+            current_step_due_at: Some(receipt.first_step_due_at),
+            pauses: vec![],
+            last_event_at: at,
+        }
+    }
+
+    fn apply(state: &mut DossierState, t: &Transition, at: DateTime<Utc>) {
+        state.status = t.status;
+        state.current_step = t.current_step;
+        state.current_step_started_at = t.current_step_started_at;
+        state.current_step_due_at = t.current_step_due_at;
+        if let Some(due) = &t.due {
+            state.due_at = due.due_at;
+        }
+        match t.pause {
+            PauseChange::Open { at } => state.pauses.push(Pause { started_at: at, ended_at: None }),
+            PauseChange::Close { at } => state.pauses.last_mut().unwrap().ended_at = Some(at),
+            PauseChange::None => {}
+        }
+        state.last_event_at = at;
+    }
+
+    #[test]
+    fn every_illegal_transition_is_refused() {
+        let cal = calendar();
+        let r = rules(SupplementPolicy::Pause);
+        let t0 = local(2025, 3, 3, 8, 0);
+        let commands = [
+            Command::Start,
+            Command::Forward { to_unit_code: None },
+            Command::RequestSupplement { reason: "x".into(), documents: vec![] },
+            Command::SupplementReceived,
+            Command::Resolve { result: Resolution::Approved, note: None },
+            Command::Return,
+            Command::Withdraw { reason: "x".into() },
+            Command::Apologize { reason: "x".into(), new_due_at: local(2026, 1, 1, 8, 0) },
+        ];
+        for status in Status::ALL {
+            let mut state = received(&cal, &r, t0);
+            state.status = status;
+            if status == Status::AwaitingSupplement {
+                state.pauses.push(Pause { started_at: t0, ended_at: None });
+            }
+            for command in &commands {
+                let result = decide(&cal, &r, &state, command, t0);
+                let legal = command.allowed_from().contains(&status);
+                match result {
+                    Err(DossierError::IllegalTransition { .. }) => assert!(!legal, "{command:?} from {status:?}"),
+                    _ => assert!(legal, "{command:?} from {status:?} should be refused"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_life_with_steps_and_a_pause() {
+        let cal = calendar();
+        let r = rules(SupplementPolicy::Pause);
+        // Monday 2025-03-03 08:00: due after 5 working days, Monday 2025-03-10 08:00.
+        let t0 = local(2025, 3, 3, 8, 0);
+        let mut s = received(&cal, &r, t0);
+        assert_eq!(s.due_at, local(2025, 3, 10, 8, 0));
+        assert_eq!(s.current_step_due_at, Some(local(2025, 3, 3, 13, 30)));
+
+        let t = decide(&cal, &r, &s, &Command::Start, local(2025, 3, 3, 9, 0)).unwrap();
+        assert_eq!(t.status, Status::Processing);
+        apply(&mut s, &t, local(2025, 3, 3, 9, 0));
+
+        let at = local(2025, 3, 3, 14, 0);
+        let t = decide(&cal, &r, &s, &Command::Forward { to_unit_code: None }, at).unwrap();
+        assert_eq!(t.slip.step_outcome, Some(Outcome::Late), "reception step was due 13:30");
+        assert_eq!(t.current_unit_code.as_deref(), Some("QLTM"));
+        assert_eq!(t.current_step_due_at, Some(local(2025, 3, 6, 14, 0)));
+        apply(&mut s, &t, at);
+
+        // Paused from Tuesday 09:30 to Wednesday 09:30: one working day.
+        let p0 = local(2025, 3, 4, 9, 30);
+        let t = decide(&cal, &r, &s, &Command::RequestSupplement { reason: "thiếu giấy phép".into(), documents: vec![] }, p0).unwrap();
+        apply(&mut s, &t, p0);
+        let p1 = local(2025, 3, 5, 9, 30);
+        let t = decide(&cal, &r, &s, &Command::SupplementReceived, p1).unwrap();
+        assert_eq!(t.due.as_ref().unwrap().due_at, local(2025, 3, 11, 8, 0));
+        assert_eq!(t.current_step_due_at, Some(local(2025, 3, 7, 14, 0)));
+        apply(&mut s, &t, p1);
+
+        let at = local(2025, 3, 6, 10, 0);
+        let t = decide(&cal, &r, &s, &Command::Forward { to_unit_code: Some("BGD".into()) }, at).unwrap();
+        assert_eq!(t.slip.step_outcome, Some(Outcome::Early));
+        apply(&mut s, &t, at);
+        assert!(matches!(
+            decide(&cal, &r, &s, &Command::Forward { to_unit_code: None }, at),
+            Err(DossierError::NoNextStep)
+        ));
+
+        let at = local(2025, 3, 11, 8, 0);
+        let t = decide(&cal, &r, &s, &Command::Resolve { result: Resolution::Approved, note: None }, at).unwrap();
+        assert_eq!(t.resolved, Some((Resolution::Approved, Outcome::OnTime)));
+    }
+
+    #[test]
+    fn restart_policy_counts_the_full_limit_again() {
+        let cal = calendar();
+        let r = rules(SupplementPolicy::Restart);
+        let mut s = received(&cal, &r, local(2025, 3, 3, 8, 0));
+        let t = decide(&cal, &r, &s, &Command::Start, local(2025, 3, 3, 8, 0)).unwrap();
+        apply(&mut s, &t, local(2025, 3, 3, 8, 0));
+        let p0 = local(2025, 3, 4, 8, 0);
+        let t = decide(&cal, &r, &s, &Command::RequestSupplement { reason: "x".into(), documents: vec![] }, p0).unwrap();
+        apply(&mut s, &t, p0);
+        let t = decide(&cal, &r, &s, &Command::SupplementReceived, local(2025, 3, 12, 8, 0)).unwrap();
+        assert_eq!(t.due.unwrap().due_at, local(2025, 3, 19, 8, 0));
+    }
+
+    #[test]
+    fn refusal_needs_a_reason_and_apology_is_judged_for_notice() {
+        let cal = calendar();
+        let r = rules(SupplementPolicy::Pause);
+        let mut s = received(&cal, &r, local(2025, 3, 3, 8, 0));
+        let t = decide(&cal, &r, &s, &Command::Start, local(2025, 3, 3, 8, 0)).unwrap();
+        apply(&mut s, &t, local(2025, 3, 3, 8, 0));
+        let refuse = Command::Resolve { result: Resolution::Refused, note: Some("  ".into()) };
+        assert!(matches!(decide(&cal, &r, &s, &refuse, local(2025, 3, 4, 8, 0)), Err(DossierError::Invalid { field: "note", .. })));
+
+        let apology = |at| decide(&cal, &r, &s, &Command::Apologize { reason: "cần xác minh".into(), new_due_at: local(2025, 3, 14, 8, 0) }, at);
+        // Due Monday 2025-03-10 08:00: Thursday 08:00 is a full working day ahead, Friday 09:00 is not.
+        assert!(apology(local(2025, 3, 6, 8, 0)).unwrap().apology.unwrap().in_time);
+        assert!(!apology(local(2025, 3, 7, 9, 0)).unwrap().apology.unwrap().in_time);
+        let too_early = decide(&cal, &r, &s, &Command::Apologize { reason: "x".into(), new_due_at: local(2025, 3, 9, 8, 0) }, local(2025, 3, 6, 8, 0));
+        assert!(matches!(too_early, Err(DossierError::Invalid { field: "new_due_at", .. })));
+        assert!(matches!(
+            decide(&cal, &r, &s, &Command::Start, local(2025, 3, 1, 8, 0)),
+            Err(DossierError::IllegalTransition { .. })
+        ));
+        assert!(matches!(
+            decide(&cal, &r, &s, &Command::Forward { to_unit_code: None }, local(2025, 3, 1, 8, 0)),
+            Err(DossierError::Invalid { field: "at", .. })
+        ));
+    }
+}
