@@ -40,8 +40,15 @@ pub enum LogFormat {
 /// Token signing and validation settings.
 #[derive(Clone)]
 pub struct JwtSettings {
+    /// `HS256` (default), `RS256` or `EdDSA` (`MOTCUA_JWT_ALGORITHM`).
+    pub algorithm: String,
     /// HS256 shared secret (`MOTCUA_JWT_SECRET`).
     pub secret: Option<String>,
+    /// PEM public key for RS256/EdDSA (`MOTCUA_JWT_PUBLIC_KEY_FILE`).
+    pub public_key_file: Option<PathBuf>,
+    /// PEM private key for issuing RS256/EdDSA tokens (`MOTCUA_JWT_PRIVATE_KEY_FILE`).
+    pub private_key_file: Option<PathBuf>,
+    pub leeway_secs: u64,
     pub issuer: String,
     pub audience: String,
     pub ttl: Duration,
@@ -50,7 +57,10 @@ pub struct JwtSettings {
 impl std::fmt::Debug for JwtSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtSettings")
+            .field("algorithm", &self.algorithm)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("public_key_file", &self.public_key_file)
+            .field("private_key_file", &self.private_key_file)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("ttl", &self.ttl)
@@ -128,7 +138,15 @@ impl Config {
                 30,
             )?),
             jwt: JwtSettings {
+                algorithm: get("MOTCUA_JWT_ALGORITHM").unwrap_or_else(|| "HS256".to_owned()),
                 secret: get("MOTCUA_JWT_SECRET"),
+                public_key_file: get("MOTCUA_JWT_PUBLIC_KEY_FILE").map(PathBuf::from),
+                private_key_file: get("MOTCUA_JWT_PRIVATE_KEY_FILE").map(PathBuf::from),
+                leeway_secs: parse_or(
+                    "MOTCUA_JWT_LEEWAY_SECONDS",
+                    get("MOTCUA_JWT_LEEWAY_SECONDS"),
+                    30,
+                )?,
                 issuer: get("MOTCUA_JWT_ISSUER").unwrap_or_else(|| "motcua".to_owned()),
                 audience: get("MOTCUA_JWT_AUDIENCE").unwrap_or_else(|| "motcua".to_owned()),
                 ttl: Duration::from_secs(parse_or(

@@ -3,10 +3,12 @@
 //! Layers: [`domain`] is pure logic (no I/O), [`store`] owns every query, [`http`] holds thin handlers,
 //! [`startup`] wires them into a server.
 
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod http;
 pub mod openapi;
+pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

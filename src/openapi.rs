@@ -2,7 +2,12 @@
 
 use utoipa::OpenApi;
 
-use crate::http::{calendar, error, ops};
+use utoipa::{
+    Modify,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::http::{calendar, catalogue, dossiers, error, ops, pagination::Page};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,14 +22,42 @@ validation problems, `errors[]` naming each invalid field."
         ops::healthz, ops::readyz, ops::metrics,
         calendar::list_days, calendar::put_day, calendar::delete_day,
         calendar::get_office_hours, calendar::put_office_hours, calendar::deadline_preview,
+        catalogue::create_unit, catalogue::list_units, catalogue::get_unit, catalogue::patch_unit,
+        catalogue::create_procedure, catalogue::list_procedures, catalogue::get_procedure,
+        catalogue::put_procedure, catalogue::procedure_versions,
+        dossiers::receive, dossiers::list, dossiers::get_dossier, dossiers::act, dossiers::history,
+        dossiers::deadline, dossiers::public_lookup,
     ),
-    components(schemas(error::Problem, error::FieldError)),
+    modifiers(&BearerAuth),
+    components(schemas(error::Problem, error::FieldError, Page<dossiers::DossierDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "calendar", description = "Working days, public holidays, office hours and deadlines (UTC+7)"),
+        (name = "catalogue", description = "Units and the versioned procedure catalogue"),
+        (name = "dossiers", description = "Receipt, actions, the control slip and deadlines of dossiers"),
+        (name = "public", description = "The applicant's status lookup (no token)"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer (JWT) scheme that the `security` of each protected operation names.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from POST /api/v1/auth/token or the province's identity provider"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The document as committed at `openapi/openapi.json`.
 pub fn document_json() -> String {

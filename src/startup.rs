@@ -10,6 +10,7 @@ use actix_web::{
 };
 
 use crate::{
+    auth::token::{TokenAlgorithm, TokenService, TokenSettings},
     config::Config,
     http::{self, metrics::Metrics, middleware, state::AppState},
     store,
@@ -31,6 +32,36 @@ pub enum StartupError {
 /// Extra routes mounted beside the real ones; tests use it to exercise failure paths.
 pub type ExtraRoutes = fn(&mut web::ServiceConfig);
 
+/// The token settings the configuration describes (key files are read here).
+pub fn token_settings(config: &Config) -> Result<TokenSettings, StartupError> {
+    let read =
+        |path: &Option<std::path::PathBuf>, var: &str| -> Result<Option<Vec<u8>>, StartupError> {
+            path.as_ref()
+                .map(|p| {
+                    std::fs::read(p).map_err(|e| {
+                        StartupError::Invalid(format!("{var}: cannot read {}: {e}", p.display()))
+                    })
+                })
+                .transpose()
+        };
+    let algorithm: TokenAlgorithm = config
+        .jwt
+        .algorithm
+        .parse()
+        .map_err(|e| StartupError::Invalid(format!("MOTCUA_JWT_ALGORITHM: {e}")))?;
+    Ok(TokenSettings {
+        algorithm,
+        hs256_secret: config.jwt.secret.as_ref().map(|s| s.as_bytes().to_vec()),
+        public_key_pem: read(&config.jwt.public_key_file, "MOTCUA_JWT_PUBLIC_KEY_FILE")?,
+        private_key_pem: read(&config.jwt.private_key_file, "MOTCUA_JWT_PRIVATE_KEY_FILE")?,
+        issuer: config.jwt.issuer.clone(),
+        audience: config.jwt.audience.clone(),
+        ttl: config.jwt.ttl,
+        leeway_secs: config.jwt.leeway_secs,
+        dev_mode: config.dev_mode,
+    })
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -46,6 +77,11 @@ impl Application {
         config: Config,
         extra: Option<ExtraRoutes>,
     ) -> Result<Self, StartupError> {
+        let tokens = TokenService::new(token_settings(&config)?)
+            .map_err(|e| StartupError::Invalid(e.to_string()))?;
+        for warning in tokens.warnings() {
+            tracing::warn!("{warning}");
+        }
         let target = config.database.clone();
         let pool_size = config.pool_size;
         let pool_timeout = config.pool_timeout;
@@ -85,6 +121,7 @@ impl Application {
             config: Arc::new(config),
             metrics: Metrics::new(),
             calendar: Default::default(),
+            tokens: Arc::new(tokens),
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -74,7 +74,10 @@ impl Status {
 
     /// Still being handled (not resolved, returned or withdrawn).
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Received | Self::Processing | Self::AwaitingSupplement)
+        matches!(
+            self,
+            Self::Received | Self::Processing | Self::AwaitingSupplement
+        )
     }
 }
 
@@ -103,20 +106,35 @@ pub fn outcome_str(outcome: Outcome) -> &'static str {
 }
 
 pub fn parse_outcome(raw: &str) -> Option<Outcome> {
-    [Outcome::Early, Outcome::OnTime, Outcome::Late].into_iter().find(|o| outcome_str(*o) == raw)
+    [Outcome::Early, Outcome::OnTime, Outcome::Late]
+        .into_iter()
+        .find(|o| outcome_str(*o) == raw)
 }
 
 /// What someone does to a dossier.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Start,
-    Forward { to_unit_code: Option<String> },
-    RequestSupplement { reason: String, documents: Vec<String> },
+    Forward {
+        to_unit_code: Option<String>,
+    },
+    RequestSupplement {
+        reason: String,
+        documents: Vec<String>,
+    },
     SupplementReceived,
-    Resolve { result: Resolution, note: Option<String> },
+    Resolve {
+        result: Resolution,
+        note: Option<String>,
+    },
     Return,
-    Withdraw { reason: String },
-    Apologize { reason: String, new_due_at: DateTime<Utc> },
+    Withdraw {
+        reason: String,
+    },
+    Apologize {
+        reason: String,
+        new_due_at: DateTime<Utc>,
+    },
 }
 
 impl Command {
@@ -138,10 +156,14 @@ impl Command {
         use Status::*;
         match self {
             Self::Start => &[Received],
-            Self::Forward { .. } | Self::RequestSupplement { .. } | Self::Resolve { .. } => &[Processing],
+            Self::Forward { .. } | Self::RequestSupplement { .. } | Self::Resolve { .. } => {
+                &[Processing]
+            }
             Self::SupplementReceived => &[AwaitingSupplement],
             Self::Return => &[Resolved],
-            Self::Withdraw { .. } | Self::Apologize { .. } => &[Received, Processing, AwaitingSupplement],
+            Self::Withdraw { .. } | Self::Apologize { .. } => {
+                &[Received, Processing, AwaitingSupplement]
+            }
         }
     }
 }
@@ -164,11 +186,17 @@ pub struct DossierState {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DossierError {
     #[error("`{action}` is not allowed while the dossier is {}", status.as_str())]
-    IllegalTransition { action: &'static str, status: Status },
+    IllegalTransition {
+        action: &'static str,
+        status: Status,
+    },
     #[error("the dossier is at the last step of its procedure; resolve it instead")]
     NoNextStep,
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     Deadline(#[from] DeadlineError),
 }
@@ -180,7 +208,10 @@ impl From<CalendarError> for DossierError {
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> DossierError {
-    DossierError::Invalid { field, message: message.into() }
+    DossierError::Invalid {
+        field,
+        message: message.into(),
+    }
 }
 
 /// The opening of a dossier.
@@ -196,10 +227,23 @@ pub fn receive(
     rules: &ProcedureRules,
     received_at: DateTime<Utc>,
 ) -> Result<Receipt, DossierError> {
-    let first = rules.steps.first().ok_or_else(|| invalid("procedure_code", "the procedure has no steps"))?;
-    let due = compute_due(calendar, received_at, rules.time_limit, &[], rules.supplement_policy, received_at)?;
+    let first = rules
+        .steps
+        .first()
+        .ok_or_else(|| invalid("procedure_code", "the procedure has no steps"))?;
+    let due = compute_due(
+        calendar,
+        received_at,
+        rules.time_limit,
+        &[],
+        rules.supplement_policy,
+        received_at,
+    )?;
     let first_step_due_at = step_due_at(calendar, received_at, first.minutes())?;
-    Ok(Receipt { due, first_step_due_at })
+    Ok(Receipt {
+        due,
+        first_step_due_at,
+    })
 }
 
 /// How a command changes the pauses.
@@ -255,12 +299,24 @@ pub fn decide(
     at: DateTime<Utc>,
 ) -> Result<Transition, DossierError> {
     if !command.allowed_from().contains(&state.status) {
-        return Err(DossierError::IllegalTransition { action: command.name(), status: state.status });
+        return Err(DossierError::IllegalTransition {
+            action: command.name(),
+            status: state.status,
+        });
     }
     if at < state.last_event_at {
-        return Err(invalid("at", format!("must not be before the previous action ({})", state.last_event_at)));
+        return Err(invalid(
+            "at",
+            format!(
+                "must not be before the previous action ({})",
+                state.last_event_at
+            ),
+        ));
     }
-    let unit_of = |step: Option<usize>| step.and_then(|i| rules.steps.get(i)).map(|s| s.unit_code.clone());
+    let unit_of = |step: Option<usize>| {
+        step.and_then(|i| rules.steps.get(i))
+            .map(|s| s.unit_code.clone())
+    };
     let mut transition = Transition {
         status: state.status,
         current_step: state.current_step,
@@ -306,7 +362,12 @@ pub fn decide(
                     .chain(rules.steps.iter().enumerate().take(current + 1))
                     .find(|(i, s)| *i != current && &s.unit_code == unit)
                     .map(|(i, _)| i)
-                    .ok_or_else(|| invalid("to_unit_code", format!("no other step of this procedure belongs to unit `{unit}`")))?,
+                    .ok_or_else(|| {
+                        invalid(
+                            "to_unit_code",
+                            format!("no other step of this procedure belongs to unit `{unit}`"),
+                        )
+                    })?,
             };
             close_step(&mut transition);
             let step = &rules.steps[next];
@@ -332,10 +393,19 @@ pub fn decide(
                 .iter_mut()
                 .rev()
                 .find(|p| p.ended_at.is_none())
-                .ok_or_else(|| invalid("action", "the dossier has no open request for supplement"))?;
+                .ok_or_else(|| {
+                    invalid("action", "the dossier has no open request for supplement")
+                })?;
             open.ended_at = Some(at);
             let paused_from = open.started_at;
-            let due = compute_due(calendar, state.received_at, rules.time_limit, &pauses, rules.supplement_policy, at)?;
+            let due = compute_due(
+                calendar,
+                state.received_at,
+                rules.time_limit,
+                &pauses,
+                rules.supplement_policy,
+                at,
+            )?;
             transition.current_step_due_at = match (rules.supplement_policy, state.current_step) {
                 (_, None) => None,
                 (SupplementPolicy::Restart, Some(i)) => {
@@ -353,7 +423,8 @@ pub fn decide(
             transition.due = Some(due);
         }
         Command::Resolve { result, note } => {
-            if *result == Resolution::Refused && note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+            if *result == Resolution::Refused && note.as_deref().is_none_or(|n| n.trim().is_empty())
+            {
                 return Err(invalid("note", "a refusal must give its reason"));
             }
             close_step(&mut transition);
@@ -365,7 +436,10 @@ pub fn decide(
         }
         Command::Withdraw { reason } => {
             if reason.trim().is_empty() {
-                return Err(invalid("reason", "a withdrawal must give the applicant's reason"));
+                return Err(invalid(
+                    "reason",
+                    "a withdrawal must give the applicant's reason",
+                ));
             }
             transition.status = Status::Withdrawn;
             if state.status == Status::AwaitingSupplement {
@@ -377,7 +451,10 @@ pub fn decide(
                 return Err(invalid("reason", "an apology must give its reason"));
             }
             if *new_due_at <= state.due_at {
-                return Err(invalid("new_due_at", "the new appointment must be after the statutory due instant"));
+                return Err(invalid(
+                    "new_due_at",
+                    "the new appointment must be after the statutory due instant",
+                ));
             }
             let notice = calendar.working_minutes_between(at, state.due_at)?;
             transition.apology = Some(Apology {
@@ -401,7 +478,10 @@ mod tests {
     };
 
     fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        LOCAL_OFFSET.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
+        LOCAL_OFFSET
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn calendar() -> Calendar {
@@ -413,9 +493,21 @@ mod tests {
             time_limit: TimeLimit::working_days(5),
             supplement_policy: policy,
             steps: vec![
-                ProcessStep { name: "Tiếp nhận".into(), unit_code: "MC".into(), hours: 4.0 },
-                ProcessStep { name: "Thẩm định".into(), unit_code: "QLTM".into(), hours: 24.0 },
-                ProcessStep { name: "Phê duyệt".into(), unit_code: "BGD".into(), hours: 8.0 },
+                ProcessStep {
+                    name: "Tiếp nhận".into(),
+                    unit_code: "MC".into(),
+                    hours: 4.0,
+                },
+                ProcessStep {
+                    name: "Thẩm định".into(),
+                    unit_code: "QLTM".into(),
+                    hours: 24.0,
+                },
+                ProcessStep {
+                    name: "Phê duyệt".into(),
+                    unit_code: "BGD".into(),
+                    hours: 8.0,
+                },
             ],
         }
     }
@@ -443,7 +535,10 @@ mod tests {
             state.due_at = due.due_at;
         }
         match t.pause {
-            PauseChange::Open { at } => state.pauses.push(Pause { started_at: at, ended_at: None }),
+            PauseChange::Open { at } => state.pauses.push(Pause {
+                started_at: at,
+                ended_at: None,
+            }),
             PauseChange::Close { at } => state.pauses.last_mut().unwrap().ended_at = Some(at),
             PauseChange::None => {}
         }
@@ -458,24 +553,38 @@ mod tests {
         let commands = [
             Command::Start,
             Command::Forward { to_unit_code: None },
-            Command::RequestSupplement { reason: "x".into(), documents: vec![] },
+            Command::RequestSupplement {
+                reason: "x".into(),
+                documents: vec![],
+            },
             Command::SupplementReceived,
-            Command::Resolve { result: Resolution::Approved, note: None },
+            Command::Resolve {
+                result: Resolution::Approved,
+                note: None,
+            },
             Command::Return,
             Command::Withdraw { reason: "x".into() },
-            Command::Apologize { reason: "x".into(), new_due_at: local(2026, 1, 1, 8, 0) },
+            Command::Apologize {
+                reason: "x".into(),
+                new_due_at: local(2026, 1, 1, 8, 0),
+            },
         ];
         for status in Status::ALL {
             let mut state = received(&cal, &r, t0);
             state.status = status;
             if status == Status::AwaitingSupplement {
-                state.pauses.push(Pause { started_at: t0, ended_at: None });
+                state.pauses.push(Pause {
+                    started_at: t0,
+                    ended_at: None,
+                });
             }
             for command in &commands {
                 let result = decide(&cal, &r, &state, command, t0);
                 let legal = command.allowed_from().contains(&status);
                 match result {
-                    Err(DossierError::IllegalTransition { .. }) => assert!(!legal, "{command:?} from {status:?}"),
+                    Err(DossierError::IllegalTransition { .. }) => {
+                        assert!(!legal, "{command:?} from {status:?}")
+                    }
                     _ => assert!(legal, "{command:?} from {status:?} should be refused"),
                 }
             }
@@ -498,14 +607,28 @@ mod tests {
 
         let at = local(2025, 3, 3, 14, 0);
         let t = decide(&cal, &r, &s, &Command::Forward { to_unit_code: None }, at).unwrap();
-        assert_eq!(t.slip.step_outcome, Some(Outcome::Late), "reception step was due 13:30");
+        assert_eq!(
+            t.slip.step_outcome,
+            Some(Outcome::Late),
+            "reception step was due 13:30"
+        );
         assert_eq!(t.current_unit_code.as_deref(), Some("QLTM"));
         assert_eq!(t.current_step_due_at, Some(local(2025, 3, 6, 14, 0)));
         apply(&mut s, &t, at);
 
         // Paused from Tuesday 09:30 to Wednesday 09:30: one working day.
         let p0 = local(2025, 3, 4, 9, 30);
-        let t = decide(&cal, &r, &s, &Command::RequestSupplement { reason: "thiếu giấy phép".into(), documents: vec![] }, p0).unwrap();
+        let t = decide(
+            &cal,
+            &r,
+            &s,
+            &Command::RequestSupplement {
+                reason: "thiếu giấy phép".into(),
+                documents: vec![],
+            },
+            p0,
+        )
+        .unwrap();
         apply(&mut s, &t, p0);
         let p1 = local(2025, 3, 5, 9, 30);
         let t = decide(&cal, &r, &s, &Command::SupplementReceived, p1).unwrap();
@@ -514,7 +637,16 @@ mod tests {
         apply(&mut s, &t, p1);
 
         let at = local(2025, 3, 6, 10, 0);
-        let t = decide(&cal, &r, &s, &Command::Forward { to_unit_code: Some("BGD".into()) }, at).unwrap();
+        let t = decide(
+            &cal,
+            &r,
+            &s,
+            &Command::Forward {
+                to_unit_code: Some("BGD".into()),
+            },
+            at,
+        )
+        .unwrap();
         assert_eq!(t.slip.step_outcome, Some(Outcome::Early));
         apply(&mut s, &t, at);
         assert!(matches!(
@@ -523,7 +655,17 @@ mod tests {
         ));
 
         let at = local(2025, 3, 11, 8, 0);
-        let t = decide(&cal, &r, &s, &Command::Resolve { result: Resolution::Approved, note: None }, at).unwrap();
+        let t = decide(
+            &cal,
+            &r,
+            &s,
+            &Command::Resolve {
+                result: Resolution::Approved,
+                note: None,
+            },
+            at,
+        )
+        .unwrap();
         assert_eq!(t.resolved, Some((Resolution::Approved, Outcome::OnTime)));
     }
 
@@ -535,9 +677,26 @@ mod tests {
         let t = decide(&cal, &r, &s, &Command::Start, local(2025, 3, 3, 8, 0)).unwrap();
         apply(&mut s, &t, local(2025, 3, 3, 8, 0));
         let p0 = local(2025, 3, 4, 8, 0);
-        let t = decide(&cal, &r, &s, &Command::RequestSupplement { reason: "x".into(), documents: vec![] }, p0).unwrap();
+        let t = decide(
+            &cal,
+            &r,
+            &s,
+            &Command::RequestSupplement {
+                reason: "x".into(),
+                documents: vec![],
+            },
+            p0,
+        )
+        .unwrap();
         apply(&mut s, &t, p0);
-        let t = decide(&cal, &r, &s, &Command::SupplementReceived, local(2025, 3, 12, 8, 0)).unwrap();
+        let t = decide(
+            &cal,
+            &r,
+            &s,
+            &Command::SupplementReceived,
+            local(2025, 3, 12, 8, 0),
+        )
+        .unwrap();
         assert_eq!(t.due.unwrap().due_at, local(2025, 3, 19, 8, 0));
     }
 
@@ -548,21 +707,71 @@ mod tests {
         let mut s = received(&cal, &r, local(2025, 3, 3, 8, 0));
         let t = decide(&cal, &r, &s, &Command::Start, local(2025, 3, 3, 8, 0)).unwrap();
         apply(&mut s, &t, local(2025, 3, 3, 8, 0));
-        let refuse = Command::Resolve { result: Resolution::Refused, note: Some("  ".into()) };
-        assert!(matches!(decide(&cal, &r, &s, &refuse, local(2025, 3, 4, 8, 0)), Err(DossierError::Invalid { field: "note", .. })));
+        let refuse = Command::Resolve {
+            result: Resolution::Refused,
+            note: Some("  ".into()),
+        };
+        assert!(matches!(
+            decide(&cal, &r, &s, &refuse, local(2025, 3, 4, 8, 0)),
+            Err(DossierError::Invalid { field: "note", .. })
+        ));
 
-        let apology = |at| decide(&cal, &r, &s, &Command::Apologize { reason: "cần xác minh".into(), new_due_at: local(2025, 3, 14, 8, 0) }, at);
+        let apology = |at| {
+            decide(
+                &cal,
+                &r,
+                &s,
+                &Command::Apologize {
+                    reason: "cần xác minh".into(),
+                    new_due_at: local(2025, 3, 14, 8, 0),
+                },
+                at,
+            )
+        };
         // Due Monday 2025-03-10 08:00: Thursday 08:00 is a full working day ahead, Friday 09:00 is not.
-        assert!(apology(local(2025, 3, 6, 8, 0)).unwrap().apology.unwrap().in_time);
-        assert!(!apology(local(2025, 3, 7, 9, 0)).unwrap().apology.unwrap().in_time);
-        let too_early = decide(&cal, &r, &s, &Command::Apologize { reason: "x".into(), new_due_at: local(2025, 3, 9, 8, 0) }, local(2025, 3, 6, 8, 0));
-        assert!(matches!(too_early, Err(DossierError::Invalid { field: "new_due_at", .. })));
+        assert!(
+            apology(local(2025, 3, 6, 8, 0))
+                .unwrap()
+                .apology
+                .unwrap()
+                .in_time
+        );
+        assert!(
+            !apology(local(2025, 3, 7, 9, 0))
+                .unwrap()
+                .apology
+                .unwrap()
+                .in_time
+        );
+        let too_early = decide(
+            &cal,
+            &r,
+            &s,
+            &Command::Apologize {
+                reason: "x".into(),
+                new_due_at: local(2025, 3, 9, 8, 0),
+            },
+            local(2025, 3, 6, 8, 0),
+        );
+        assert!(matches!(
+            too_early,
+            Err(DossierError::Invalid {
+                field: "new_due_at",
+                ..
+            })
+        ));
         assert!(matches!(
             decide(&cal, &r, &s, &Command::Start, local(2025, 3, 1, 8, 0)),
             Err(DossierError::IllegalTransition { .. })
         ));
         assert!(matches!(
-            decide(&cal, &r, &s, &Command::Forward { to_unit_code: None }, local(2025, 3, 1, 8, 0)),
+            decide(
+                &cal,
+                &r,
+                &s,
+                &Command::Forward { to_unit_code: None },
+                local(2025, 3, 1, 8, 0)
+            ),
             Err(DossierError::Invalid { field: "at", .. })
         ));
     }

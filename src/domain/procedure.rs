@@ -39,7 +39,10 @@ pub struct RuleViolation {
 
 impl RuleViolation {
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -59,17 +62,26 @@ impl ProcedureRules {
             ));
         }
         if self.steps.is_empty() {
-            violations.push(RuleViolation::new("steps", "a procedure needs at least one step"));
+            violations.push(RuleViolation::new(
+                "steps",
+                "a procedure needs at least one step",
+            ));
         }
         if self.steps.len() > 50 {
             violations.push(RuleViolation::new("steps", "at most 50 steps"));
         }
         for (i, step) in self.steps.iter().enumerate() {
             if step.name.trim().is_empty() {
-                violations.push(RuleViolation::new(format!("steps[{i}].name"), "must not be empty"));
+                violations.push(RuleViolation::new(
+                    format!("steps[{i}].name"),
+                    "must not be empty",
+                ));
             }
             let quarters = step.hours * 4.0;
-            if !step.hours.is_finite() || step.hours <= 0.0 || (quarters - quarters.round()).abs() > 1e-9 {
+            if !step.hours.is_finite()
+                || step.hours <= 0.0
+                || (quarters - quarters.round()).abs() > 1e-9
+            {
                 violations.push(RuleViolation::new(
                     format!("steps[{i}].hours"),
                     "must be a positive multiple of 0.25",
@@ -82,7 +94,12 @@ impl ProcedureRules {
             }
             TimeUnit::WorkingHours => i64::from(self.time_limit.amount) * 60,
         };
-        let allotted: i64 = self.steps.iter().filter(|s| s.hours.is_finite() && s.hours > 0.0).map(ProcessStep::minutes).sum();
+        let allotted: i64 = self
+            .steps
+            .iter()
+            .filter(|s| s.hours.is_finite() && s.hours > 0.0)
+            .map(ProcessStep::minutes)
+            .sum();
         if allotted > limit_minutes {
             violations.push(RuleViolation::new(
                 "steps",
@@ -102,7 +119,11 @@ mod tests {
     use super::*;
 
     fn step(unit: &str, hours: f64) -> ProcessStep {
-        ProcessStep { name: format!("{unit} step"), unit_code: unit.into(), hours }
+        ProcessStep {
+            name: format!("{unit} step"),
+            unit_code: unit.into(),
+            hours,
+        }
     }
 
     fn rules(days: u32, steps: Vec<ProcessStep>) -> ProcedureRules {
@@ -115,7 +136,16 @@ mod tests {
 
     #[test]
     fn iso_example_fits_eight_days() {
-        let r = rules(8, vec![step("MC", 4.0), step("QLTM", 40.0), step("QLTM", 8.0), step("BGD", 8.0), step("MC", 4.0)]);
+        let r = rules(
+            8,
+            vec![
+                step("MC", 4.0),
+                step("QLTM", 40.0),
+                step("QLTM", 8.0),
+                step("BGD", 8.0),
+                step("MC", 4.0),
+            ],
+        );
         assert_eq!(r.validate(480), vec![]);
     }
 
@@ -129,15 +159,34 @@ mod tests {
 
     #[test]
     fn bad_hours_and_names_are_named() {
-        let mut r = rules(5, vec![step("MC", 0.1), step("MC", -1.0), step("MC", f64::NAN)]);
+        let mut r = rules(
+            5,
+            vec![step("MC", 0.1), step("MC", -1.0), step("MC", f64::NAN)],
+        );
         r.steps[0].name = " ".into();
         let fields: Vec<String> = r.validate(480).into_iter().map(|v| v.field).collect();
-        assert_eq!(fields, ["steps[0].name", "steps[0].hours", "steps[1].hours", "steps[2].hours"]);
+        assert_eq!(
+            fields,
+            [
+                "steps[0].name",
+                "steps[0].hours",
+                "steps[1].hours",
+                "steps[2].hours"
+            ]
+        );
     }
 
     #[test]
     fn amount_bounds() {
-        assert_eq!(rules(0, vec![step("MC", 1.0)]).validate(480)[0].field, "time_limit.amount");
-        assert!(rules(0, vec![]).validate(480).iter().any(|v| v.field == "steps"));
+        assert_eq!(
+            rules(0, vec![step("MC", 1.0)]).validate(480)[0].field,
+            "time_limit.amount"
+        );
+        assert!(
+            rules(0, vec![])
+                .validate(480)
+                .iter()
+                .any(|v| v.field == "steps")
+        );
     }
 }

@@ -6,12 +6,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
+    auth::Caller,
     error::{ApiError, FieldError, Problem},
     extract::ApiJson,
     state::AppState,
     time::{deserialize_instant, local},
 };
 use crate::{
+    auth::policy::{Action, authorize},
     domain::{
         calendar::{Calendar, DayInfo, DayKind, DayOverride, OfficeHours, OverrideKind, Session},
         deadline::{self, TimeLimit, TimeUnit},
@@ -92,7 +94,7 @@ fn calendar_error(field: &str, e: impl std::fmt::Display) -> ApiError {
 /// The working calendar day by day: weekends, public holidays (built in from the Labour Code,
 /// lunar dates by the Vietnamese calendar at UTC+7), compensatory days off and overrides.
 #[utoipa::path(
-    get, path = "/api/v1/calendar/days", tag = "calendar", params(DaysQuery),
+    get, path = "/api/v1/calendar/days", tag = "calendar", security(("bearer" = [])), params(DaysQuery),
     responses(
         (status = 200, body = CalendarDays),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -100,8 +102,11 @@ fn calendar_error(field: &str, e: impl std::fmt::Display) -> ApiError {
 )]
 pub async fn list_days(
     state: web::Data<AppState>,
+    caller: Caller,
     query: web::Query<DaysQuery>,
 ) -> Result<web::Json<CalendarDays>, ApiError> {
+    authorize(&caller.principal, &Action::ReadCatalogue, None)
+        .map_err(crate::service::ServiceError::from)?;
     let DaysQuery { from, to } = query.into_inner();
     if to < from {
         return Err(ApiError::validation("to", "must not be before `from`"));
@@ -148,7 +153,7 @@ pub struct DatePath {
 
 /// Sets a date to a holiday or a working day; it applies to deadlines computed from now on.
 #[utoipa::path(
-    put, path = "/api/v1/calendar/days/{date}", tag = "calendar", params(DatePath),
+    put, path = "/api/v1/calendar/days/{date}", tag = "calendar", security(("bearer" = [])), params(DatePath),
     request_body = PutDayRequest,
     responses(
         (status = 200, body = CalendarDay, description = "the date as the calendar now sees it"),
@@ -157,9 +162,12 @@ pub struct DatePath {
 )]
 pub async fn put_day(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<DatePath>,
     body: ApiJson<PutDayRequest>,
 ) -> Result<web::Json<CalendarDay>, ApiError> {
+    authorize(&caller.principal, &Action::ManageCatalogue, None)
+        .map_err(crate::service::ServiceError::from)?;
     let date = path.into_inner().date;
     let body = body.0;
     let name = body
@@ -190,7 +198,7 @@ pub async fn put_day(
 
 /// Removes a date's override: the built-in rules decide the date again.
 #[utoipa::path(
-    delete, path = "/api/v1/calendar/days/{date}", tag = "calendar", params(DatePath),
+    delete, path = "/api/v1/calendar/days/{date}", tag = "calendar", security(("bearer" = [])), params(DatePath),
     responses(
         (status = 204, description = "override removed"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "the date had no override"),
@@ -198,8 +206,11 @@ pub async fn put_day(
 )]
 pub async fn delete_day(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<DatePath>,
 ) -> Result<HttpResponse, ApiError> {
+    authorize(&caller.principal, &Action::ManageCatalogue, None)
+        .map_err(crate::service::ServiceError::from)?;
     let date = path.into_inner().date;
     state
         .db(move |conn| store::calendar::delete_override(conn, date))
@@ -319,19 +330,22 @@ impl OfficeHoursDto {
 
 /// The office sessions per weekday (local time, UTC+7).
 #[utoipa::path(
-    get, path = "/api/v1/calendar/office-hours", tag = "calendar",
+    get, path = "/api/v1/calendar/office-hours", tag = "calendar", security(("bearer" = [])),
     responses((status = 200, body = OfficeHoursDto))
 )]
 pub async fn get_office_hours(
     state: web::Data<AppState>,
+    caller: Caller,
 ) -> Result<web::Json<OfficeHoursDto>, ApiError> {
+    authorize(&caller.principal, &Action::ReadCatalogue, None)
+        .map_err(crate::service::ServiceError::from)?;
     let calendar = state.calendar().await?;
     Ok(web::Json(OfficeHoursDto::from(calendar.office_hours())))
 }
 
 /// Replaces the office sessions; deadlines computed from now on use them.
 #[utoipa::path(
-    put, path = "/api/v1/calendar/office-hours", tag = "calendar",
+    put, path = "/api/v1/calendar/office-hours", tag = "calendar", security(("bearer" = [])),
     request_body = OfficeHoursDto,
     responses(
         (status = 200, body = OfficeHoursDto),
@@ -340,8 +354,11 @@ pub async fn get_office_hours(
 )]
 pub async fn put_office_hours(
     state: web::Data<AppState>,
+    caller: Caller,
     body: ApiJson<OfficeHoursDto>,
 ) -> Result<web::Json<OfficeHoursDto>, ApiError> {
+    authorize(&caller.principal, &Action::ManageCatalogue, None)
+        .map_err(crate::service::ServiceError::from)?;
     let hours = body.0.into_domain()?;
     let stored = hours.clone();
     state
@@ -408,7 +425,7 @@ pub struct DeadlinePreview {
 /// counts from the next session. Calendar days end at the close of the `amount`-th day after the
 /// start's date, or of the next working day when that day is not one (Civil Code 2015 art. 148).
 #[utoipa::path(
-    get, path = "/api/v1/calendar/deadline", tag = "calendar", params(DeadlineQuery),
+    get, path = "/api/v1/calendar/deadline", tag = "calendar", security(("bearer" = [])), params(DeadlineQuery),
     responses(
         (status = 200, body = DeadlinePreview),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -417,8 +434,11 @@ pub struct DeadlinePreview {
 )]
 pub async fn deadline_preview(
     state: web::Data<AppState>,
+    caller: Caller,
     query: web::Query<DeadlineQuery>,
 ) -> Result<web::Json<DeadlinePreview>, ApiError> {
+    authorize(&caller.principal, &Action::ReadCatalogue, None)
+        .map_err(crate::service::ServiceError::from)?;
     let q = query.into_inner();
     if !(1..=3650).contains(&q.amount) {
         return Err(ApiError::validation("amount", "must be between 1 and 3650"));

@@ -217,3 +217,33 @@ impl From<actix_web::error::BlockingError> for ApiError {
         Self::Internal(format!("blocking task failed: {e}"))
     }
 }
+
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        use crate::{domain::dossier::DossierError, service::ServiceError as S};
+        match e {
+            S::Store(e) => e.into(),
+            S::Denied(denied) => {
+                tracing::warn!(reason = %denied.reason, "access denied");
+                Self::Forbidden(denied.reason)
+            }
+            S::Dossier(DossierError::IllegalTransition { .. } | DossierError::NoNextStep) => {
+                Self::Conflict(e.to_string())
+            }
+            S::Dossier(DossierError::Invalid { field, message }) => {
+                Self::validation(field, message)
+            }
+            S::Dossier(DossierError::Deadline(e)) => Self::UnprocessableEntity(e.to_string()),
+            S::Invalid(errors) => Self::Validation(
+                errors
+                    .into_iter()
+                    .map(|(field, message)| FieldError::new(field, message))
+                    .collect(),
+            ),
+            S::NotFound(what) => Self::NotFound(what),
+            S::Conflict(what) => Self::Conflict(what),
+            S::StaleVersion(what) => Self::PreconditionFailed(what),
+            S::IdempotencyMismatch(what) => Self::UnprocessableEntity(what),
+        }
+    }
+}

@@ -13,7 +13,7 @@ use super::error::{ApiError, FieldError};
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
-fn is_json_content_type(req: &HttpRequest) -> bool {
+pub fn is_json_content_type(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -1,11 +1,15 @@
 //! HTTP layer: thin handlers that parse, authorise, call the domain and storage, and map errors.
 
+pub mod auth;
 pub mod calendar;
+pub mod catalogue;
+pub mod dossiers;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
+pub mod pagination;
 pub mod state;
 pub mod time;
 
@@ -25,6 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/readyz").get(ops::readyz))
         .service(web::resource("/metrics").get(ops::metrics))
         .configure(calendar::configure)
+        .configure(catalogue::configure)
+        .configure(dossiers::configure)
         .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
         .service(
             SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::ApiDoc::openapi()),

@@ -6,6 +6,7 @@ use actix_web::web;
 
 use super::{error::ApiError, metrics::Metrics};
 use crate::{
+    auth::token::TokenService,
     config::Config,
     domain::calendar::Calendar,
     store::{DbConnection, DbPool, StoreError, calendar::CalendarCache},
@@ -16,6 +17,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub calendar: Arc<CalendarCache>,
+    pub tokens: Arc<TokenService>,
 }
 
 impl AppState {

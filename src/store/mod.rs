@@ -3,8 +3,12 @@
 //! One diesel code base serves both backends through [`DbConnection`], a `MultiConnection`.
 //! Per-backend arms appear only where the SQL really differs (locking, upserts).
 
+pub mod audit;
 pub mod calendar;
+pub mod catalogue;
+pub mod dossiers;
 pub mod error;
+pub mod idempotency;
 pub mod schema;
 
 use std::{path::Path, time::Duration};
@@ -137,6 +141,7 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StoreError
 /// Runs `f` in a write transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE` so that it
 /// takes the write lock up front: a deferred transaction that reads and then writes can fail at once
 /// with SQLITE_BUSY when another writer committed in between, and the busy timeout does not help it.
+/// Inside an enclosing transaction it becomes a savepoint of that transaction.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -144,6 +149,12 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    let depth =
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?;
+    if depth.is_some() {
+        return conn.transaction(f);
+    }
     match conn {
         DbConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?

@@ -5,6 +5,10 @@ use std::{path::PathBuf, time::Duration};
 use actix_web::web;
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use motcua::{
+    auth::{
+        policy::{PrincipalKind, Role},
+        token::TokenService,
+    },
     config::{Config, DatabaseTarget},
     startup::{Application, ExtraRoutes},
 };
@@ -96,12 +100,49 @@ pub fn test_config(target: DatabaseTarget) -> Config {
     config.shutdown_timeout = Duration::from_secs(1);
     config.body_limit = 64 * 1024;
     config.log_filter = std::env::var("MOTCUA_TEST_LOG").unwrap_or_else(|_| "off".to_owned());
+    config.jwt.secret = Some(TEST_JWT_SECRET.to_owned());
     config
+}
+
+pub const TEST_JWT_SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+/// Signs a token the test app accepts, as the token endpoint or the identity provider would.
+pub fn token(role: Role, unit_code: Option<&str>, subject: &str, kind: PrincipalKind) -> String {
+    let settings =
+        motcua::startup::token_settings(&test_config(DatabaseTarget::Sqlite("unused".into())))
+            .expect("token settings");
+    TokenService::new(settings)
+        .expect("token service")
+        .issue(subject, role, unit_code, kind, chrono::Utc::now())
+        .expect("token issued")
+        .access_token
+}
+
+pub fn admin_token() -> String {
+    token(Role::Admin, None, "admin", PrincipalKind::User)
+}
+
+fn client_with_token(token: Option<&str>) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = token {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().expect("header value"),
+        );
+    }
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client")
 }
 
 pub struct TestApp {
     pub address: String,
+    /// Sends an admin token with every request (a request's own Authorization header wins).
     pub client: reqwest::Client,
+    /// Sends no token.
+    pub anonymous: reqwest::Client,
     pub db: TestDb,
     pub handle: actix_web::dev::ServerHandle,
 }
@@ -172,10 +213,8 @@ pub async fn spawn_app_on(db: TestDb, extra: Option<ExtraRoutes>) -> TestApp {
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client"),
+        client: client_with_token(Some(&admin_token())),
+        anonymous: client_with_token(None),
         db,
         handle,
     }
@@ -201,6 +240,7 @@ pub async fn spawn_instance(app: &TestApp) -> TestApp {
     TestApp {
         address,
         client: app.client.clone(),
+        anonymous: app.anonymous.clone(),
         db: TestDb {
             target: app.db.target.clone(),
             cleanup: Cleanup::None,

@@ -1,0 +1,546 @@
+//! Units (đơn vị) and the procedure catalogue (danh mục thủ tục hành chính).
+
+use actix_web::{HttpResponse, http::header, web};
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    auth::Caller,
+    calendar::TimeUnitDto,
+    error::{ApiError, FieldError, Problem},
+    extract::ApiJson,
+    pagination::{Page, PageQuery, id_cursor},
+    state::AppState,
+    time::local,
+};
+use crate::{
+    domain::{
+        deadline::{SupplementPolicy, TimeLimit},
+        procedure::{ProcedureRules, ProcessStep},
+    },
+    service::catalogue as service,
+    store::catalogue::{NewUnit, ProcedureDraft, ProcedureVersion, Unit, UnitChanges},
+};
+
+fn valid_code(code: &str, max: usize) -> bool {
+    !code.is_empty()
+        && code.len() <= max
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
+    if value.trim().is_empty() {
+        errors.push(FieldError::new(field, "must not be empty"));
+    } else if value.chars().count() > max {
+        errors.push(FieldError::new(field, format!("at most {max} characters")));
+    }
+}
+
+fn check_agency_code(errors: &mut Vec<FieldError>, code: &str) {
+    if code.is_empty()
+        || code.len() > 20
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.')
+    {
+        errors.push(FieldError::new(
+            "agency_code",
+            "1–20 upper-case letters, digits or dots (it prefixes dossier codes)",
+        ));
+    }
+}
+
+fn done(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UnitDto {
+    #[schema(example = "QLTM")]
+    pub code: String,
+    #[schema(example = "Phòng Quản lý Thương mại")]
+    pub name: String,
+    pub parent_code: Option<String>,
+    /// Prefix of the codes of dossiers received for this unit's procedures.
+    #[schema(example = "SCT")]
+    pub agency_code: String,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+impl From<Unit> for UnitDto {
+    fn from(u: Unit) -> Self {
+        Self {
+            code: u.code,
+            name: u.name,
+            parent_code: u.parent_code,
+            agency_code: u.agency_code,
+            created_at: local(u.created_at.and_utc()),
+            updated_at: local(u.updated_at.and_utc()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUnit {
+    /// Letters, digits, `-`, `_`, `.`; at most 50.
+    pub code: String,
+    pub name: String,
+    pub parent_code: Option<String>,
+    pub agency_code: String,
+}
+
+/// JSON merge patch: an absent field stays, `null` clears (`parent_code` only).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUnit {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub parent_code: Option<Option<String>>,
+    pub agency_code: Option<String>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CodePath {
+    pub code: String,
+}
+
+fn unit_location(code: &str) -> String {
+    format!("/api/v1/units/{code}")
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/units", tag = "catalogue", request_body = CreateUnit,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = UnitDto, headers(("Location" = String))),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "the code exists"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_unit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<CreateUnit>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let mut errors = Vec::new();
+    if !valid_code(&body.code, 50) {
+        errors.push(FieldError::new(
+            "code",
+            "1–50 letters, digits, `-`, `_` or `.`",
+        ));
+    }
+    check_text(&mut errors, "name", &body.name, 300);
+    check_agency_code(&mut errors, &body.agency_code);
+    done(errors)?;
+    let unit = NewUnit {
+        code: body.code,
+        name: body.name.trim().to_owned(),
+        parent_code: body.parent_code,
+        agency_code: body.agency_code,
+    };
+    let created = state
+        .db(move |conn| service::create_unit(conn, &caller.principal, &caller.audit, unit))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, unit_location(&created.code)))
+        .json(UnitDto::from(created)))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/units", tag = "catalogue", params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<UnitDto>))
+)]
+pub async fn list_units(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<UnitDto>>, ApiError> {
+    let limit = page.limit()?;
+    let after = page.after_id()?;
+    let rows = state
+        .db(move |conn| service::list_units(conn, &caller.principal, after, limit + 1))
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |u| id_cursor(u.id),
+        UnitDto::from,
+    )))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/units/{code}", tag = "catalogue", params(CodePath), security(("bearer" = [])),
+    responses((status = 200, body = UnitDto), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn get_unit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<CodePath>,
+) -> Result<web::Json<UnitDto>, ApiError> {
+    let code = path.into_inner().code;
+    let unit = state
+        .db(move |conn| service::get_unit(conn, &caller.principal, &code))
+        .await?;
+    Ok(web::Json(unit.into()))
+}
+
+#[utoipa::path(
+    patch, path = "/api/v1/units/{code}", tag = "catalogue", params(CodePath), request_body = PatchUnit,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UnitDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn patch_unit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<CodePath>,
+    body: ApiJson<PatchUnit>,
+) -> Result<web::Json<UnitDto>, ApiError> {
+    let code = path.into_inner().code;
+    let body = body.0;
+    let mut errors = Vec::new();
+    if let Some(name) = &body.name {
+        check_text(&mut errors, "name", name, 300);
+    }
+    if let Some(agency) = &body.agency_code {
+        check_agency_code(&mut errors, agency);
+    }
+    done(errors)?;
+    let changes = UnitChanges {
+        name: body.name.map(|n| n.trim().to_owned()),
+        parent_code: body.parent_code,
+        agency_code: body.agency_code,
+    };
+    let unit = state
+        .db(move |conn| {
+            service::update_unit(conn, &caller.principal, &caller.audit, &code, changes)
+        })
+        .await?;
+    Ok(web::Json(unit.into()))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeLimitDto {
+    /// 1–3650.
+    pub amount: u32,
+    pub unit: TimeUnitDto,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepDto {
+    #[schema(example = "Thẩm định hồ sơ")]
+    pub name: String,
+    pub unit_code: String,
+    /// Allotted working hours, a positive multiple of 0.25.
+    #[schema(example = 40.0)]
+    pub hours: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SupplementPolicyDto {
+    /// Paused working time is added to the due instant (default).
+    #[default]
+    Pause,
+    /// The full limit counts again from the resumption.
+    Restart,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProcedureDto {
+    #[schema(example = "QT-SCT-QLTM-01")]
+    pub code: String,
+    /// Every PUT makes a new version; dossiers keep the version they were received under.
+    pub version: i32,
+    pub name: String,
+    /// Lĩnh vực.
+    pub field: String,
+    /// The lead unit.
+    pub unit_code: String,
+    pub time_limit: TimeLimitDto,
+    pub steps: Vec<StepDto>,
+    pub supplement_policy: SupplementPolicyDto,
+    pub active: bool,
+    /// When this version was made.
+    pub created_at: DateTime<FixedOffset>,
+}
+
+impl From<ProcedureVersion> for ProcedureDto {
+    fn from(p: ProcedureVersion) -> Self {
+        Self {
+            code: p.code,
+            version: p.version,
+            name: p.name,
+            field: p.field,
+            unit_code: p.unit_code,
+            time_limit: TimeLimitDto {
+                amount: p.rules.time_limit.amount,
+                unit: p.rules.time_limit.unit.into(),
+            },
+            steps: p
+                .rules
+                .steps
+                .into_iter()
+                .map(|s| StepDto {
+                    name: s.name,
+                    unit_code: s.unit_code,
+                    hours: s.hours,
+                })
+                .collect(),
+            supplement_policy: match p.rules.supplement_policy {
+                SupplementPolicy::Pause => SupplementPolicyDto::Pause,
+                SupplementPolicy::Restart => SupplementPolicyDto::Restart,
+            },
+            active: p.active,
+            created_at: local(p.created_at.and_utc()),
+        }
+    }
+}
+
+/// A procedure definition; `code` only in POST.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcedureRequest {
+    /// Required in POST; in PUT it may be repeated but must equal the path.
+    pub code: Option<String>,
+    pub name: String,
+    pub field: String,
+    pub unit_code: String,
+    pub time_limit: TimeLimitDto,
+    pub steps: Vec<StepDto>,
+    #[serde(default)]
+    pub supplement_policy: SupplementPolicyDto,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ProcedureRequest {
+    fn into_draft(self) -> Result<ProcedureDraft, ApiError> {
+        let mut errors = Vec::new();
+        check_text(&mut errors, "name", &self.name, 500);
+        check_text(&mut errors, "field", &self.field, 200);
+        done(errors)?;
+        Ok(ProcedureDraft {
+            name: self.name.trim().to_owned(),
+            field: self.field.trim().to_owned(),
+            unit_code: self.unit_code,
+            rules: ProcedureRules {
+                time_limit: TimeLimit {
+                    amount: self.time_limit.amount,
+                    unit: self.time_limit.unit.into(),
+                },
+                supplement_policy: match self.supplement_policy {
+                    SupplementPolicyDto::Pause => SupplementPolicy::Pause,
+                    SupplementPolicyDto::Restart => SupplementPolicy::Restart,
+                },
+                steps: self
+                    .steps
+                    .into_iter()
+                    .map(|s| ProcessStep {
+                        name: s.name,
+                        unit_code: s.unit_code,
+                        hours: s.hours,
+                    })
+                    .collect(),
+            },
+            active: self.active,
+        })
+    }
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/procedures", tag = "catalogue", request_body = ProcedureRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = ProcedureDto, headers(("Location" = String))),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "e.g. the steps' hours exceed the statutory limit, or a unit does not exist"),
+    )
+)]
+pub async fn create_procedure(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<ProcedureRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut body = body.0;
+    let code = body.code.take().unwrap_or_default();
+    if !valid_code(&code, 100) {
+        return Err(ApiError::validation(
+            "code",
+            "1–100 letters, digits, `-`, `_` or `.`",
+        ));
+    }
+    let draft = body.into_draft()?;
+    let calendars = state.calendar.clone();
+    let created = state
+        .db(move |conn| {
+            service::create_procedure(
+                conn,
+                &calendars,
+                &caller.principal,
+                &caller.audit,
+                &code,
+                draft,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/procedures/{}", created.code),
+        ))
+        .json(ProcedureDto::from(created)))
+}
+
+#[utoipa::path(
+    put, path = "/api/v1/procedures/{code}", tag = "catalogue", params(CodePath), request_body = ProcedureRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ProcedureDto, description = "the new version"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put_procedure(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<CodePath>,
+    body: ApiJson<ProcedureRequest>,
+) -> Result<web::Json<ProcedureDto>, ApiError> {
+    let code = path.into_inner().code;
+    let mut body = body.0;
+    if body.code.take().is_some_and(|c| c != code) {
+        return Err(ApiError::validation(
+            "code",
+            "must equal the code in the path",
+        ));
+    }
+    let draft = body.into_draft()?;
+    let calendars = state.calendar.clone();
+    let updated = state
+        .db(move |conn| {
+            service::update_procedure(
+                conn,
+                &calendars,
+                &caller.principal,
+                &caller.audit,
+                &code,
+                draft,
+            )
+        })
+        .await?;
+    Ok(web::Json(updated.into()))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/procedures/{code}", tag = "catalogue", params(CodePath), security(("bearer" = [])),
+    responses((status = 200, body = ProcedureDto, description = "the latest version"), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn get_procedure(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<CodePath>,
+) -> Result<web::Json<ProcedureDto>, ApiError> {
+    let code = path.into_inner().code;
+    let p = state
+        .db(move |conn| service::get_procedure(conn, &caller.principal, &code))
+        .await?;
+    Ok(web::Json(p.into()))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProcedureVersions {
+    pub items: Vec<ProcedureDto>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/procedures/{code}/versions", tag = "catalogue", params(CodePath), security(("bearer" = [])),
+    responses((status = 200, body = ProcedureVersions, description = "every version, oldest first"), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn procedure_versions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<CodePath>,
+) -> Result<web::Json<ProcedureVersions>, ApiError> {
+    let code = path.into_inner().code;
+    let versions = state
+        .db(move |conn| service::procedure_versions(conn, &caller.principal, &code))
+        .await?;
+    Ok(web::Json(ProcedureVersions {
+        items: versions.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/procedures", tag = "catalogue", params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<ProcedureDto>, description = "latest versions"))
+)]
+pub async fn list_procedures(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<ProcedureDto>>, ApiError> {
+    let limit = page.limit()?;
+    let after = page.after_id()?;
+    let rows = state
+        .db(move |conn| service::list_procedures(conn, &caller.principal, after, limit + 1))
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |(id, _)| id_cursor(*id),
+        |(_, p)| p.into(),
+    )))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/v1/units")
+            .get(list_units)
+            .post(create_unit),
+    )
+    .service(
+        web::resource("/api/v1/units/{code}")
+            .get(get_unit)
+            .patch(patch_unit),
+    )
+    .service(
+        web::resource("/api/v1/procedures")
+            .get(list_procedures)
+            .post(create_procedure),
+    )
+    .service(
+        web::resource("/api/v1/procedures/{code}")
+            .get(get_procedure)
+            .put(put_procedure),
+    )
+    .service(web::resource("/api/v1/procedures/{code}/versions").get(procedure_versions));
+}

@@ -1,0 +1,103 @@
+//! Cursor pagination: `?limit=` (default 50, at most 200) and an opaque `?cursor=`.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ApiError;
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit.unwrap_or(DEFAULT_LIMIT) {
+            n @ 1..=MAX_LIMIT => Ok(i64::from(n)),
+            _ => Err(ApiError::validation(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            )),
+        }
+    }
+
+    /// The decoded cursor text, if any.
+    pub fn cursor_text(&self) -> Result<Option<String>, ApiError> {
+        self.cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(
+                            "invalid cursor; use the next_cursor of a previous page".to_owned(),
+                        )
+                    })
+            })
+            .transpose()
+    }
+
+    /// A cursor that is a plain id.
+    pub fn after_id(&self) -> Result<i64, ApiError> {
+        match self.cursor_text()? {
+            None => Ok(0),
+            Some(text) => text
+                .strip_prefix("id:")
+                .and_then(|id| id.parse().ok())
+                .ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "invalid cursor; use the next_cursor of a previous page".to_owned(),
+                    )
+                }),
+        }
+    }
+}
+
+pub fn encode_cursor(text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(text.as_bytes())
+}
+
+pub fn id_cursor(id: i64) -> String {
+    encode_cursor(&format!("id:{id}"))
+}
+
+/// A page of results.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows: the extra row only says that more exist.
+    pub fn from_rows<R>(
+        mut rows: Vec<R>,
+        limit: i64,
+        cursor_of: impl Fn(&R) -> String,
+        map: impl Fn(R) -> T,
+    ) -> Self {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        let next_cursor = if more {
+            rows.last().map(&cursor_of)
+        } else {
+            None
+        };
+        Self {
+            items: rows.into_iter().map(map).collect(),
+            next_cursor,
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Units and procedures.
+
+use crate::{
+    auth::policy::{Action, Principal, authorize},
+    domain::procedure::ProcedureRules,
+    store::{
+        DbConnection, StoreError,
+        audit::AuditContext,
+        calendar::CalendarCache,
+        catalogue::{self, NewUnit, ProcedureDraft, ProcedureVersion, Unit, UnitChanges},
+        write_transaction,
+    },
+};
+
+use super::ServiceError;
+
+fn violations_to_error(
+    rules: &ProcedureRules,
+    standard_day_minutes: i64,
+) -> Result<(), ServiceError> {
+    let violations = rules.validate(standard_day_minutes);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(
+            violations
+                .into_iter()
+                .map(|v| (v.field, v.message))
+                .collect(),
+        ))
+    }
+}
+
+pub fn create_unit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    audit: &AuditContext,
+    unit: NewUnit,
+) -> Result<Unit, ServiceError> {
+    authorize(who, &Action::ManageCatalogue, None)?;
+    write_transaction(conn, |conn| {
+        if let Some(parent) = &unit.parent_code
+            && !catalogue::unit_exists(conn, parent)?
+        {
+            return Err(ServiceError::invalid(
+                "parent_code",
+                format!("no unit `{parent}`"),
+            ));
+        }
+        let created = catalogue::insert_unit(conn, &unit).map_err(|e| match e {
+            StoreError::UniqueViolation(_) => {
+                ServiceError::Conflict(format!("unit `{}` already exists", unit.code))
+            }
+            other => other.into(),
+        })?;
+        audit.record(conn, "unit.create", "unit", &created.code, serde_json::json!({
+            "name": created.name, "parent_code": created.parent_code, "agency_code": created.agency_code,
+        }))?;
+        Ok(created)
+    })
+}
+
+pub fn update_unit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    audit: &AuditContext,
+    code: &str,
+    changes: UnitChanges,
+) -> Result<Unit, ServiceError> {
+    authorize(who, &Action::ManageCatalogue, None)?;
+    write_transaction(conn, |conn| {
+        let before = catalogue::get_unit(conn, code)
+            .map_err(|e| not_found(e, format!("no unit `{code}`")))?;
+        if let Some(Some(parent)) = &changes.parent_code {
+            if !catalogue::unit_exists(conn, parent)? {
+                return Err(ServiceError::invalid(
+                    "parent_code",
+                    format!("no unit `{parent}`"),
+                ));
+            }
+            if catalogue::would_cycle(conn, code, parent)? {
+                return Err(ServiceError::invalid(
+                    "parent_code",
+                    "a unit cannot be its own ancestor",
+                ));
+            }
+        }
+        let after = catalogue::update_unit(conn, code, &changes)?;
+        audit.record(conn, "unit.update", "unit", code, serde_json::json!({
+            "before": {"name": before.name, "parent_code": before.parent_code, "agency_code": before.agency_code},
+            "after": {"name": after.name, "parent_code": after.parent_code, "agency_code": after.agency_code},
+        }))?;
+        Ok(after)
+    })
+}
+
+pub fn get_unit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    code: &str,
+) -> Result<Unit, ServiceError> {
+    authorize(who, &Action::ReadCatalogue, None)?;
+    catalogue::get_unit(conn, code).map_err(|e| not_found(e, format!("no unit `{code}`")))
+}
+
+pub fn list_units(
+    conn: &mut DbConnection,
+    who: &Principal,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Unit>, ServiceError> {
+    authorize(who, &Action::ReadCatalogue, None)?;
+    Ok(catalogue::list_units(conn, after_id, limit)?)
+}
+
+fn not_found(e: StoreError, message: String) -> ServiceError {
+    match e {
+        StoreError::NotFound => ServiceError::NotFound(message),
+        other => other.into(),
+    }
+}
+
+fn check_draft(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    draft: &ProcedureDraft,
+) -> Result<(), ServiceError> {
+    let mut errors = Vec::new();
+    if !catalogue::unit_exists(conn, &draft.unit_code)? {
+        errors.push((
+            "unit_code".to_owned(),
+            format!("no unit `{}`", draft.unit_code),
+        ));
+    }
+    for (i, step) in draft.rules.steps.iter().enumerate() {
+        if !catalogue::unit_exists(conn, &step.unit_code)? {
+            errors.push((
+                format!("steps[{i}].unit_code"),
+                format!("no unit `{}`", step.unit_code),
+            ));
+        }
+    }
+    let (_, calendar) = calendars.get(conn)?;
+    if let Err(ServiceError::Invalid(more)) =
+        violations_to_error(&draft.rules, calendar.standard_day_minutes())
+    {
+        errors.extend(more);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(errors))
+    }
+}
+
+fn procedure_audit(p: &ProcedureVersion) -> serde_json::Value {
+    serde_json::json!({
+        "version": p.version, "name": p.name, "field": p.field, "unit_code": p.unit_code,
+        "time_limit": p.rules.time_limit, "supplement_policy": p.rules.supplement_policy,
+        "steps": p.rules.steps, "active": p.active,
+    })
+}
+
+pub fn create_procedure(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    who: &Principal,
+    audit: &AuditContext,
+    code: &str,
+    draft: ProcedureDraft,
+) -> Result<ProcedureVersion, ServiceError> {
+    authorize(who, &Action::ManageCatalogue, None)?;
+    write_transaction(conn, |conn| {
+        check_draft(conn, calendars, &draft)?;
+        let created = catalogue::create_procedure(conn, code, &draft).map_err(|e| match e {
+            StoreError::UniqueViolation(_) => {
+                ServiceError::Conflict(format!("procedure `{code}` already exists"))
+            }
+            other => other.into(),
+        })?;
+        audit.record(
+            conn,
+            "procedure.create",
+            "procedure",
+            code,
+            procedure_audit(&created),
+        )?;
+        Ok(created)
+    })
+}
+
+pub fn update_procedure(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    who: &Principal,
+    audit: &AuditContext,
+    code: &str,
+    draft: ProcedureDraft,
+) -> Result<ProcedureVersion, ServiceError> {
+    authorize(who, &Action::ManageCatalogue, None)?;
+    write_transaction(conn, |conn| {
+        catalogue::latest_procedure(conn, code)
+            .map_err(|e| not_found(e, format!("no procedure `{code}`")))?;
+        check_draft(conn, calendars, &draft)?;
+        let created = catalogue::add_procedure_version(conn, code, &draft)?;
+        audit.record(
+            conn,
+            "procedure.new_version",
+            "procedure",
+            code,
+            procedure_audit(&created),
+        )?;
+        Ok(created)
+    })
+}
+
+pub fn get_procedure(
+    conn: &mut DbConnection,
+    who: &Principal,
+    code: &str,
+) -> Result<ProcedureVersion, ServiceError> {
+    authorize(who, &Action::ReadCatalogue, None)?;
+    catalogue::latest_procedure(conn, code)
+        .map_err(|e| not_found(e, format!("no procedure `{code}`")))
+}
+
+pub fn procedure_versions(
+    conn: &mut DbConnection,
+    who: &Principal,
+    code: &str,
+) -> Result<Vec<ProcedureVersion>, ServiceError> {
+    authorize(who, &Action::ReadCatalogue, None)?;
+    catalogue::procedure_versions_of(conn, code)
+        .map_err(|e| not_found(e, format!("no procedure `{code}`")))
+}
+
+pub fn list_procedures(
+    conn: &mut DbConnection,
+    who: &Principal,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<(i64, ProcedureVersion)>, ServiceError> {
+    authorize(who, &Action::ReadCatalogue, None)?;
+    Ok(catalogue::list_procedures(conn, after_id, limit)?)
+}

@@ -1,0 +1,68 @@
+//! Application services: each use case composes the pure domain with the storage layer inside one
+//! database transaction, after asking the policy whether the caller may do it.
+
+pub mod catalogue;
+pub mod dossiers;
+
+use crate::{
+    auth::policy::Denied,
+    domain::{calendar::CalendarError, deadline::DeadlineError, dossier::DossierError},
+    store::StoreError,
+};
+
+/// The service layer's one error type; the HTTP layer maps it to a status once.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error(transparent)]
+    Dossier(#[from] DossierError),
+    /// Well-formed but invalid input: each entry names a field.
+    #[error("invalid input")]
+    Invalid(Vec<(String, String)>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// `If-Match` did not match the current version.
+    #[error("{0}")]
+    StaleVersion(String),
+    /// A replayed `Idempotency-Key` with a different body.
+    #[error("{0}")]
+    IdempotencyMismatch(String),
+}
+
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![(field.into(), message.into())])
+    }
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl From<CalendarError> for ServiceError {
+    fn from(e: CalendarError) -> Self {
+        Self::Dossier(e.into())
+    }
+}
+
+impl From<DeadlineError> for ServiceError {
+    fn from(e: DeadlineError) -> Self {
+        Self::Dossier(e.into())
+    }
+}
+
+/// Lowercase hex SHA-256, for secrets and request fingerprints.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

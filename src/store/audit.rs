@@ -1,0 +1,115 @@
+//! The append-only audit log: who changed what, when, from which client, and why.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::{DbConnection, StoreError, schema::audit_log};
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewAuditEntry {
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub actor_role: String,
+    pub client_id: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    /// JSON describing the change.
+    pub changes: String,
+    pub reason: Option<String>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub actor_role: String,
+    pub client_id: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub changes: String,
+    pub reason: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// Who acts and in which request; every change passes it down to the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditContext {
+    pub actor: String,
+    pub actor_role: String,
+    pub client_id: Option<String>,
+    pub reason: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl AuditContext {
+    pub fn entry(
+        &self,
+        action: &str,
+        entity_type: &str,
+        entity_id: &str,
+        changes: serde_json::Value,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            at: Utc::now().naive_utc(),
+            actor: self.actor.clone(),
+            actor_role: self.actor_role.clone(),
+            client_id: self.client_id.clone(),
+            action: action.to_owned(),
+            entity_type: entity_type.to_owned(),
+            entity_id: entity_id.to_owned(),
+            changes: changes.to_string(),
+            reason: self.reason.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    /// Appends an entry; call it inside the transaction of the change it records.
+    pub fn record(
+        &self,
+        conn: &mut DbConnection,
+        action: &str,
+        entity_type: &str,
+        entity_id: &str,
+        changes: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        diesel::insert_into(audit_log::table)
+            .values(self.entry(action, entity_type, entity_id, changes))
+            .execute(conn)?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut query = audit_log::table
+        .select(AuditEntry::as_select())
+        .filter(audit_log::id.gt(after_id))
+        .into_boxed();
+    if let Some(v) = &filter.entity_type {
+        query = query.filter(audit_log::entity_type.eq(v.clone()));
+    }
+    if let Some(v) = &filter.entity_id {
+        query = query.filter(audit_log::entity_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.actor {
+        query = query.filter(audit_log::actor.eq(v.clone()));
+    }
+    Ok(query.order(audit_log::id).limit(limit).load(conn)?)
+}

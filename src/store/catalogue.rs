@@ -1,0 +1,397 @@
+//! Units (đơn vị) and the versioned procedure catalogue.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::{
+    DbConnection, StoreError,
+    schema::{procedure_versions, procedures, units},
+    write_transaction,
+};
+use crate::domain::{
+    deadline::{SupplementPolicy, TimeLimit, TimeUnit},
+    procedure::{ProcedureRules, ProcessStep},
+};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = units)]
+pub struct Unit {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub parent_code: Option<String>,
+    pub agency_code: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub struct NewUnit {
+    pub code: String,
+    pub name: String,
+    pub parent_code: Option<String>,
+    pub agency_code: String,
+}
+
+#[derive(Default)]
+pub struct UnitChanges {
+    pub name: Option<String>,
+    pub parent_code: Option<Option<String>>,
+    pub agency_code: Option<String>,
+}
+
+pub fn unit_exists(conn: &mut DbConnection, code: &str) -> Result<bool, StoreError> {
+    Ok(units::table
+        .filter(units::code.eq(code))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+pub fn get_unit(conn: &mut DbConnection, code: &str) -> Result<Unit, StoreError> {
+    Ok(units::table
+        .filter(units::code.eq(code))
+        .select(Unit::as_select())
+        .first(conn)?)
+}
+
+pub fn insert_unit(conn: &mut DbConnection, unit: &NewUnit) -> Result<Unit, StoreError> {
+    let now = Utc::now().naive_utc();
+    diesel::insert_into(units::table)
+        .values((
+            units::code.eq(&unit.code),
+            units::name.eq(&unit.name),
+            units::parent_code.eq(&unit.parent_code),
+            units::agency_code.eq(&unit.agency_code),
+            units::created_at.eq(now),
+            units::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    get_unit(conn, &unit.code)
+}
+
+pub fn update_unit(
+    conn: &mut DbConnection,
+    code: &str,
+    changes: &UnitChanges,
+) -> Result<Unit, StoreError> {
+    let mut unit = get_unit(conn, code)?;
+    if let Some(name) = &changes.name {
+        unit.name = name.clone();
+    }
+    if let Some(parent) = &changes.parent_code {
+        unit.parent_code = parent.clone();
+    }
+    if let Some(agency) = &changes.agency_code {
+        unit.agency_code = agency.clone();
+    }
+    diesel::update(units::table.find(unit.id))
+        .set((
+            units::name.eq(&unit.name),
+            units::parent_code.eq(&unit.parent_code),
+            units::agency_code.eq(&unit.agency_code),
+            units::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+    get_unit(conn, code)
+}
+
+/// Units ordered by id, after the cursor id.
+pub fn list_units(
+    conn: &mut DbConnection,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Unit>, StoreError> {
+    Ok(units::table
+        .filter(units::id.gt(after_id))
+        .order(units::id)
+        .limit(limit)
+        .select(Unit::as_select())
+        .load(conn)?)
+}
+
+/// Whether making `parent` the parent of `code` would close a cycle.
+pub fn would_cycle(conn: &mut DbConnection, code: &str, parent: &str) -> Result<bool, StoreError> {
+    let mut current = Some(parent.to_owned());
+    let mut hops = 0;
+    while let Some(c) = current {
+        if c == code {
+            return Ok(true);
+        }
+        hops += 1;
+        if hops > 1000 {
+            return Ok(true);
+        }
+        current = units::table
+            .filter(units::code.eq(&c))
+            .select(units::parent_code)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten();
+    }
+    Ok(false)
+}
+
+/// One version of a procedure as stored.
+#[derive(Debug, Clone)]
+pub struct ProcedureVersion {
+    pub id: i64,
+    pub code: String,
+    pub version: i32,
+    pub name: String,
+    pub field: String,
+    pub unit_code: String,
+    pub rules: ProcedureRules,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// What a POST or PUT of a procedure carries.
+#[derive(Debug, Clone)]
+pub struct ProcedureDraft {
+    pub name: String,
+    pub field: String,
+    pub unit_code: String,
+    pub rules: ProcedureRules,
+    pub active: bool,
+}
+
+type VersionRow = (
+    i64,
+    String,
+    i32,
+    String,
+    String,
+    String,
+    i32,
+    String,
+    String,
+    String,
+    bool,
+    NaiveDateTime,
+);
+
+pub fn time_unit_str(unit: TimeUnit) -> &'static str {
+    match unit {
+        TimeUnit::WorkingDays => "working_days",
+        TimeUnit::WorkingHours => "working_hours",
+        TimeUnit::CalendarDays => "calendar_days",
+    }
+}
+
+fn parse_time_unit(raw: &str) -> Result<TimeUnit, StoreError> {
+    match raw {
+        "working_days" => Ok(TimeUnit::WorkingDays),
+        "working_hours" => Ok(TimeUnit::WorkingHours),
+        "calendar_days" => Ok(TimeUnit::CalendarDays),
+        other => Err(StoreError::Corrupt(format!("unknown time unit `{other}`"))),
+    }
+}
+
+pub fn policy_str(policy: SupplementPolicy) -> &'static str {
+    match policy {
+        SupplementPolicy::Pause => "pause",
+        SupplementPolicy::Restart => "restart",
+    }
+}
+
+fn parse_policy(raw: &str) -> Result<SupplementPolicy, StoreError> {
+    match raw {
+        "pause" => Ok(SupplementPolicy::Pause),
+        "restart" => Ok(SupplementPolicy::Restart),
+        other => Err(StoreError::Corrupt(format!(
+            "unknown supplement policy `{other}`"
+        ))),
+    }
+}
+
+fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
+    let (
+        id,
+        code,
+        version,
+        name,
+        field,
+        unit_code,
+        amount,
+        unit,
+        policy,
+        steps,
+        active,
+        created_at,
+    ) = row;
+    let steps: Vec<ProcessStep> = serde_json::from_str(&steps)
+        .map_err(|e| StoreError::Corrupt(format!("procedure steps: {e}")))?;
+    Ok(ProcedureVersion {
+        id,
+        code,
+        version,
+        name,
+        field,
+        unit_code,
+        rules: ProcedureRules {
+            time_limit: TimeLimit {
+                amount: u32::try_from(amount)
+                    .map_err(|_| StoreError::Corrupt("negative limit".into()))?,
+                unit: parse_time_unit(&unit)?,
+            },
+            supplement_policy: parse_policy(&policy)?,
+            steps,
+        },
+        active,
+        created_at,
+    })
+}
+
+macro_rules! version_columns {
+    () => {
+        (
+            procedure_versions::id,
+            procedure_versions::procedure_code,
+            procedure_versions::version,
+            procedure_versions::name,
+            procedure_versions::field,
+            procedure_versions::unit_code,
+            procedure_versions::time_limit_amount,
+            procedure_versions::time_limit_unit,
+            procedure_versions::supplement_policy,
+            procedure_versions::steps,
+            procedure_versions::active,
+            procedure_versions::created_at,
+        )
+    };
+}
+
+fn insert_version(
+    conn: &mut DbConnection,
+    code: &str,
+    version: i32,
+    draft: &ProcedureDraft,
+) -> Result<(), StoreError> {
+    let steps = serde_json::to_string(&draft.rules.steps)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    diesel::insert_into(procedure_versions::table)
+        .values((
+            procedure_versions::procedure_code.eq(code),
+            procedure_versions::version.eq(version),
+            procedure_versions::name.eq(&draft.name),
+            procedure_versions::field.eq(&draft.field),
+            procedure_versions::unit_code.eq(&draft.unit_code),
+            procedure_versions::time_limit_amount
+                .eq(i32::try_from(draft.rules.time_limit.amount).unwrap_or(i32::MAX)),
+            procedure_versions::time_limit_unit.eq(time_unit_str(draft.rules.time_limit.unit)),
+            procedure_versions::supplement_policy.eq(policy_str(draft.rules.supplement_policy)),
+            procedure_versions::steps.eq(steps),
+            procedure_versions::active.eq(draft.active),
+            procedure_versions::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn create_procedure(
+    conn: &mut DbConnection,
+    code: &str,
+    draft: &ProcedureDraft,
+) -> Result<ProcedureVersion, StoreError> {
+    write_transaction(conn, |conn| {
+        let now = Utc::now().naive_utc();
+        diesel::insert_into(procedures::table)
+            .values((
+                procedures::code.eq(code),
+                procedures::latest_version.eq(1),
+                procedures::created_at.eq(now),
+                procedures::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        insert_version(conn, code, 1, draft)?;
+        latest_procedure(conn, code)
+    })
+}
+
+/// Adds a new version; the earlier ones stay for the dossiers received under them.
+pub fn add_procedure_version(
+    conn: &mut DbConnection,
+    code: &str,
+    draft: &ProcedureDraft,
+) -> Result<ProcedureVersion, StoreError> {
+    write_transaction(conn, |conn| {
+        let latest: i32 = procedures::table
+            .filter(procedures::code.eq(code))
+            .select(procedures::latest_version)
+            .first(conn)?;
+        let next = latest + 1;
+        // The guarded update makes two concurrent PUTs take distinct version numbers.
+        let updated = diesel::update(
+            procedures::table
+                .filter(procedures::code.eq(code))
+                .filter(procedures::latest_version.eq(latest)),
+        )
+        .set((
+            procedures::latest_version.eq(next),
+            procedures::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+        if updated != 1 {
+            return Err(StoreError::StaleVersion);
+        }
+        insert_version(conn, code, next, draft)?;
+        latest_procedure(conn, code)
+    })
+}
+
+pub fn procedure_version(
+    conn: &mut DbConnection,
+    code: &str,
+    version: i32,
+) -> Result<ProcedureVersion, StoreError> {
+    let row: VersionRow = procedure_versions::table
+        .filter(procedure_versions::procedure_code.eq(code))
+        .filter(procedure_versions::version.eq(version))
+        .select(version_columns!())
+        .first(conn)?;
+    version_from_row(row)
+}
+
+pub fn latest_procedure(
+    conn: &mut DbConnection,
+    code: &str,
+) -> Result<ProcedureVersion, StoreError> {
+    let latest: i32 = procedures::table
+        .filter(procedures::code.eq(code))
+        .select(procedures::latest_version)
+        .first(conn)?;
+    procedure_version(conn, code, latest)
+}
+
+pub fn procedure_versions_of(
+    conn: &mut DbConnection,
+    code: &str,
+) -> Result<Vec<ProcedureVersion>, StoreError> {
+    let rows: Vec<VersionRow> = procedure_versions::table
+        .filter(procedure_versions::procedure_code.eq(code))
+        .order(procedure_versions::version)
+        .select(version_columns!())
+        .load(conn)?;
+    if rows.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    rows.into_iter().map(version_from_row).collect()
+}
+
+/// Latest versions, ordered by procedure id after the cursor.
+pub fn list_procedures(
+    conn: &mut DbConnection,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<(i64, ProcedureVersion)>, StoreError> {
+    let heads: Vec<(i64, String, i32)> = procedures::table
+        .filter(procedures::id.gt(after_id))
+        .order(procedures::id)
+        .limit(limit)
+        .select((procedures::id, procedures::code, procedures::latest_version))
+        .load(conn)?;
+    heads
+        .into_iter()
+        .map(|(id, code, version)| Ok((id, procedure_version(conn, &code, version)?)))
+        .collect()
+}

@@ -1,0 +1,71 @@
+//! Stored first responses of creating requests, keyed by the caller and its `Idempotency-Key`.
+//! Kept in the database so that a retry reaching another instance gets the same answer.
+
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+
+use super::{DbConnection, StoreError, schema::idempotency_keys};
+
+/// How long a key is remembered.
+pub const RETENTION: TimeDelta = TimeDelta::hours(24);
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = idempotency_keys)]
+pub struct StoredResponse {
+    pub principal: String,
+    pub idempotency_key: String,
+    pub request_hash: String,
+    pub status: i32,
+    pub location: Option<String>,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// The stored response for a key still within [`RETENTION`].
+pub fn find(
+    conn: &mut DbConnection,
+    principal: &str,
+    key: &str,
+) -> Result<Option<StoredResponse>, StoreError> {
+    let cutoff = Utc::now().naive_utc() - RETENTION;
+    Ok(idempotency_keys::table
+        .filter(idempotency_keys::principal.eq(principal))
+        .filter(idempotency_keys::idempotency_key.eq(key))
+        .filter(idempotency_keys::created_at.ge(cutoff))
+        .select(StoredResponse::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Saves the first response; call it in the transaction that created the resource, so the key and
+/// the resource exist together or not at all. An expired row for the same key is replaced.
+pub fn save(
+    conn: &mut DbConnection,
+    principal: &str,
+    key: &str,
+    request_hash: &str,
+    status: u16,
+    location: Option<&str>,
+    body: &str,
+) -> Result<(), StoreError> {
+    let cutoff = Utc::now().naive_utc() - RETENTION;
+    diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::principal.eq(principal))
+            .filter(idempotency_keys::idempotency_key.eq(key))
+            .filter(idempotency_keys::created_at.lt(cutoff)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::principal.eq(principal),
+            idempotency_keys::idempotency_key.eq(key),
+            idempotency_keys::request_hash.eq(request_hash),
+            idempotency_keys::status.eq(i32::from(status)),
+            idempotency_keys::location.eq(location),
+            idempotency_keys::body.eq(body),
+            idempotency_keys::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
