@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::http::{calendar, catalogue, dossiers, error, ops, pagination::Page};
+use crate::http::{audit, calendar, catalogue, dossiers, error, ops, pagination::Page};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,16 +26,17 @@ validation problems, `errors[]` naming each invalid field."
         catalogue::create_procedure, catalogue::list_procedures, catalogue::get_procedure,
         catalogue::put_procedure, catalogue::procedure_versions,
         dossiers::receive, dossiers::list, dossiers::get_dossier, dossiers::act, dossiers::history,
-        dossiers::deadline, dossiers::public_lookup,
+        dossiers::deadline, dossiers::public_lookup, audit::list,
     ),
     modifiers(&BearerAuth),
-    components(schemas(error::Problem, error::FieldError, Page<dossiers::DossierDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>)),
+    components(schemas(error::Problem, error::FieldError, Page<dossiers::DossierDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "calendar", description = "Working days, public holidays, office hours and deadlines (UTC+7)"),
         (name = "catalogue", description = "Units and the versioned procedure catalogue"),
         (name = "dossiers", description = "Receipt, actions, the control slip and deadlines of dossiers"),
         (name = "public", description = "The applicant's status lookup (no token)"),
+        (name = "audit", description = "The append-only audit log"),
     )
 )]
 pub struct ApiDoc;

@@ -1,5 +1,6 @@
 //! HTTP layer: thin handlers that parse, authorise, call the domain and storage, and map errors.
 
+pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod catalogue;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(calendar::configure)
         .configure(catalogue::configure)
         .configure(dossiers::configure)
+        .configure(audit::configure)
         .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
         .service(
             SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::ApiDoc::openapi()),

@@ -169,6 +169,16 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// GET as another caller.
+    pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// Stops the server (its workers are threads that would otherwise outlive the test).
     pub async fn shutdown(self) {
         self.handle.stop(false).await;
@@ -201,10 +211,11 @@ pub struct EchoBody {
 }
 
 pub async fn spawn_app_on(db: TestDb, extra: Option<ExtraRoutes>) -> TestApp {
-    motcua::telemetry::init(
-        &test_config(db.target.clone()).log_filter,
-        motcua::config::LogFormat::Text,
-    );
+    // Logs only on request: the subscriber's panic hook would otherwise sit between a failing
+    // assertion and the test harness's captured output.
+    if let Ok(filter) = std::env::var("MOTCUA_TEST_LOG") {
+        motcua::telemetry::init(&filter, motcua::config::LogFormat::Text);
+    }
     let app = Application::build_with(test_config(db.target.clone()), extra)
         .await
         .expect("application starts");
@@ -282,7 +293,8 @@ pub async fn expect_problem(response: reqwest::Response, status: u16) -> serde_j
 /// `MOTCUA_TEST_POSTGRES_URL` was not set at build time).
 #[macro_export]
 macro_rules! backend_tests {
-    ($(async fn $name:ident($app:ident : &TestApp) $body:block)*) => {$(
+    ($($(#[doc = $doc:expr])* async fn $name:ident($app:ident : &TestApp) $body:block)*) => {$(
+        $(#[doc = $doc])*
         mod $name {
             #[allow(unused_imports)]
             use super::*;

@@ -3,6 +3,8 @@
 mod helpers;
 
 mod calendar;
+mod catalogue;
+mod dossiers;
 mod errors;
 mod openapi;
 mod operations;

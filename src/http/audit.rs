@@ -1,0 +1,97 @@
+//! The audit log, readable by admins and auditors.
+
+use actix_web::web;
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    auth::Caller,
+    error::ApiError,
+    pagination::{Page, PageQuery, id_cursor},
+    state::AppState,
+    time::local,
+};
+use crate::{
+    auth::policy::{Action, authorize},
+    service::ServiceError,
+    store::audit::{self, AuditFilter},
+};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntryDto {
+    pub id: i64,
+    pub at: DateTime<FixedOffset>,
+    pub actor: String,
+    pub actor_role: String,
+    /// The machine client that made the change, if any.
+    pub client_id: Option<String>,
+    /// e.g. `dossier.forward`, `procedure.new_version`.
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub changes: serde_json::Value,
+    /// From the request's `X-Audit-Reason` header.
+    pub reason: Option<String>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// `dossier`, `unit`, `procedure`, …
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<AuditEntryDto>))
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<Page<AuditEntryDto>>, ApiError> {
+    authorize(&caller.principal, &Action::ReadAuditLog, None).map_err(ServiceError::from)?;
+    let q = query.into_inner();
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let limit = page.limit()?;
+    let after = page.after_id()?;
+    let filter = AuditFilter {
+        entity_type: q.entity_type,
+        entity_id: q.entity_id,
+        actor: q.actor,
+    };
+    let rows = state
+        .db(move |conn| audit::list(conn, &filter, after, limit + 1))
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |e| id_cursor(e.id),
+        |e| AuditEntryDto {
+            id: e.id,
+            at: local(e.at.and_utc()),
+            actor: e.actor,
+            actor_role: e.actor_role,
+            client_id: e.client_id,
+            action: e.action,
+            entity_type: e.entity_type,
+            entity_id: e.entity_id,
+            changes: serde_json::from_str(&e.changes).unwrap_or(serde_json::Value::Null),
+            reason: e.reason,
+            request_id: e.request_id,
+        },
+    )))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/audit").get(list));
+}
