@@ -82,6 +82,8 @@ pub struct Config {
     pub jwt: JwtSettings,
     /// Relaxes start-up checks meant for production (`MOTCUA_DEV_MODE=true`).
     pub dev_mode: bool,
+    /// Creates the `admin` account on a start with no administrator (`MOTCUA_ADMIN_PASSWORD`).
+    pub admin_password: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +158,7 @@ impl Config {
                 )?),
             },
             dev_mode: parse_or("MOTCUA_DEV_MODE", get("MOTCUA_DEV_MODE"), false)?,
+            admin_password: get("MOTCUA_ADMIN_PASSWORD"),
         })
     }
 }

@@ -22,6 +22,23 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document (the content of openapi/openapi.json).
     Openapi,
+    /// Manage local user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from MOTCUA_NEW_USER_PASSWORD or standard input.
+    Add {
+        username: String,
+        /// admin, reception, specialist, leader or auditor.
+        #[arg(long)]
+        role: String,
+        /// The unit, required for specialist and leader.
+        #[arg(long)]
+        unit: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -42,6 +59,11 @@ fn main() -> ExitCode {
     let result = match command {
         Command::Serve => serve(config),
         Command::Migrate => migrate(&config),
+        Command::User(UserCommand::Add {
+            username,
+            role,
+            unit,
+        }) => add_user(&config, &username, &role, unit.as_deref()),
         Command::Openapi => unreachable!("handled above"),
     };
     match result {
@@ -70,5 +92,35 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
         applied.len(),
         config.database.backend_name()
     );
+    Ok(())
+}
+
+fn add_user(config: &Config, username: &str, role: &str, unit: Option<&str>) -> anyhow::Result<()> {
+    let role: motcua::auth::policy::Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let password = match std::env::var("MOTCUA_NEW_USER_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprintln!("password for {username} (one line on standard input):");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let mut conn = store::establish(&config.database)?;
+    store::run_migrations(&mut conn)?;
+    motcua::service::accounts::add_user(&mut conn, username, &password, role, unit).map_err(
+        |e| match e {
+            motcua::service::ServiceError::Invalid(errors) => anyhow::anyhow!(
+                "{}",
+                errors
+                    .iter()
+                    .map(|(f, m)| format!("{f}: {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            other => anyhow::anyhow!("{other}"),
+        },
+    )?;
+    println!("added user {username} ({role})");
     Ok(())
 }

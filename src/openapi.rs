@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::http::{audit, calendar, catalogue, dossiers, error, ops, pagination::Page};
+use crate::http::{accounts, audit, calendar, catalogue, dossiers, error, ops, pagination::Page};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,7 @@ validation problems, `errors[]` naming each invalid field."
         catalogue::put_procedure, catalogue::procedure_versions,
         dossiers::receive, dossiers::list, dossiers::get_dossier, dossiers::act, dossiers::history,
         dossiers::deadline, dossiers::public_lookup, audit::list,
+        accounts::token, accounts::create_client, accounts::list_clients,
     ),
     modifiers(&BearerAuth),
     components(schemas(error::Problem, error::FieldError, Page<dossiers::DossierDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>)),
@@ -37,6 +38,7 @@ validation problems, `errors[]` naming each invalid field."
         (name = "dossiers", description = "Receipt, actions, the control slip and deadlines of dossiers"),
         (name = "public", description = "The applicant's status lookup (no token)"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "auth", description = "Access tokens and machine clients"),
     )
 )]
 pub struct ApiDoc;

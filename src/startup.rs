@@ -1,6 +1,6 @@
 //! Builds the application: database, migrations, and the HTTP server.
 
-use std::{net::TcpListener, sync::Arc};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::{
     App, HttpServer,
@@ -10,7 +10,10 @@ use actix_web::{
 };
 
 use crate::{
-    auth::token::{TokenAlgorithm, TokenService, TokenSettings},
+    auth::{
+        rate_limit::{LoginLockout, RateLimiter},
+        token::{TokenAlgorithm, TokenService, TokenSettings},
+    },
     config::Config,
     http::{self, metrics::Metrics, middleware, state::AppState},
     store,
@@ -83,6 +86,7 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let target = config.database.clone();
+        let admin_password = config.admin_password.clone();
         let pool_size = config.pool_size;
         let pool_timeout = config.pool_timeout;
         let pool = web::block(move || -> Result<_, StartupError> {
@@ -90,6 +94,19 @@ impl Application {
             let applied = store::run_migrations(&mut conn)?;
             if !applied.is_empty() {
                 tracing::info!(?applied, "applied migrations");
+            }
+            if let Some(password) = &admin_password {
+                match crate::service::accounts::bootstrap_admin(&mut conn, password) {
+                    Ok(true) => {
+                        tracing::info!("created the `admin` account from MOTCUA_ADMIN_PASSWORD")
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        return Err(StartupError::Invalid(format!(
+                            "MOTCUA_ADMIN_PASSWORD: {e:?}"
+                        )));
+                    }
+                }
             }
             Ok(store::build_pool(&target, pool_size, pool_timeout)?)
         })
@@ -122,6 +139,13 @@ impl Application {
             metrics: Metrics::new(),
             calendar: Default::default(),
             tokens: Arc::new(tokens),
+            login_limiter: RateLimiter::new(30, 10),
+            login_lockout: LoginLockout::new(
+                5,
+                Duration::from_secs(15 * 60),
+                Duration::from_secs(15 * 60),
+            ),
+            public_limiter: RateLimiter::new(60, 20),
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -884,7 +884,11 @@ pub struct PublicDossier {
 /// The applicant's status lookup. A wrong code and a wrong secret give the same 404.
 #[utoipa::path(
     get, path = "/api/v1/public/dossiers/{code}", tag = "public", params(DossierPath, LookupQuery),
-    responses((status = 200, body = PublicDossier), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = PublicDossier),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64))),
+    )
 )]
 pub async fn public_lookup(
     state: web::Data<AppState>,

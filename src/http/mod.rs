@@ -1,5 +1,6 @@
 //! HTTP layer: thin handlers that parse, authorise, call the domain and storage, and map errors.
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(catalogue::configure)
         .configure(dossiers::configure)
         .configure(audit::configure)
+        .configure(accounts::configure)
         .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
         .service(
             SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::ApiDoc::openapi()),

@@ -6,7 +6,10 @@ use actix_web::web;
 
 use super::{error::ApiError, metrics::Metrics};
 use crate::{
-    auth::token::TokenService,
+    auth::{
+        rate_limit::{LoginLockout, RateLimiter},
+        token::TokenService,
+    },
     config::Config,
     domain::calendar::Calendar,
     store::{DbConnection, DbPool, StoreError, calendar::CalendarCache},
@@ -18,6 +21,12 @@ pub struct AppState {
     pub metrics: Metrics,
     pub calendar: Arc<CalendarCache>,
     pub tokens: Arc<TokenService>,
+    /// Token requests per client address.
+    pub login_limiter: RateLimiter,
+    /// Accounts locked after repeated failed logins.
+    pub login_lockout: LoginLockout,
+    /// Applicant lookups per client address.
+    pub public_limiter: RateLimiter,
 }
 
 impl AppState {

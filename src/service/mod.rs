@@ -1,6 +1,7 @@
 //! Application services: each use case composes the pure domain with the storage layer inside one
 //! database transaction, after asking the policy whether the caller may do it.
 
+pub mod accounts;
 pub mod catalogue;
 pub mod dossiers;
 

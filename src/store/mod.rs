@@ -3,6 +3,7 @@
 //! One diesel code base serves both backends through [`DbConnection`], a `MultiConnection`.
 //! Per-backend arms appear only where the SQL really differs (locking, upserts).
 
+pub mod accounts;
 pub mod audit;
 pub mod calendar;
 pub mod catalogue;

@@ -176,3 +176,27 @@ diesel::allow_tables_to_appear_in_same_query!(
     dossier_events,
     dossier_pauses,
 );
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        unit_code -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> BigInt,
+        client_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}

@@ -211,12 +211,21 @@ pub struct EchoBody {
 }
 
 pub async fn spawn_app_on(db: TestDb, extra: Option<ExtraRoutes>) -> TestApp {
+    let config = test_config(db.target.clone());
+    start(db, config, extra).await
+}
+
+pub async fn spawn_app_with_config(db: TestDb, config: Config) -> TestApp {
+    start(db, config, None).await
+}
+
+async fn start(db: TestDb, config: Config, extra: Option<ExtraRoutes>) -> TestApp {
     // Logs only on request: the subscriber's panic hook would otherwise sit between a failing
     // assertion and the test harness's captured output.
     if let Ok(filter) = std::env::var("MOTCUA_TEST_LOG") {
         motcua::telemetry::init(&filter, motcua::config::LogFormat::Text);
     }
-    let app = Application::build_with(test_config(db.target.clone()), extra)
+    let app = Application::build_with(config, extra)
         .await
         .expect("application starts");
     let address = format!("http://127.0.0.1:{}", app.port());

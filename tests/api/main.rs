@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod accounts;
 mod calendar;
 mod catalogue;
 mod dossiers;

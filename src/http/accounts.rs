@@ -1,0 +1,225 @@
+//! `POST /api/v1/auth/token` and machine-client registration.
+
+use std::time::Instant;
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    auth::Caller,
+    error::{ApiError, Problem},
+    extract::ApiJson,
+    pagination::{Page, PageQuery, id_cursor},
+    state::AppState,
+    time::local,
+};
+use crate::service::accounts::{self as service, LoginError};
+
+/// Either a user's password grant or a machine client's credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TokenRequest {
+    ClientCredentials {
+        /// Must be `client_credentials`.
+        grant_type: String,
+        client_id: String,
+        client_secret: String,
+    },
+    Password {
+        username: String,
+        password: String,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Lifetime in seconds.
+    pub expires_in: u64,
+}
+
+/// A deferred credential check, run on the blocking pool.
+type LoginAttempt = Box<
+    dyn FnOnce(
+            &mut crate::store::DbConnection,
+        ) -> Result<crate::auth::policy::Principal, LoginError>
+        + Send,
+>;
+
+/// The caller's network address, for rate limiting. The peer address is used, not
+/// `X-Forwarded-For`, which any client can forge.
+pub fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+}
+
+/// Issues an access token. Limited per client address, and an account is locked for a while after
+/// repeated failures (answered 429 with `Retry-After`).
+#[utoipa::path(
+    post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "wrong credentials"),
+        (status = 429, body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64))),
+    )
+)]
+pub async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ApiJson<TokenRequest>,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    let now = Instant::now();
+    state
+        .login_limiter
+        .check(&client_address(&req), now)
+        .map_err(|retry| ApiError::TooManyRequests {
+            retry_after_secs: retry.as_secs_ceil(),
+        })?;
+    let (account, login): (String, LoginAttempt) = match body.0 {
+        TokenRequest::ClientCredentials {
+            grant_type,
+            client_id,
+            client_secret,
+        } => {
+            if grant_type != "client_credentials" {
+                return Err(ApiError::validation(
+                    "grant_type",
+                    "must be `client_credentials`",
+                ));
+            }
+            (
+                format!("client:{client_id}"),
+                Box::new(move |conn| service::login_client(conn, &client_id, &client_secret)),
+            )
+        }
+        TokenRequest::Password { username, password } => (
+            format!("user:{username}"),
+            Box::new(move |conn| service::login_user(conn, &username, &password)),
+        ),
+    };
+    if let Some(wait) = state.login_lockout.is_locked(&account, now) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let outcome = state
+        .db(move |conn| match login(conn) {
+            Ok(principal) => Ok(Ok(principal)),
+            Err(LoginError::InvalidCredentials) => Ok(Err(())),
+            Err(LoginError::Store(e)) => Err(ApiError::from(e)),
+        })
+        .await?;
+    let principal = match outcome {
+        Ok(principal) => {
+            state.login_lockout.record_success(&account);
+            principal
+        }
+        Err(()) => {
+            state.login_lockout.record_failure(&account, now);
+            tracing::warn!(%account, "failed login");
+            return Err(ApiError::Unauthorized("invalid credentials".to_owned()));
+        }
+    };
+    let issued = state
+        .tokens
+        .issue_for(&principal, Utc::now())
+        .map_err(|e| match e {
+            crate::auth::token::TokenError::IssuingDisabled => ApiError::BadRequest(e.to_string()),
+            other => ApiError::Internal(format!("{other:?}")),
+        })?;
+    Ok(web::Json(TokenResponse {
+        access_token: issued.access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: issued.expires_in,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    /// e.g. `Cổng dịch vụ công tỉnh`.
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClientDto {
+    pub client_id: String,
+    pub name: String,
+    /// Always `portal`.
+    pub role: String,
+    pub active: bool,
+    pub created_at: DateTime<FixedOffset>,
+    /// Only in the creation response: store it now, it is never shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/clients", tag = "auth", request_body = CreateClient, security(("bearer" = [])),
+    responses((status = 201, body = ClientDto), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn create_client(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<CreateClient>,
+) -> Result<HttpResponse, ApiError> {
+    let name = body.0.name;
+    let (client, secret) = state
+        .db(move |conn| service::create_client(conn, &caller.principal, &caller.audit, &name))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/clients/{}", client.client_id),
+        ))
+        .json(ClientDto {
+            client_id: client.client_id,
+            name: client.name,
+            role: "portal".to_owned(),
+            active: client.active,
+            created_at: local(client.created_at.and_utc()),
+            client_secret: Some(secret),
+        }))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/clients", tag = "auth", params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<ClientDto>))
+)]
+pub async fn list_clients(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<ClientDto>>, ApiError> {
+    let limit = page.limit()?;
+    let after = page.after_id()?;
+    let rows = state
+        .db(move |conn| service::list_clients(conn, &caller.principal, after, limit + 1))
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |c| id_cursor(c.id),
+        |c| ClientDto {
+            client_id: c.client_id,
+            name: c.name,
+            role: "portal".to_owned(),
+            active: c.active,
+            created_at: local(c.created_at.and_utc()),
+            client_secret: None,
+        },
+    )))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/auth/token").post(token))
+        .service(
+            web::resource("/api/v1/clients")
+                .get(list_clients)
+                .post(create_client),
+        );
+}

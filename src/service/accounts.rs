@@ -1,0 +1,176 @@
+//! Logins (users and machine clients), the first administrator, and client registration.
+
+use crate::{
+    auth::{
+        password::{
+            generate_client_id, generate_client_secret, hash_password, validate_password_strength,
+            verify_against_dummy, verify_password,
+        },
+        policy::{Action, Principal, PrincipalKind, Role, authorize},
+    },
+    store::{
+        DbConnection, StoreError, accounts, audit::AuditContext, catalogue, write_transaction,
+    },
+};
+
+use super::ServiceError;
+
+/// Why a login failed; deliberately the same answer for an unknown account and a wrong secret.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub fn login_user(
+    conn: &mut DbConnection,
+    username: &str,
+    password: &str,
+) -> Result<Principal, LoginError> {
+    match accounts::find_user(conn, username)? {
+        Some(user) if user.active && verify_password(&user.password_hash, password) => {
+            Ok(Principal {
+                subject: user.username,
+                role: user
+                    .role
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("unknown role `{}`", user.role)))?,
+                unit_code: user.unit_code,
+                kind: PrincipalKind::User,
+            })
+        }
+        Some(_) => Err(LoginError::InvalidCredentials),
+        None => {
+            // Spend the same time as a real check so unknown usernames cannot be told apart.
+            verify_against_dummy(password);
+            Err(LoginError::InvalidCredentials)
+        }
+    }
+}
+
+pub fn login_client(
+    conn: &mut DbConnection,
+    client_id: &str,
+    secret: &str,
+) -> Result<Principal, LoginError> {
+    match accounts::find_client(conn, client_id)? {
+        Some(client) if client.active && verify_password(&client.secret_hash, secret) => {
+            Ok(Principal {
+                subject: client.client_id,
+                role: Role::Portal,
+                unit_code: None,
+                kind: PrincipalKind::Client,
+            })
+        }
+        Some(_) => Err(LoginError::InvalidCredentials),
+        None => {
+            verify_against_dummy(secret);
+            Err(LoginError::InvalidCredentials)
+        }
+    }
+}
+
+/// Adds a local user (the `motcua user add` command and the first administrator).
+pub fn add_user(
+    conn: &mut DbConnection,
+    username: &str,
+    password: &str,
+    role: Role,
+    unit_code: Option<&str>,
+) -> Result<(), ServiceError> {
+    let valid_name = !username.is_empty()
+        && username.len() <= 64
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !valid_name {
+        return Err(ServiceError::invalid(
+            "username",
+            "1–64 letters, digits, `.`, `_` or `-`",
+        ));
+    }
+    validate_password_strength(password).map_err(|m| ServiceError::invalid("password", m))?;
+    if role == Role::Portal {
+        return Err(ServiceError::invalid(
+            "role",
+            "the portal role belongs to machine clients",
+        ));
+    }
+    if role.is_unit_bound() && unit_code.is_none() {
+        return Err(ServiceError::invalid(
+            "unit_code",
+            format!("role `{role}` needs a unit"),
+        ));
+    }
+    let hash = hash_password(password).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    write_transaction(conn, |conn| {
+        if let Some(unit) = unit_code
+            && !catalogue::unit_exists(conn, unit)?
+        {
+            return Err(ServiceError::invalid(
+                "unit_code",
+                format!("no unit `{unit}`"),
+            ));
+        }
+        accounts::insert_user(conn, username, &hash, role.as_str(), unit_code).map_err(
+            |e| match e {
+                StoreError::UniqueViolation(_) => {
+                    ServiceError::Conflict(format!("user `{username}` exists"))
+                }
+                other => other.into(),
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// Creates the `admin` account when no active administrator exists; `Ok(false)` when one does.
+pub fn bootstrap_admin(conn: &mut DbConnection, password: &str) -> Result<bool, ServiceError> {
+    if accounts::count_active_admins(conn)? > 0 {
+        return Ok(false);
+    }
+    match add_user(conn, "admin", password, Role::Admin, None) {
+        Ok(()) => Ok(true),
+        // Another instance created it at the same moment.
+        Err(ServiceError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Registers a machine client; the secret is returned once and stored hashed.
+pub fn create_client(
+    conn: &mut DbConnection,
+    who: &Principal,
+    audit: &AuditContext,
+    name: &str,
+) -> Result<(accounts::ClientRecord, String), ServiceError> {
+    authorize(who, &Action::ManageClients, None)?;
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(ServiceError::invalid("name", "1–200 characters"));
+    }
+    let secret = generate_client_secret();
+    let hash = hash_password(&secret).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    write_transaction(conn, |conn| {
+        let client = accounts::insert_client(conn, &generate_client_id(), name.trim(), &hash)?;
+        audit.record(
+            conn,
+            "client.create",
+            "client",
+            &client.client_id,
+            serde_json::json!({"name": client.name}),
+        )?;
+        Ok((client, secret))
+    })
+}
+
+pub fn list_clients(
+    conn: &mut DbConnection,
+    who: &Principal,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<accounts::ClientRecord>, ServiceError> {
+    authorize(who, &Action::ManageClients, None)?;
+    Ok(accounts::list_clients(conn, after_id, limit)?)
+}

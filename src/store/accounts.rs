@@ -1,0 +1,116 @@
+//! User accounts and machine clients.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::{
+    DbConnection, StoreError,
+    schema::{clients, users},
+};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub unit_code: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = clients)]
+pub struct ClientRecord {
+    pub id: i64,
+    pub client_id: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn find_user(
+    conn: &mut DbConnection,
+    username: &str,
+) -> Result<Option<UserRecord>, StoreError> {
+    Ok(users::table
+        .filter(users::username.eq(username))
+        .select(UserRecord::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_user(
+    conn: &mut DbConnection,
+    username: &str,
+    password_hash: &str,
+    role: &str,
+    unit_code: Option<&str>,
+) -> Result<UserRecord, StoreError> {
+    let now = Utc::now().naive_utc();
+    diesel::insert_into(users::table)
+        .values((
+            users::username.eq(username),
+            users::password_hash.eq(password_hash),
+            users::role.eq(role),
+            users::unit_code.eq(unit_code),
+            users::active.eq(true),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    find_user(conn, username)?.ok_or(StoreError::NotFound)
+}
+
+pub fn count_active_admins(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::active.eq(true))
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn find_client(
+    conn: &mut DbConnection,
+    client_id: &str,
+) -> Result<Option<ClientRecord>, StoreError> {
+    Ok(clients::table
+        .filter(clients::client_id.eq(client_id))
+        .select(ClientRecord::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_client(
+    conn: &mut DbConnection,
+    client_id: &str,
+    name: &str,
+    secret_hash: &str,
+) -> Result<ClientRecord, StoreError> {
+    diesel::insert_into(clients::table)
+        .values((
+            clients::client_id.eq(client_id),
+            clients::name.eq(name),
+            clients::secret_hash.eq(secret_hash),
+            clients::active.eq(true),
+            clients::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+    find_client(conn, client_id)?.ok_or(StoreError::NotFound)
+}
+
+pub fn list_clients(
+    conn: &mut DbConnection,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<ClientRecord>, StoreError> {
+    Ok(clients::table
+        .filter(clients::id.gt(after_id))
+        .order(clients::id)
+        .limit(limit)
+        .select(ClientRecord::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,169 @@
+//! Logins, machine clients, lock-out and rate limiting.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestDb, backends, expect_problem, test_config};
+
+const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+async fn app_with_admin(backend: Backend) -> crate::helpers::TestApp {
+    let db = TestDb::create(backend);
+    let mut config = test_config(db.target.clone());
+    config.admin_password = Some(ADMIN_PASSWORD.to_owned());
+    crate::helpers::spawn_app_with_config(db, config).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_and_client_credentials_grants() {
+    for backend in backends() {
+        let app = app_with_admin(backend).await;
+        let login = app
+            .anonymous
+            .post(app.url("/api/v1/auth/token"))
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        let login: Value = login.json().await.unwrap();
+        assert_eq!(login["token_type"], "Bearer");
+        assert_eq!(login["expires_in"], 900);
+        let admin = login["access_token"].as_str().unwrap().to_owned();
+
+        let created = app
+            .anonymous
+            .post(app.url("/api/v1/clients"))
+            .bearer_auth(&admin)
+            .json(&json!({"name": "Cổng dịch vụ công tỉnh"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let created: Value = created.json().await.unwrap();
+        let (id, secret) = (
+            created["client_id"].as_str().unwrap(),
+            created["client_secret"].as_str().unwrap(),
+        );
+        let listed: Value = app
+            .anonymous
+            .get(app.url("/api/v1/clients"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            listed["items"][0].get("client_secret").is_none(),
+            "the secret is shown only once"
+        );
+
+        let portal = app.anonymous.post(app.url("/api/v1/auth/token"))
+            .json(&json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret})).send().await.unwrap();
+        assert_eq!(portal.status(), 200);
+        let portal: Value = portal.json().await.unwrap();
+        let portal = portal["access_token"].as_str().unwrap();
+        // A portal client may not manage clients.
+        let denied = app
+            .anonymous
+            .get(app.url("/api/v1/clients"))
+            .bearer_auth(portal)
+            .send()
+            .await
+            .unwrap();
+        expect_problem(denied, 403).await;
+
+        let wrong = app.anonymous.post(app.url("/api/v1/auth/token"))
+            .json(&json!({"grant_type": "client_credentials", "client_id": id, "client_secret": "nope"})).send().await.unwrap();
+        expect_problem(wrong, 401).await;
+        let unknown = app
+            .anonymous
+            .post(app.url("/api/v1/auth/token"))
+            .json(&json!({"username": "ghost", "password": "whatever-it-is"}))
+            .send()
+            .await
+            .unwrap();
+        let unknown = expect_problem(unknown, 401).await;
+        let wrong = app
+            .anonymous
+            .post(app.url("/api/v1/auth/token"))
+            .json(&json!({"username": "admin", "password": "wrong password!"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            expect_problem(wrong, 401).await,
+            unknown,
+            "unknown user and wrong password look alike"
+        );
+        app.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_lock_the_account() {
+    let app = app_with_admin(Backend::Sqlite).await;
+    for _ in 0..5 {
+        let r = app
+            .anonymous
+            .post(app.url("/api/v1/auth/token"))
+            .json(&json!({"username": "admin", "password": "not the password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let locked = app
+        .anonymous
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(locked.headers().contains_key("retry-after"));
+    expect_problem(locked, 429).await;
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_endpoint_is_rate_limited_per_address() {
+    let app = app_with_admin(Backend::Sqlite).await;
+    let mut statuses = Vec::new();
+    for i in 0..15 {
+        let r = app
+            .anonymous
+            .post(app.url("/api/v1/auth/token"))
+            .json(&json!({"username": format!("nobody{i}"), "password": "x"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(&statuses[..10], &[401; 10], "the burst of 10 is served");
+    assert!(statuses[10..].contains(&429), "{statuses:?}");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn startup_refuses_a_short_secret_outside_dev_mode() {
+    let db = TestDb::create(Backend::Sqlite);
+    let mut config = test_config(db.target.clone());
+    config.jwt.secret = Some("short".to_owned());
+    let err = motcua::startup::Application::build(config.clone())
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("MOTCUA_JWT_SECRET"), "{err}");
+    config.jwt.secret = None;
+    assert!(
+        motcua::startup::Application::build(config.clone())
+            .await
+            .is_err()
+    );
+    config.dev_mode = true;
+    let app = motcua::startup::Application::build(config)
+        .await
+        .expect("dev mode starts");
+    drop(app);
+}
