@@ -345,3 +345,34 @@ backend_tests! {
         assert_eq!(audit["items"][0]["client_id"], "cl_portal");
     }
 }
+
+/// Concurrent receipts through two instances on one database: codes unique and gap-free per day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_receipts_on_two_instances_get_gap_free_codes() {
+    for backend in crate::helpers::backends() {
+        let first = crate::helpers::spawn_app(backend).await;
+        seed_catalogue(&first).await;
+        let second = crate::helpers::spawn_instance(&first).await;
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let app = if i % 2 == 0 { &first } else { &second };
+            let (client, url) = (app.client.clone(), app.url("/api/v1/dossiers"));
+            let body = receipt(Some("2025-03-03T08:00:00+07:00"), None);
+            tasks.push(tokio::spawn(async move {
+                let response = client.post(url).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), 201);
+                let d: Value = response.json().await.unwrap();
+                d["code"].as_str().unwrap().to_owned()
+            }));
+        }
+        let mut codes = Vec::new();
+        for task in tasks {
+            codes.push(task.await.unwrap());
+        }
+        codes.sort();
+        let expected: Vec<String> = (1..=20).map(|n| format!("SCT-250303-{n:04}")).collect();
+        assert_eq!(codes, expected, "{backend:?}");
+        second.handle.stop(false).await;
+        first.shutdown().await;
+    }
+}
