@@ -28,9 +28,10 @@ validation problems, `errors[]` naming each invalid field."
         dossiers::receive, dossiers::list, dossiers::get_dossier, dossiers::act, dossiers::history,
         dossiers::deadline, dossiers::public_lookup, audit::list,
         accounts::token, accounts::create_client, accounts::list_clients,
+        accounts::create_user, accounts::list_users, accounts::get_user, accounts::patch_user,
     ),
     modifiers(&BearerAuth),
-    components(schemas(error::Problem, error::FieldError, Page<dossiers::DossierDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>)),
+    components(schemas(error::Problem, error::FieldError, Page<dossiers::DossierDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<accounts::UserDto>, Page<accounts::ClientDto>)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "calendar", description = "Working days, public holidays, office hours and deadlines (UTC+7)"),

@@ -5,7 +5,7 @@ use std::time::Instant;
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
@@ -15,7 +15,10 @@ use super::{
     state::AppState,
     time::local,
 };
-use crate::service::accounts::{self as service, LoginError};
+use crate::{
+    auth::policy::Role,
+    service::accounts::{self as service, LoginError},
+};
 
 /// Either a user's password grant or a machine client's credentials.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -215,11 +218,204 @@ pub async fn list_clients(
     )))
 }
 
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserDto {
+    pub username: String,
+    /// `admin`, `reception`, `specialist`, `leader` or `auditor`.
+    pub role: String,
+    pub unit_code: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+impl From<crate::store::accounts::UserRecord> for UserDto {
+    fn from(u: crate::store::accounts::UserRecord) -> Self {
+        Self {
+            username: u.username,
+            role: u.role,
+            unit_code: u.unit_code,
+            active: u.active,
+            created_at: local(u.created_at.and_utc()),
+            updated_at: local(u.updated_at.and_utc()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub username: String,
+    /// Write-only; 12–256 characters.
+    pub password: String,
+    pub role: RoleDto,
+    /// Required for `specialist` and `leader`.
+    pub unit_code: Option<String>,
+}
+
+/// Roles a local account can have (`portal` belongs to machine clients).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleDto {
+    Admin,
+    Reception,
+    Specialist,
+    Leader,
+    Auditor,
+}
+
+impl From<RoleDto> for Role {
+    fn from(r: RoleDto) -> Self {
+        match r {
+            RoleDto::Admin => Role::Admin,
+            RoleDto::Reception => Role::Reception,
+            RoleDto::Specialist => Role::Specialist,
+            RoleDto::Leader => Role::Leader,
+            RoleDto::Auditor => Role::Auditor,
+        }
+    }
+}
+
+/// JSON merge patch of a user: absent fields stay; `unit_code: null` clears the unit.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUser {
+    pub password: Option<String>,
+    pub role: Option<RoleDto>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub unit_code: Option<Option<String>>,
+    /// `false` deactivates the account: its tokens stop working at once.
+    pub active: Option<bool>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UsernamePath {
+    pub username: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/users", tag = "auth", request_body = CreateUser, security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserDto, headers(("Location" = String))),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let user = state
+        .db(move |conn| {
+            service::create_user(
+                conn,
+                &caller.principal,
+                &caller.audit,
+                &body.username,
+                &body.password,
+                body.role.into(),
+                body.unit_code.as_deref(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.username)))
+        .json(UserDto::from(user)))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "auth", params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<UserDto>))
+)]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<UserDto>>, ApiError> {
+    let limit = page.limit()?;
+    let after = page.after_id()?;
+    let rows = state
+        .db(move |conn| service::list_users(conn, &caller.principal, after, limit + 1))
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |u| id_cursor(u.id),
+        UserDto::from,
+    )))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/users/{username}", tag = "auth", params(UsernamePath), security(("bearer" = [])),
+    responses((status = 200, body = UserDto), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<UsernamePath>,
+) -> Result<web::Json<UserDto>, ApiError> {
+    let username = path.into_inner().username;
+    let user = state
+        .db(move |conn| service::get_user(conn, &caller.principal, &username))
+        .await?;
+    Ok(web::Json(user.into()))
+}
+
+#[utoipa::path(
+    patch, path = "/api/v1/users/{username}", tag = "auth", params(UsernamePath), request_body = PatchUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "it would leave no active administrator"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn patch_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<UsernamePath>,
+    body: ApiJson<PatchUser>,
+) -> Result<web::Json<UserDto>, ApiError> {
+    let username = path.into_inner().username;
+    let body = body.0;
+    let update = service::UserUpdate {
+        password: body.password,
+        role: body.role.map(Into::into),
+        unit_code: body.unit_code,
+        active: body.active,
+    };
+    let user = state
+        .db(move |conn| {
+            service::update_user(conn, &caller.principal, &caller.audit, &username, update)
+        })
+        .await?;
+    Ok(web::Json(user.into()))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/auth/token").post(token))
         .service(
             web::resource("/api/v1/clients")
                 .get(list_clients)
                 .post(create_client),
+        )
+        .service(
+            web::resource("/api/v1/users")
+                .get(list_users)
+                .post(create_user),
+        )
+        .service(
+            web::resource("/api/v1/users/{username}")
+                .get(get_user)
+                .patch(patch_user),
         );
 }

@@ -6,7 +6,10 @@ use std::{future::Future, pin::Pin};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 
 use super::{error::ApiError, middleware::RequestId, state::AppState};
-use crate::{auth::policy::Principal, store::audit::AuditContext};
+use crate::{
+    auth::policy::{Principal, PrincipalKind},
+    store::{accounts, audit::AuditContext},
+};
 
 /// Optional header carrying why a change is made; it is written to the audit log.
 pub const AUDIT_REASON_HEADER: &str = "x-audit-reason";
@@ -59,8 +62,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         audit: AuditContext {
             actor: principal.subject.clone(),
             actor_role: principal.role.to_string(),
-            client_id: (principal.kind == crate::auth::policy::PrincipalKind::Client)
-                .then(|| principal.subject.clone()),
+            client_id: (principal.kind == PrincipalKind::Client).then(|| principal.subject.clone()),
             reason,
             request_id,
         },
@@ -73,7 +75,27 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let result = authenticate(req).map_err(Into::into);
-        Box::pin(async move { result })
+        let caller = authenticate(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let caller = caller?;
+            let state =
+                state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
+            // A token outlives a deactivation by up to its lifetime unless the account is checked.
+            let (subject, is_client) = (
+                caller.principal.subject.clone(),
+                caller.principal.kind == PrincipalKind::Client,
+            );
+            let deactivated = state
+                .db(move |conn| accounts::is_deactivated(conn, &subject, is_client))
+                .await?;
+            if deactivated {
+                tracing::info!(subject = %caller.principal.subject, "token of a deactivated account refused");
+                return Err(
+                    ApiError::Unauthorized("this account is deactivated".to_owned()).into(),
+                );
+            }
+            Ok(caller)
+        })
     }
 }

@@ -80,6 +80,16 @@ pub fn add_user(
     role: Role,
     unit_code: Option<&str>,
 ) -> Result<(), ServiceError> {
+    insert_user(conn, username, password, role, unit_code).map(|_| ())
+}
+
+fn insert_user(
+    conn: &mut DbConnection,
+    username: &str,
+    password: &str,
+    role: Role,
+    unit_code: Option<&str>,
+) -> Result<accounts::UserRecord, ServiceError> {
     let valid_name = !username.is_empty()
         && username.len() <= 64
         && username
@@ -121,8 +131,7 @@ pub fn add_user(
                 }
                 other => other.into(),
             },
-        )?;
-        Ok(())
+        )
     })
 }
 
@@ -173,4 +182,132 @@ pub fn list_clients(
 ) -> Result<Vec<accounts::ClientRecord>, ServiceError> {
     authorize(who, &Action::ManageClients, None)?;
     Ok(accounts::list_clients(conn, after_id, limit)?)
+}
+
+/// `POST /users`: an administrator adds an account.
+pub fn create_user(
+    conn: &mut DbConnection,
+    who: &Principal,
+    audit: &AuditContext,
+    username: &str,
+    password: &str,
+    role: Role,
+    unit_code: Option<&str>,
+) -> Result<accounts::UserRecord, ServiceError> {
+    authorize(who, &Action::ManageUsers, None)?;
+    write_transaction(conn, |conn| {
+        let user = insert_user(conn, username, password, role, unit_code)?;
+        audit.record(
+            conn,
+            "user.create",
+            "user",
+            username,
+            serde_json::json!({"role": user.role, "unit_code": user.unit_code}),
+        )?;
+        Ok(user)
+    })
+}
+
+pub fn get_user(
+    conn: &mut DbConnection,
+    who: &Principal,
+    username: &str,
+) -> Result<accounts::UserRecord, ServiceError> {
+    authorize(who, &Action::ManageUsers, None)?;
+    accounts::find_user(conn, username)?
+        .ok_or_else(|| ServiceError::NotFound(format!("no user `{username}`")))
+}
+
+pub fn list_users(
+    conn: &mut DbConnection,
+    who: &Principal,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<accounts::UserRecord>, ServiceError> {
+    authorize(who, &Action::ManageUsers, None)?;
+    Ok(accounts::list_users(conn, after_id, limit)?)
+}
+
+/// A change to a user; `None` leaves a field unchanged, `unit_code: Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct UserUpdate {
+    pub password: Option<String>,
+    pub role: Option<Role>,
+    pub unit_code: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+pub fn update_user(
+    conn: &mut DbConnection,
+    who: &Principal,
+    audit: &AuditContext,
+    username: &str,
+    update: UserUpdate,
+) -> Result<accounts::UserRecord, ServiceError> {
+    authorize(who, &Action::ManageUsers, None)?;
+    if let Some(password) = &update.password {
+        validate_password_strength(password).map_err(|m| ServiceError::invalid("password", m))?;
+    }
+    if update.role == Some(Role::Portal) {
+        return Err(ServiceError::invalid(
+            "role",
+            "the portal role belongs to machine clients",
+        ));
+    }
+    let password_hash = update
+        .password
+        .as_deref()
+        .map(hash_password)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    write_transaction(conn, |conn| {
+        let before = accounts::find_user(conn, username)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no user `{username}`")))?;
+        let role: Role = match update.role {
+            Some(role) => role,
+            None => before
+                .role
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("unknown role `{}`", before.role)))?,
+        };
+        let unit = update
+            .unit_code
+            .clone()
+            .unwrap_or_else(|| before.unit_code.clone());
+        if role.is_unit_bound() && unit.is_none() {
+            return Err(ServiceError::invalid(
+                "unit_code",
+                format!("role `{role}` needs a unit"),
+            ));
+        }
+        if let Some(code) = &unit
+            && !catalogue::unit_exists(conn, code)?
+        {
+            return Err(ServiceError::invalid(
+                "unit_code",
+                format!("no unit `{code}`"),
+            ));
+        }
+        let demotes_admin = before.role == "admin"
+            && before.active
+            && (role != Role::Admin || update.active == Some(false));
+        if demotes_admin && accounts::count_active_admins(conn)? <= 1 {
+            return Err(ServiceError::Conflict(
+                "this is the last active administrator".to_owned(),
+            ));
+        }
+        let changes = accounts::UserChanges {
+            password_hash: password_hash.clone(),
+            role: update.role.map(|r| r.as_str().to_owned()),
+            unit_code: update.unit_code.clone(),
+            active: update.active,
+        };
+        let after = accounts::update_user(conn, username, &changes)?;
+        audit.record(conn, "user.update", "user", username, serde_json::json!({
+            "before": {"role": before.role, "unit_code": before.unit_code, "active": before.active},
+            "after": {"role": after.role, "unit_code": after.unit_code, "active": after.active},
+            "password_changed": password_hash.is_some(),
+        }))?;
+        Ok(after)
+    })
 }

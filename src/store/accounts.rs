@@ -114,3 +114,78 @@ pub fn list_clients(
         .select(ClientRecord::as_select())
         .load(conn)?)
 }
+
+pub fn list_users(
+    conn: &mut DbConnection,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<UserRecord>, StoreError> {
+    Ok(users::table
+        .filter(users::id.gt(after_id))
+        .order(users::id)
+        .limit(limit)
+        .select(UserRecord::as_select())
+        .load(conn)?)
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct UserChanges {
+    pub password_hash: Option<String>,
+    pub role: Option<String>,
+    pub unit_code: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+pub fn update_user(
+    conn: &mut DbConnection,
+    username: &str,
+    changes: &UserChanges,
+) -> Result<UserRecord, StoreError> {
+    let mut user = find_user(conn, username)?.ok_or(StoreError::NotFound)?;
+    if let Some(hash) = &changes.password_hash {
+        user.password_hash = hash.clone();
+    }
+    if let Some(role) = &changes.role {
+        user.role = role.clone();
+    }
+    if let Some(unit) = &changes.unit_code {
+        user.unit_code = unit.clone();
+    }
+    if let Some(active) = changes.active {
+        user.active = active;
+    }
+    diesel::update(users::table.find(user.id))
+        .set((
+            users::password_hash.eq(&user.password_hash),
+            users::role.eq(&user.role),
+            users::unit_code.eq(&user.unit_code),
+            users::active.eq(user.active),
+            users::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+    find_user(conn, username)?.ok_or(StoreError::NotFound)
+}
+
+/// Whether a principal's local account, if there is one, is switched off. Identities that exist only
+/// at the external identity provider have no local row and are not blocked here.
+pub fn is_deactivated(
+    conn: &mut DbConnection,
+    subject: &str,
+    is_client: bool,
+) -> Result<bool, StoreError> {
+    let active: Option<bool> = if is_client {
+        clients::table
+            .filter(clients::client_id.eq(subject))
+            .select(clients::active)
+            .first(conn)
+            .optional()?
+    } else {
+        users::table
+            .filter(users::username.eq(subject))
+            .select(users::active)
+            .first(conn)
+            .optional()?
+    };
+    Ok(active == Some(false))
+}
