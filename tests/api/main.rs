@@ -6,6 +6,7 @@ mod accounts;
 mod authorization;
 mod calendar;
 mod catalogue;
+mod cli;
 mod dossiers;
 mod errors;
 mod openapi;
