@@ -4,7 +4,11 @@ use utoipa::OpenApi;
 
 use utoipa::{
     Modify,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        Content, Ref, RefOr, ResponseBuilder,
+        path::{Operation, ParameterIn},
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
 };
 
 use crate::http::{accounts, audit, calendar, catalogue, dossiers, error, ops, pagination::Page};
@@ -30,7 +34,7 @@ validation problems, `errors[]` naming each invalid field."
         accounts::token, accounts::create_client, accounts::list_clients,
         accounts::create_user, accounts::list_users, accounts::get_user, accounts::patch_user,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     components(schemas(error::Problem, error::FieldError, Page<dossiers::DossierDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<accounts::UserDto>, Page<accounts::ClientDto>)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
@@ -60,6 +64,84 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Documents the problem responses every operation can give, so that each operation lists all
+/// the statuses it may answer without repeating them in every handler's annotation.
+struct CommonResponses;
+
+impl CommonResponses {
+    fn add(operation: &mut Operation, has_path_params: bool) {
+        let has_query = operation
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query)));
+        let has_body = operation.request_body.is_some();
+        let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+        let mut statuses: Vec<(&str, &str)> = vec![
+            (
+                "400",
+                "Malformed request: unreadable JSON, query string or path parameter",
+            ),
+            ("500", "Unexpected error (logged with the request id)"),
+            ("503", "The database is unreachable"),
+        ];
+        if secured {
+            statuses.push((
+                "401",
+                "Missing, invalid or expired token, or a deactivated account",
+            ));
+            statuses.push(("403", "The caller's role or unit does not allow this"));
+        }
+        if has_path_params {
+            statuses.push(("404", "No such resource"));
+        }
+        if has_body {
+            statuses.push(("413", "Body larger than MOTCUA_BODY_LIMIT"));
+            statuses.push(("415", "Body not sent as application/json"));
+        }
+        if has_body || has_query {
+            statuses.push(("422", "Well-formed but invalid; `errors` names each field"));
+        }
+        for (status, description) in statuses {
+            operation
+                .responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| {
+                    RefOr::T(
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                "application/problem+json",
+                                Content::new(Some(Ref::from_schema_name("Problem"))),
+                            )
+                            .build(),
+                    )
+                });
+        }
+    }
+}
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_path_params = path.contains('{');
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                Self::add(operation, has_path_params);
+            }
+        }
     }
 }
 

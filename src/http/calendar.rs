@@ -140,6 +140,7 @@ pub enum OverrideKindDto {
 pub struct PutDayRequest {
     pub kind: OverrideKindDto,
     /// Shown in the calendar, e.g. `Nghỉ Tết (Quyết định …)`; at most 200 characters.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 
@@ -403,6 +404,7 @@ pub struct DeadlineQuery {
     #[param(value_type = String, format = DateTime, example = "2025-01-24T14:00:00+07:00")]
     pub start: DateTime<Utc>,
     /// The time limit's amount, 1–3650.
+    #[param(minimum = 1, maximum = 3650)]
     pub amount: u32,
     #[param(inline)]
     pub unit: TimeUnitDto,

@@ -92,9 +92,13 @@ impl From<Unit> for UnitDto {
 #[serde(deny_unknown_fields)]
 pub struct CreateUnit {
     /// Letters, digits, `-`, `_`, `.`; at most 50.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,50}$")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 300, pattern = "\\S")]
     pub name: String,
     pub parent_code: Option<String>,
+    /// Upper-case letters, digits or dots; it prefixes dossier codes.
+    #[schema(pattern = "^[A-Z0-9.]{1,20}$")]
     pub agency_code: String,
 }
 
@@ -102,10 +106,12 @@ pub struct CreateUnit {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUnit {
+    #[schema(min_length = 1, max_length = 300, pattern = "\\S")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub parent_code: Option<Option<String>>,
+    #[schema(pattern = "^[A-Z0-9.]{1,20}$")]
     pub agency_code: Option<String>,
 }
 
@@ -245,6 +251,7 @@ pub async fn patch_unit(
 #[serde(deny_unknown_fields)]
 pub struct TimeLimitDto {
     /// 1–3650.
+    #[schema(minimum = 1, maximum = 3650)]
     pub amount: u32,
     pub unit: TimeUnitDto,
 }
@@ -252,11 +259,11 @@ pub struct TimeLimitDto {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepDto {
-    #[schema(example = "Thẩm định hồ sơ")]
+    #[schema(example = "Thẩm định hồ sơ", min_length = 1, pattern = "\\S")]
     pub name: String,
     pub unit_code: String,
     /// Allotted working hours, a positive multiple of 0.25.
-    #[schema(example = 40.0)]
+    #[schema(example = 40.0, exclusive_minimum = 0.0, multiple_of = 0.25)]
     pub hours: f64,
 }
 
@@ -326,11 +333,16 @@ impl From<ProcedureVersion> for ProcedureDto {
 #[serde(deny_unknown_fields)]
 pub struct ProcedureRequest {
     /// Required in POST; in PUT it may be repeated but must equal the path.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,100}$")]
     pub code: Option<String>,
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub name: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub field: String,
     pub unit_code: String,
     pub time_limit: TimeLimitDto,
+    /// At least one step; their hours must fit in the statutory limit.
+    #[schema(min_items = 1, max_items = 50)]
     pub steps: Vec<StepDto>,
     #[serde(default)]
     pub supplement_policy: SupplementPolicyDto,

@@ -31,13 +31,23 @@ use crate::{
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicantDto {
-    #[schema(example = "Công ty TNHH Thương mại An Phát")]
+    #[schema(
+        example = "Công ty TNHH Thương mại An Phát",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
     pub name: String,
     /// Citizen identity or tax number: letters and digits.
+    #[schema(pattern = "^[A-Za-z0-9]{1,32}$")]
     pub id_number: Option<String>,
+    #[schema(max_length = 300)]
     pub organization: Option<String>,
+    #[schema(pattern = "^[0-9 +().-]{1,32}$")]
     pub phone: Option<String>,
+    #[schema(pattern = "^[^@]+@[^@]+$", max_length = 254)]
     pub email: Option<String>,
+    #[schema(max_length = 500)]
     pub address: Option<String>,
 }
 
@@ -68,6 +78,7 @@ pub struct ReceiveRequest {
     /// When the dossier was received; defaults to now and may not be in the future.
     pub received_at: Option<DateTime<FixedOffset>>,
     /// The e-portal's own reference; unique.
+    #[schema(max_length = 100, pattern = "\\S")]
     pub external_ref: Option<String>,
 }
 
