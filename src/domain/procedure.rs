@@ -49,6 +49,9 @@ impl RuleViolation {
 /// Longest statutory limit accepted, in any unit (about ten years of days).
 pub const MAX_LIMIT_AMOUNT: u32 = 3650;
 
+/// Largest allotment of one step (ten years of 8-hour working days); bounds the arithmetic too.
+pub const MAX_STEP_HOURS: f64 = 3650.0 * 8.0;
+
 impl ProcedureRules {
     /// Checks the definition. `standard_day_minutes` converts working days to minutes so that the
     /// steps' allotments can be compared with the statutory limit; for calendar days the limit is

@@ -26,6 +26,7 @@ use crate::{
 pub enum TokenRequest {
     ClientCredentials {
         /// Must be `client_credentials`.
+        #[schema(pattern = "^client_credentials$")]
         grant_type: String,
         client_id: String,
         client_secret: String,
@@ -145,6 +146,7 @@ pub async fn token(
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
     /// e.g. `Cổng dịch vụ công tỉnh`.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
 }
 
@@ -245,8 +247,10 @@ impl From<crate::store::accounts::UserRecord> for UserDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub username: String,
-    /// Write-only; 12–256 characters.
+    /// Write-only; 12–256 characters, not all spaces, not one repeated character.
+    #[schema(min_length = 12, max_length = 256, write_only)]
     pub password: String,
     pub role: RoleDto,
     /// Required for `specialist` and `leader`.
@@ -280,6 +284,7 @@ impl From<RoleDto> for Role {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUser {
+    #[schema(min_length = 12, max_length = 256, write_only)]
     pub password: Option<String>,
     pub role: Option<RoleDto>,
     #[serde(default, deserialize_with = "present")]

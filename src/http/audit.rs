@@ -43,7 +43,11 @@ pub struct AuditQuery {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
     pub actor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$", max_length = 200)]
     pub cursor: Option<String>,
 }
 

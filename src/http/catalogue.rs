@@ -263,7 +263,12 @@ pub struct StepDto {
     pub name: String,
     pub unit_code: String,
     /// Allotted working hours, a positive multiple of 0.25.
-    #[schema(example = 40.0, exclusive_minimum = 0.0, multiple_of = 0.25)]
+    #[schema(
+        example = 40.0,
+        exclusive_minimum = 0.0,
+        maximum = 29200.0,
+        multiple_of = 0.25
+    )]
     pub hours: f64,
 }
 

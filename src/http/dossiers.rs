@@ -241,7 +241,7 @@ fn idempotency_request(
 /// gap-free), computes the due instant, and writes the first control-slip entry.
 #[utoipa::path(
     post, path = "/api/v1/dossiers", tag = "dossiers", request_body = ReceiveRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")),
     security(("bearer" = [])),
     responses(
         (status = 201, body = ReceivedDossier, headers(("Location" = String), ("ETag" = String))),
@@ -455,8 +455,8 @@ fn expected_version(req: &HttpRequest) -> Result<i32, ApiError> {
         .trim();
     let bare = value.strip_prefix("W/").unwrap_or(value).trim_matches('"');
     bare.parse().map_err(|_| {
-        ApiError::PreconditionFailed(format!(
-            "If-Match `{value}` names no version of this dossier"
+        ApiError::BadRequest(format!(
+            "If-Match `{value}` is not a version; send the dossier's ETag, e.g. \"3\""
         ))
     })
 }
@@ -474,7 +474,7 @@ fn text_limit(field: &'static str, value: Option<&str>, max: usize) -> Result<()
 #[utoipa::path(
     post, path = "/api/v1/dossiers/{code}/actions", tag = "dossiers", params(
         DossierPath,
-        ("If-Match" = String, Header, description = "the ETag (version) the action is based on"),
+        ("If-Match" = String, Header, description = "the ETag (version) the action is based on", pattern = "^(W/)?\"?[0-9]{1,9}\"?$"),
     ),
     request_body = ActionRequest, security(("bearer" = [])),
     responses(
@@ -766,7 +766,10 @@ pub struct ListQuery {
     /// Matches the code, the applicant's name or the external reference.
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$", max_length = 200)]
     pub cursor: Option<String>,
 }
 

@@ -156,6 +156,9 @@ backend_tests! {
         expect_problem(stale, 412).await;
         let missing = app.client.post(app.url(&format!("/api/v1/dossiers/{code}/actions"))).json(&json!({"action": "start"})).send().await.unwrap();
         expect_problem(missing, 428).await;
+        let malformed = app.client.post(app.url(&format!("/api/v1/dossiers/{code}/actions")))
+            .header("If-Match", "*").json(&json!({"action": "start"})).send().await.unwrap();
+        expect_problem(malformed, 400).await;
         let unknown = act(app, code, 1, json!({"action": "teleport"})).await;
         expect_problem(unknown, 422).await;
         let future = act(app, code, 1, json!({"action": "start", "at": "2999-01-01T00:00:00Z"})).await;
