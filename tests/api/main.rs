@@ -7,6 +7,7 @@ mod authorization;
 mod calendar;
 mod catalogue;
 mod cli;
+mod crash;
 mod dossiers;
 mod errors;
 mod openapi;

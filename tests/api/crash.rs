@@ -1,0 +1,210 @@
+//! Crash safety: the server is killed with SIGKILL while receipts and actions are in flight; after a
+//! restart every request that was answered 2xx is there with its full control slip, and nothing is
+//! half-applied.
+
+use std::{
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use motcua::config::DatabaseTarget;
+use serde_json::{Value, json};
+
+use crate::{
+    catalogue::PROCEDURE,
+    helpers::{TEST_JWT_SECRET, TestDb, admin_token, backends},
+};
+
+fn start_server(target: &DatabaseTarget, port: u16) -> Child {
+    let url = match target {
+        DatabaseTarget::Sqlite(path) => path.display().to_string(),
+        DatabaseTarget::Postgres(url) => url.clone(),
+    };
+    Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .env("DATABASE_URL", url)
+        .env("MOTCUA_BIND", format!("127.0.0.1:{port}"))
+        .env("MOTCUA_JWT_SECRET", TEST_JWT_SECRET)
+        .env("MOTCUA_LOG", "warn")
+        .env("MOTCUA_WORKERS", "2")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) {
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server at {base} never became ready");
+}
+
+/// What the clients were told: receipts and actions answered 2xx.
+#[derive(Default)]
+struct Acknowledged {
+    received: Vec<String>,
+    /// (code, version after the action)
+    acted: Vec<(String, i64)>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_mid_load_loses_nothing_acknowledged() {
+    for backend in backends() {
+        let db = TestDb::create(backend);
+        let client = reqwest::Client::builder()
+            .default_headers({
+                let mut h = reqwest::header::HeaderMap::new();
+                h.insert(
+                    "authorization",
+                    format!("Bearer {}", admin_token()).parse().unwrap(),
+                );
+                h
+            })
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut server = start_server(&db.target, port);
+        wait_ready(&client, &base).await;
+        for (code, parent) in [
+            ("SCT", None),
+            ("MC", Some("SCT")),
+            ("QLTM", Some("SCT")),
+            ("BGD", Some("SCT")),
+        ] {
+            let r = client.post(format!("{base}/api/v1/units"))
+                .json(&json!({"code": code, "name": code, "parent_code": parent, "agency_code": "SCT"}))
+                .send().await.unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        let r = client
+            .post(format!("{base}/api/v1/procedures"))
+            .json(&crate::catalogue::procedure_body(Some(PROCEDURE), 5))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+
+        let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
+        let mut workers = Vec::new();
+        for _ in 0..6 {
+            let (client, base, acknowledged) =
+                (client.clone(), base.clone(), Arc::clone(&acknowledged));
+            workers.push(tokio::spawn(async move {
+                loop {
+                    let body = json!({"procedure_code": PROCEDURE, "applicant": {"name": "Trần Thị B"}, "channel": "direct"});
+                    let Ok(r) = client.post(format!("{base}/api/v1/dossiers")).json(&body).send().await else { return };
+                    if r.status() != 201 {
+                        return;
+                    }
+                    let Ok(d) = r.json::<Value>().await else { return };
+                    let code = d["code"].as_str().unwrap().to_owned();
+                    acknowledged.lock().unwrap().received.push(code.clone());
+                    for (version, action) in [(1, json!({"action": "start"})), (2, json!({"action": "forward"}))] {
+                        let Ok(r) = client.post(format!("{base}/api/v1/dossiers/{code}/actions"))
+                            .header("If-Match", format!("\"{version}\"")).json(&action).send().await else { return };
+                        if r.status() != 200 {
+                            return;
+                        }
+                        acknowledged.lock().unwrap().acted.push((code.clone(), version + 1));
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        server.kill().expect("SIGKILL");
+        server.wait().unwrap();
+        for worker in workers {
+            let _ = worker.await;
+        }
+
+        let mut server = start_server(&db.target, port);
+        wait_ready(&client, &base).await;
+        let acknowledged = std::mem::take(&mut *acknowledged.lock().unwrap());
+        assert!(
+            acknowledged.received.len() > 5,
+            "the load ran: {} receipts",
+            acknowledged.received.len()
+        );
+
+        // Every dossier in the database is whole: version = number of control-slip entries, seq 1..n.
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("{base}/api/v1/dossiers?limit=200&cursor={c}"),
+                None => format!("{base}/api/v1/dossiers?limit=200"),
+            };
+            let page: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+            all.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        for d in &all {
+            let code = d["code"].as_str().unwrap();
+            let history: Value = client
+                .get(format!("{base}/api/v1/dossiers/{code}/history"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let seqs: Vec<i64> = history["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_i64().unwrap())
+                .collect();
+            let version = d["version"].as_i64().unwrap();
+            assert_eq!(
+                seqs,
+                (1..=version).collect::<Vec<_>>(),
+                "{code} is half-applied"
+            );
+        }
+        let codes: Vec<&str> = all.iter().map(|d| d["code"].as_str().unwrap()).collect();
+        for code in &acknowledged.received {
+            assert!(
+                codes.contains(&code.as_str()),
+                "acknowledged receipt {code} lost ({backend:?})"
+            );
+        }
+        for (code, version) in &acknowledged.acted {
+            let d = all.iter().find(|d| d["code"] == code.as_str()).unwrap();
+            assert!(
+                d["version"].as_i64().unwrap() >= *version,
+                "acknowledged action on {code} lost"
+            );
+        }
+        // Numbers stay gap-free across the crash.
+        let mut numbers: Vec<u32> = codes
+            .iter()
+            .map(|c| c.rsplit('-').next().unwrap().parse().unwrap())
+            .collect();
+        numbers.sort();
+        assert_eq!(numbers, (1..=numbers.len() as u32).collect::<Vec<_>>());
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+}
