@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Load benchmark: motcua (release build) under a realistic mix driven by wrk, compared with what
+# PostgreSQL itself does for the same SQL (pgbench, same concurrency); then the SQLite default.
+# Prints requests/s, p50/p99 latency, non-2xx counts, the server's peak RSS and the ratios.
+#
+# Settings (environment): LOAD_SECONDS (20), LOAD_CONNECTIONS (64), LOAD_DOSSIERS (2000),
+# LOAD_POSTGRES_URL (postgres://postgres@127.0.0.1:5432, trust auth; a fresh database is created).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds="${LOAD_SECONDS:-20}"
+connections="${LOAD_CONNECTIONS:-64}"
+dossiers="${LOAD_DOSSIERS:-2000}"
+pg="${LOAD_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
+here="benches/load"
+
+command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+command -v pgbench > /dev/null || { echo "pgbench is required (Debian: postgresql-contrib or postgresql-client)" >&2; exit 1; }
+cargo build --release --quiet --bin motcua
+binary="target/release/motcua"
+work="$(mktemp -d)"
+server=""
+cleanup() { [ -n "$server" ] && kill "$server" 2> /dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+port=18777
+password="load test administrator"
+start_server() { # $1 = DATABASE_URL
+  MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$1" MOTCUA_LOG=warn MOTCUA_DB_POOL_SIZE=32 \
+    MOTCUA_JWT_SECRET="load-test-secret-0123456789abcdefghij" MOTCUA_JWT_TTL_SECONDS=3600 \
+    MOTCUA_ADMIN_PASSWORD="$password" "$binary" serve > "$work/server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && return; sleep 0.1; done
+  echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1
+}
+stop_server() { kill "$server"; wait "$server" 2> /dev/null || true; server=""; }
+peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$server/status"; }
+token() {
+  curl -fsS "http://127.0.0.1:$port/api/v1/auth/token" -H 'content-type: application/json' \
+    -d "{\"username\":\"admin\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+run_wrk() { # $1 = mix, $2 = label; prints a summary line and stores requests/s in $rps
+  local out="$work/wrk-$1.txt"
+  MIX="$1" MOTCUA_TOKEN="$tok" CODES_FILE="$work/codes.txt" WRK_THREADS="$connections" \
+    wrk -t"$connections" -c"$connections" -d"${seconds}s" --latency -s "$here/mix.lua" "http://127.0.0.1:$port" > "$out"
+  rps=$(awk '/Requests\/sec/ {print $2}' "$out")
+  local p50 p99 errors
+  p50=$(awk '/^ +50%/ {print $2}' "$out"); p99=$(awk '/^ +99%/ {print $2}' "$out")
+  errors=$(awk '/Non-2xx/ {print $5}' "$out"); errors="${errors:-0}"
+  printf '%-28s %10s req/s   p50 %9s   p99 %9s   non-2xx %s\n' "$2" "$rps" "$p50" "$p99" "$errors"
+}
+run_pgbench() { # $1 = script, $2 = label; stores tps in $tps
+  tps=$(pgbench -n -c "$connections" -j 2 -T "$seconds" -D n="$dossiers" -f "$here/$1" "$pg/$db" 2> /dev/null \
+    | awk '/^tps/ {print $3}')
+  printf '%-28s %10s tx/s\n' "$2" "$tps"
+}
+
+echo "motcua load benchmark: $connections connections, ${seconds}s per run, $dossiers seeded dossiers"
+echo
+echo "== PostgreSQL"
+db="motcua_load_$(date +%s)"
+psql -q "$pg/postgres" -c "CREATE DATABASE $db"
+start_server "$pg/$db"
+tok=$(token)
+python3 "$here/seed.py" "http://127.0.0.1:$port" "$tok" "$dossiers" "$work/codes.txt"
+run_wrk mixed "mix 60/20/15/5"
+run_wrk read "reads only"; motcua_read=$rps
+run_wrk write "actions only"; motcua_write=$rps
+echo "server peak RSS: $(peak_rss_mb) MB"
+stop_server
+run_pgbench pgbench_read.sql "pgbench, read SQL"; pg_read=$tps
+run_pgbench pgbench_write.sql "pgbench, action SQL"; pg_write=$tps
+python3 - "$motcua_read" "$pg_read" "$motcua_write" "$pg_write" <<'PY'
+import sys
+mr, pr, mw, pw = map(float, sys.argv[1:])
+print(f"ratio motcua/pgbench: reads {mr / pr:.2f} (target >= 0.5), writes {mw / pw:.2f} (target >= 0.6)")
+PY
+psql -q "$pg/postgres" -c "DROP DATABASE $db WITH (FORCE)"
+
+echo
+echo "== SQLite (the embedded default)"
+start_server "$work/motcua.db"
+tok=$(token)
+python3 "$here/seed.py" "http://127.0.0.1:$port" "$tok" "$dossiers" "$work/codes.txt"
+run_wrk mixed "mix 60/20/15/5"
+echo "server peak RSS: $(peak_rss_mb) MB"
+stop_server
