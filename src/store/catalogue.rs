@@ -378,20 +378,24 @@ pub fn procedure_versions_of(
     rows.into_iter().map(version_from_row).collect()
 }
 
-/// Latest versions, ordered by procedure id after the cursor.
+/// Latest versions, ordered by procedure id after the cursor (one query).
 pub fn list_procedures(
     conn: &mut DbConnection,
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<(i64, ProcedureVersion)>, StoreError> {
-    let heads: Vec<(i64, String, i32)> = procedures::table
+    let rows: Vec<(i64, VersionRow)> = procedures::table
+        .inner_join(
+            procedure_versions::table.on(procedure_versions::procedure_code
+                .eq(procedures::code)
+                .and(procedure_versions::version.eq(procedures::latest_version))),
+        )
         .filter(procedures::id.gt(after_id))
         .order(procedures::id)
         .limit(limit)
-        .select((procedures::id, procedures::code, procedures::latest_version))
+        .select((procedures::id, version_columns!()))
         .load(conn)?;
-    heads
-        .into_iter()
-        .map(|(id, code, version)| Ok((id, procedure_version(conn, &code, version)?)))
+    rows.into_iter()
+        .map(|(id, row)| Ok((id, version_from_row(row)?)))
         .collect()
 }

@@ -160,6 +160,12 @@ pub struct NewEvent {
     pub details: Option<String>,
 }
 
+diesel::define_sql_function!(fn lower(x: Text) -> Text);
+diesel::define_sql_function! {
+    #[sql_name = "lower"]
+    fn lower_nullable(x: diesel::sql_types::Nullable<Text>) -> diesel::sql_types::Nullable<Text>;
+}
+
 #[derive(QueryableByName)]
 struct SequenceValue {
     #[diesel(sql_type = Integer)]
@@ -497,18 +503,25 @@ pub fn list_dossiers(
         query = query.filter(dossiers::created_by_client.eq(v.clone()));
     }
     if let Some(q) = &filter.q {
+        // Case-insensitive on both backends (PostgreSQL's LIKE is case-sensitive, SQLite's is not;
+        // SQLite's lower() folds ASCII letters only).
         let pattern = format!(
             "%{}%",
-            q.replace('\\', "\\\\")
+            q.to_lowercase()
+                .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
         query = query.filter(
-            dossiers::code
+            lower(dossiers::code)
                 .like(pattern.clone())
                 .escape('\\')
-                .or(dossiers::applicant_name.like(pattern.clone()).escape('\\'))
-                .or(dossiers::external_ref.like(pattern).escape('\\')),
+                .or(lower(dossiers::applicant_name)
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(lower_nullable(dossiers::external_ref)
+                    .like(pattern)
+                    .escape('\\')),
         );
     }
     query = match (cursor, filter.updated_since.is_some()) {

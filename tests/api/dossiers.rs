@@ -273,6 +273,10 @@ backend_tests! {
         assert_eq!(by_ref["items"].as_array().unwrap().len(), 1);
         let search: Value = app.get("/api/v1/dossiers?q=0004").await.json().await.unwrap();
         assert_eq!(search["items"][0]["code"], "SCT-250303-0004");
+        let case_insensitive: Value = app.get("/api/v1/dossiers?q=sct-250303-0004").await.json().await.unwrap();
+        assert_eq!(case_insensitive["items"].as_array().unwrap().len(), 1);
+        let by_ref: Value = app.get("/api/v1/dossiers?q=ref-2").await.json().await.unwrap();
+        assert_eq!(by_ref["items"][0]["external_ref"], "REF-2");
 
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
