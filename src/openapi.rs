@@ -30,7 +30,7 @@ validation problems, `errors[]` naming each invalid field."
         accounts::token, accounts::create_client, accounts::list_clients,
     ),
     modifiers(&BearerAuth),
-    components(schemas(error::Problem, error::FieldError, Page<dossiers::DossierDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>)),
+    components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "calendar", description = "Working days, public holidays, office hours and deadlines (UTC+7)"),

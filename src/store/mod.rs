@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod dossiers;
 pub mod error;
+pub mod feed;
 pub mod idempotency;
 pub mod schema;
 

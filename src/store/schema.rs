@@ -200,3 +200,18 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+// The change feed: one row per dossier change.
+
+diesel::table! {
+    dossier_changes (seq) {
+        seq -> BigInt,
+        txid -> BigInt,
+        dossier_id -> BigInt,
+        version -> Integer,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(dossier_changes -> dossiers (dossier_id));
+diesel::allow_tables_to_appear_in_same_query!(dossiers, dossier_changes);

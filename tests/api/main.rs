@@ -7,6 +7,7 @@ mod calendar;
 mod catalogue;
 mod dossiers;
 mod errors;
+mod feed;
 mod openapi;
 mod operations;
 mod startup;
