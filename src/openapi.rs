@@ -7,7 +7,9 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::http::{accounts, audit, calendar, catalogue, dossiers, error, ops, pagination::Page};
+use crate::http::{
+    accounts, audit, calendar, catalogue, dossiers, error, ops, pagination::Page, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,9 +30,11 @@ validation problems, `errors[]` naming each invalid field."
         dossiers::receive, dossiers::list, dossiers::get_dossier, dossiers::act, dossiers::history,
         dossiers::deadline, dossiers::public_lookup, audit::list,
         accounts::token, accounts::create_client, accounts::list_clients,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::deliveries,
+        webhooks::redeliver,
     ),
     modifiers(&BearerAuth),
-    components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>)),
+    components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<webhooks::WebhookDto>, Page<webhooks::DeliveryDto>)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "calendar", description = "Working days, public holidays, office hours and deadlines (UTC+7)"),
@@ -39,6 +43,7 @@ validation problems, `errors[]` naming each invalid field."
         (name = "public", description = "The applicant's status lookup (no token)"),
         (name = "audit", description = "The append-only audit log"),
         (name = "auth", description = "Access tokens and machine clients"),
+        (name = "webhooks", description = "Signed event subscriptions for the e-portal (Standard Webhooks) and their delivery log"),
     )
 )]
 pub struct ApiDoc;

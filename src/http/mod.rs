@@ -14,6 +14,7 @@ pub mod ops;
 pub mod pagination;
 pub mod state;
 pub mod time;
+pub mod webhooks;
 
 use actix_web::{
     HttpResponse,
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(dossiers::configure)
         .configure(audit::configure)
         .configure(accounts::configure)
+        .configure(webhooks::configure)
         .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
         .service(
             SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::ApiDoc::openapi()),

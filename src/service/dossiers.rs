@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
-use super::{ServiceError, sha256_hex};
+use super::{
+    ServiceError, sha256_hex,
+    webhooks::{self, EventType},
+};
 use crate::{
     auth::policy::{
         Action, DossierActionKind, DossierListScope, DossierScope, Principal, authorize,
@@ -22,7 +25,7 @@ use crate::{
             NewDossier, NewEvent, PauseRecord, naive, utc,
         },
         feed::{self, ChangePosition},
-        idempotency, write_transaction,
+        idempotency, outbox, write_transaction,
     },
 };
 
@@ -297,8 +300,17 @@ pub fn receive(
             "channel": record.channel, "received_at": received_at, "due_at": receipt.due.due_at,
             "external_ref": record.external_ref,
         }))?;
-        // The change feed, in the receipt's transaction.
+        // The change feed and the webhook outbox, in the receipt's transaction.
         feed::record_change(conn, record.id, record.version, record.updated_at)?;
+        outbox::enqueue(
+            conn,
+            &webhooks::dossier_event(
+                EventType::Received,
+                &record,
+                received_at,
+                serde_json::json!({"actor": who.subject}),
+            ),
+        )?;
         let reply = render(&Received {
             record,
             lookup_secret,
@@ -538,10 +550,35 @@ pub fn act(
             "at": at, "details": details,
         }))?;
         let updated = store::get_dossier(conn, code)?;
-        // The change feed, in the action's transaction.
+        // The change feed and the webhook outbox, in the action's transaction.
         feed::record_change(conn, updated.id, updated.version, updated.updated_at)?;
+        outbox::enqueue(
+            conn,
+            &webhooks::dossier_event(
+                EventType::for_command(&input.command),
+                &updated,
+                at,
+                event_details(&input, &transition, details, &who.subject),
+            ),
+        )?;
         Ok(updated)
     })
+}
+
+/// What a webhook says of an action beyond the dossier's new state.
+fn event_details(
+    input: &ActionInput,
+    transition: &dossier::Transition,
+    mut details: serde_json::Value,
+    actor: &str,
+) -> serde_json::Value {
+    details["action"] = input.command.name().into();
+    details["actor"] = actor.into();
+    if let Command::Forward { .. } = &input.command {
+        details["to_unit_code"] = transition.slip.to_unit_code.clone().into();
+        details["to_step"] = transition.slip.to_step.into();
+    }
+    details
 }
 
 pub fn list(

@@ -11,7 +11,9 @@ pub mod dossiers;
 pub mod error;
 pub mod feed;
 pub mod idempotency;
+pub mod outbox;
 pub mod schema;
+pub mod webhooks;
 
 use std::{path::Path, time::Duration};
 

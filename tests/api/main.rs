@@ -11,3 +11,4 @@ mod feed;
 mod openapi;
 mod operations;
 mod startup;
+mod webhooks;
