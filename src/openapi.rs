@@ -8,7 +8,7 @@ use utoipa::{
 };
 
 use crate::http::{
-    accounts, audit, calendar, catalogue, dossiers, error, ops, pagination::Page, webhooks,
+    accounts, audit, calendar, catalogue, dossiers, error, imports, ops, pagination::Page, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -31,7 +31,7 @@ validation problems, `errors[]` naming each invalid field."
         dossiers::deadline, dossiers::public_lookup, audit::list,
         accounts::token, accounts::create_client, accounts::list_clients,
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::deliveries,
-        webhooks::redeliver,
+        webhooks::redeliver, imports::import,
     ),
     modifiers(&BearerAuth),
     components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<webhooks::WebhookDto>, Page<webhooks::DeliveryDto>)),
@@ -43,6 +43,7 @@ validation problems, `errors[]` naming each invalid field."
         (name = "public", description = "The applicant's status lookup (no token)"),
         (name = "audit", description = "The append-only audit log"),
         (name = "auth", description = "Access tokens and machine clients"),
+        (name = "imports", description = "Bulk import of the e-portal's exports of procedures and dossiers"),
         (name = "webhooks", description = "Signed event subscriptions for the e-portal (Standard Webhooks) and their delivery log"),
     )
 )]

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod dossiers;
 pub mod error;
 pub mod extract;
+pub mod imports;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(audit::configure)
         .configure(accounts::configure)
         .configure(webhooks::configure)
+        .configure(imports::configure)
         .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
         .service(
             SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::ApiDoc::openapi()),

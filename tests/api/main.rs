@@ -8,6 +8,7 @@ mod catalogue;
 mod dossiers;
 mod errors;
 mod feed;
+mod imports;
 mod openapi;
 mod operations;
 mod startup;
