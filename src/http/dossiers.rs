@@ -812,7 +812,7 @@ pub struct DossierPage {
 /// out of order. Keep `sync_cursor` to poll again; a change shows up once every transaction older
 /// than it has ended.
 #[utoipa::path(
-    get, path = "/api/v1/dossiers", tag = "dossiers", params(ListQuery), security(("bearer" = [])),
+    get, path = "/api/v1/dossiers", operation_id = "list_dossiers", tag = "dossiers", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = DossierPage), (status = 400, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn list(

@@ -143,7 +143,7 @@ fn format_of(req: &HttpRequest) -> Result<ImportFormat, ApiError> {
 /// API. The answer is the validation report: every row with its status, and why a bad one failed. The body is
 /// limited by `MOTCUA_BODY_LIMIT`; use `motcua import` for larger files.
 #[utoipa::path(
-    post, path = "/api/v1/imports", tag = "imports", params(ImportQuery),
+    post, path = "/api/v1/imports", operation_id = "import_data", tag = "imports", params(ImportQuery),
     request_body(content(
         (String = "text/csv", example = "external_ref,procedure_code,channel,received_at,applicant_name,actions\nDVC-1,QT-01,online,2025-03-03T08:00:00+07:00,Nguyễn Văn A,\"[{\"\"action\"\":\"\"start\"\"}]\"\n"),
         (String = "application/x-ndjson"),

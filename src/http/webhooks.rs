@@ -118,7 +118,7 @@ fn webhook_dto(record: WebhookRecord, with_secret: bool) -> WebhookDto {
 /// with the base64-decoded part of the secret after `whsec_`). Any 2xx answer is success; others
 /// are retried with exponential backoff. Events of one dossier arrive in order.
 #[utoipa::path(
-    post, path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateWebhook, security(("bearer" = [])),
+    post, path = "/api/v1/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = CreateWebhook, security(("bearer" = [])),
     responses(
         (status = 201, body = WebhookDto, headers(("Location" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -148,7 +148,7 @@ pub async fn create(
 
 /// The caller's subscriptions (an administrator sees all).
 #[utoipa::path(
-    get, path = "/api/v1/webhooks", tag = "webhooks", params(PageQuery), security(("bearer" = [])),
+    get, path = "/api/v1/webhooks", operation_id = "list_webhooks", tag = "webhooks", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<WebhookDto>), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn list(
@@ -176,7 +176,7 @@ pub struct WebhookPath {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath), security(("bearer" = [])),
+    get, path = "/api/v1/webhooks/{id}", operation_id = "get_webhook", tag = "webhooks", params(WebhookPath), security(("bearer" = [])),
     responses((status = 200, body = WebhookDto), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get(
@@ -193,7 +193,7 @@ pub async fn get(
 
 /// Deletes a subscription with its delivery log; pending deliveries are dropped.
 #[utoipa::path(
-    delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath), security(("bearer" = [])),
+    delete, path = "/api/v1/webhooks/{id}", operation_id = "delete_webhook", tag = "webhooks", params(WebhookPath), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn delete(
@@ -313,7 +313,7 @@ pub struct DeliveryQuery {
 
 /// The delivery log of a subscription, newest first, each delivery with all its attempts.
 #[utoipa::path(
-    get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", params(WebhookPath, DeliveryQuery),
+    get, path = "/api/v1/webhooks/{id}/deliveries", operation_id = "list_webhook_deliveries", tag = "webhooks", params(WebhookPath, DeliveryQuery),
     security(("bearer" = [])),
     responses((status = 200, body = Page<DeliveryDto>), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
@@ -368,7 +368,7 @@ pub struct DeliveryPath {
 /// Sends the event of a finished delivery (delivered or failed) again, at once and outside the
 /// per-dossier order, with the same `webhook-id`. Answers the new delivery.
 #[utoipa::path(
-    post, path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", tag = "webhooks",
+    post, path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", operation_id = "redeliver_webhook_delivery", tag = "webhooks",
     params(DeliveryPath), security(("bearer" = [])),
     responses(
         (status = 202, body = DeliveryDto),
