@@ -634,6 +634,47 @@ webhook_tests! {
         drop(service.stop().await);
     }
 
+    /// Two instances deliver side by side: every event arrives exactly once, and the events of each
+    /// dossier in the order they happened.
+    async fn two_instances_deliver_each_event_once_in_order(backend: Backend) {
+        let service = start(backend, fast_webhooks()).await;
+        let app = &service.app;
+        seed_catalogue(app).await;
+        let (second_address, handle, task) = start_beside(app, fast_webhooks()).await;
+        let receiver = Receiver::start(&[]).await;
+        let hook = subscribe(app, None, json!({"url": receiver.url, "events": ["dossier.received", "dossier.started", "dossier.forwarded"]})).await;
+        let mut codes = Vec::new();
+        for i in 0..6 {
+            let d = receive(app, &receipt(None, Some(&format!("PAR-{i}")))).await;
+            codes.push(d["code"].as_str().unwrap().to_owned());
+        }
+        for (i, code) in codes.iter().enumerate() {
+            // Half of the actions go through the second instance.
+            let base = if i % 2 == 0 { app.address.clone() } else { second_address.clone() };
+            for (version, body) in [(1, json!({"action": "start"})), (2, json!({"action": "forward"}))] {
+                let response = app.client.post(format!("{base}/api/v1/dossiers/{code}/actions"))
+                    .header("If-Match", format!("\"{version}\"")).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+            }
+        }
+        settled(app, &hook, 18).await;
+        let messages = receiver.received();
+        assert_eq!(messages.len(), 18, "each event once");
+        let ids: std::collections::HashSet<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids.len(), 18);
+        for code in &codes {
+            let of_dossier: Vec<String> = messages.iter().map(Received::json)
+                .filter(|b| b["data"]["code"] == code.as_str())
+                .map(|b| b["type"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(of_dossier, ["dossier.received", "dossier.started", "dossier.forwarded"], "{code}");
+        }
+        handle.stop(true).await;
+        task.await.unwrap().unwrap();
+        receiver.stop().await;
+        drop(service.stop().await);
+    }
+
     async fn subscription_validation_names_fields(backend: Backend) {
         let service = start(backend, fast_webhooks()).await;
         let app = &service.app;
