@@ -68,6 +68,139 @@ impl std::fmt::Debug for JwtSettings {
     }
 }
 
+/// The webhook worker (`MOTCUA_WEBHOOK_*`) and the deadline scan that feeds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSettings {
+    /// Whether this instance runs the delivery worker (`MOTCUA_WEBHOOK_WORKER`).
+    pub enabled: bool,
+    /// How often the worker looks for events and due deliveries (`MOTCUA_WEBHOOK_POLL_MS`).
+    pub poll_interval: Duration,
+    /// Attempts before a delivery is marked failed (`MOTCUA_WEBHOOK_MAX_ATTEMPTS`).
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt; it doubles after each (`MOTCUA_WEBHOOK_BACKOFF_BASE_MS`).
+    pub backoff_base: Duration,
+    /// The longest wait between attempts (`MOTCUA_WEBHOOK_BACKOFF_MAX_SECONDS`).
+    pub backoff_max: Duration,
+    /// Time allowed for one attempt (`MOTCUA_WEBHOOK_TIMEOUT_SECONDS`).
+    pub timeout: Duration,
+    /// How long a claimed delivery is reserved for its instance; longer than the timeout
+    /// (`MOTCUA_WEBHOOK_LEASE_SECONDS`).
+    pub lease: Duration,
+    /// Attempts in flight per instance (`MOTCUA_WEBHOOK_CONCURRENCY`).
+    pub concurrency: usize,
+    /// How often open dossiers are checked for `due_soon` / `overdue` (`MOTCUA_DEADLINE_SCAN_SECONDS`).
+    pub scan_interval: Duration,
+    /// `dossier.due_soon` is emitted when this many working hours or fewer are left
+    /// (`MOTCUA_DUE_SOON_WORKING_HOURS`).
+    pub due_soon_working_hours: u32,
+    /// Finished deliveries and their events are kept this many days (`MOTCUA_WEBHOOK_RETENTION_DAYS`).
+    pub retention_days: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_interval: Duration::from_millis(1000),
+            max_attempts: 12,
+            backoff_base: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(3600),
+            timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(60),
+            concurrency: 8,
+            scan_interval: Duration::from_secs(60),
+            due_soon_working_hours: 8,
+            retention_days: 30,
+        }
+    }
+}
+
+impl WebhookSettings {
+    fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let millis = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+            parse_or(name, get(name), default.as_millis() as u64).map(Duration::from_millis)
+        };
+        let secs = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+            parse_or(name, get(name), default.as_secs()).map(Duration::from_secs)
+        };
+        let settings = Self {
+            enabled: parse_or(
+                "MOTCUA_WEBHOOK_WORKER",
+                get("MOTCUA_WEBHOOK_WORKER"),
+                d.enabled,
+            )?,
+            poll_interval: millis("MOTCUA_WEBHOOK_POLL_MS", d.poll_interval)?,
+            max_attempts: parse_or(
+                "MOTCUA_WEBHOOK_MAX_ATTEMPTS",
+                get("MOTCUA_WEBHOOK_MAX_ATTEMPTS"),
+                d.max_attempts,
+            )?,
+            backoff_base: millis("MOTCUA_WEBHOOK_BACKOFF_BASE_MS", d.backoff_base)?,
+            backoff_max: secs("MOTCUA_WEBHOOK_BACKOFF_MAX_SECONDS", d.backoff_max)?,
+            timeout: secs("MOTCUA_WEBHOOK_TIMEOUT_SECONDS", d.timeout)?,
+            lease: secs("MOTCUA_WEBHOOK_LEASE_SECONDS", d.lease)?,
+            concurrency: parse_or(
+                "MOTCUA_WEBHOOK_CONCURRENCY",
+                get("MOTCUA_WEBHOOK_CONCURRENCY"),
+                d.concurrency,
+            )?,
+            scan_interval: secs("MOTCUA_DEADLINE_SCAN_SECONDS", d.scan_interval)?,
+            due_soon_working_hours: parse_or(
+                "MOTCUA_DUE_SOON_WORKING_HOURS",
+                get("MOTCUA_DUE_SOON_WORKING_HOURS"),
+                d.due_soon_working_hours,
+            )?,
+            retention_days: parse_or(
+                "MOTCUA_WEBHOOK_RETENTION_DAYS",
+                get("MOTCUA_WEBHOOK_RETENTION_DAYS"),
+                d.retention_days,
+            )?,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The rules the worker relies on.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |name: &'static str, reason: &str| {
+            Err(ConfigError {
+                name,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.max_attempts == 0 {
+            return invalid("MOTCUA_WEBHOOK_MAX_ATTEMPTS", "must be at least 1");
+        }
+        if self.poll_interval.is_zero() {
+            return invalid("MOTCUA_WEBHOOK_POLL_MS", "must be at least 1");
+        }
+        if self.concurrency == 0 {
+            return invalid("MOTCUA_WEBHOOK_CONCURRENCY", "must be at least 1");
+        }
+        if self.timeout.is_zero() {
+            return invalid("MOTCUA_WEBHOOK_TIMEOUT_SECONDS", "must be at least 1");
+        }
+        if self.scan_interval.is_zero() {
+            return invalid("MOTCUA_DEADLINE_SCAN_SECONDS", "must be at least 1");
+        }
+        // A lease shorter than an attempt would let a second instance send while the first waits.
+        if self.lease <= self.timeout {
+            return invalid(
+                "MOTCUA_WEBHOOK_LEASE_SECONDS",
+                "must be longer than MOTCUA_WEBHOOK_TIMEOUT_SECONDS",
+            );
+        }
+        if self.backoff_max < self.backoff_base {
+            return invalid(
+                "MOTCUA_WEBHOOK_BACKOFF_MAX_SECONDS",
+                "must not be shorter than MOTCUA_WEBHOOK_BACKOFF_BASE_MS",
+            );
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
@@ -84,6 +217,7 @@ pub struct Config {
     pub dev_mode: bool,
     /// Creates the `admin` account on a start with no administrator (`MOTCUA_ADMIN_PASSWORD`).
     pub admin_password: Option<String>,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +293,7 @@ impl Config {
             },
             dev_mode: parse_or("MOTCUA_DEV_MODE", get("MOTCUA_DEV_MODE"), false)?,
             admin_password: get("MOTCUA_ADMIN_PASSWORD"),
+            webhooks: WebhookSettings::from_lookup(&get)?,
         })
     }
 }
@@ -217,6 +352,26 @@ mod tests {
             DatabaseTarget::parse("x.db"),
             DatabaseTarget::Sqlite(PathBuf::from("x.db"))
         );
+    }
+
+    #[test]
+    fn webhook_settings_have_defaults_and_checks() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.webhooks, WebhookSettings::default());
+        assert_eq!(c.webhooks.max_attempts, 12);
+        let c = config(&[
+            ("MOTCUA_WEBHOOK_MAX_ATTEMPTS", "3"),
+            ("MOTCUA_WEBHOOK_BACKOFF_BASE_MS", "250"),
+            ("MOTCUA_WEBHOOK_WORKER", "false"),
+        ])
+        .unwrap();
+        assert_eq!(c.webhooks.max_attempts, 3);
+        assert_eq!(c.webhooks.backoff_base, Duration::from_millis(250));
+        assert!(!c.webhooks.enabled);
+        let err = config(&[("MOTCUA_WEBHOOK_LEASE_SECONDS", "5")]).unwrap_err();
+        assert_eq!(err.name, "MOTCUA_WEBHOOK_LEASE_SECONDS");
+        let err = config(&[("MOTCUA_WEBHOOK_MAX_ATTEMPTS", "0")]).unwrap_err();
+        assert_eq!(err.name, "MOTCUA_WEBHOOK_MAX_ATTEMPTS");
     }
 
     #[test]

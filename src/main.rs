@@ -25,6 +25,40 @@ enum Command {
     /// Manage local user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Import procedures or dossiers from the e-portal's export (CSV or JSON lines; the columns
+    /// are in the README). Prints a report naming each bad row; exits 1 if a row failed.
+    Import(ImportArgs),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ImportWhat {
+    Procedures,
+    Dossiers,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FileFormat {
+    Csv,
+    Jsonl,
+}
+
+#[derive(clap::Args)]
+#[command(group = clap::ArgGroup::new("mode").required(true).args(["atomic", "per_row"]))]
+struct ImportArgs {
+    what: ImportWhat,
+    file: std::path::PathBuf,
+    /// Import the whole file or nothing.
+    #[arg(long)]
+    atomic: bool,
+    /// Import every good row on its own, skipping bad ones.
+    #[arg(long)]
+    per_row: bool,
+    /// The file's format; by default from its extension (.csv; .jsonl, .ndjson or .json).
+    #[arg(long, value_enum)]
+    format: Option<FileFormat>,
+    /// Print the full report as JSON on standard output.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -64,6 +98,7 @@ fn main() -> ExitCode {
             role,
             unit,
         }) => add_user(&config, &username, &role, unit.as_deref()),
+        Command::Import(args) => import(&config, &args),
         Command::Openapi => unreachable!("handled above"),
     };
     match result {
@@ -123,4 +158,129 @@ fn add_user(config: &Config, username: &str, role: &str, unit: Option<&str>) -> 
     )?;
     println!("added user {username} ({role})");
     Ok(())
+}
+
+fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<()> {
+    use motcua::service::imports::{self, ImportFormat, ImportKind, ImportMode, RowStatus};
+    let format = match args.format {
+        Some(FileFormat::Csv) => ImportFormat::Csv,
+        Some(FileFormat::Jsonl) => ImportFormat::JsonLines,
+        None => match args.file.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("csv") => ImportFormat::Csv,
+            Some(e)
+                if ["jsonl", "ndjson", "json"]
+                    .iter()
+                    .any(|j| e.eq_ignore_ascii_case(j)) =>
+            {
+                ImportFormat::JsonLines
+            }
+            _ => anyhow::bail!(
+                "cannot tell the format of {} from its name; pass --format csv or --format jsonl",
+                args.file.display()
+            ),
+        },
+    };
+    let kind = match args.what {
+        ImportWhat::Procedures => ImportKind::Procedures,
+        ImportWhat::Dossiers => ImportKind::Dossiers,
+    };
+    let mode = if args.atomic {
+        ImportMode::Atomic
+    } else {
+        ImportMode::PerRow
+    };
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
+    let records = imports::read_records(kind, format, &bytes).map_err(service_error)?;
+    let mut conn = store::establish(&config.database)?;
+    store::run_migrations(&mut conn)?;
+    // The command acts as an administrator of this installation.
+    let who = motcua::auth::policy::Principal {
+        subject: "import".to_owned(),
+        role: motcua::auth::policy::Role::Admin,
+        unit_code: None,
+        kind: motcua::auth::policy::PrincipalKind::User,
+    };
+    let audit = motcua::store::audit::AuditContext {
+        actor: "import".to_owned(),
+        actor_role: "admin".to_owned(),
+        client_id: None,
+        reason: Some(format!("motcua import {}", args.file.display())),
+        request_id: None,
+    };
+    let calendars = motcua::store::calendar::CalendarCache::default();
+    let bar = indicatif::ProgressBar::new(records.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed_precise}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = imports::run(
+        &mut conn,
+        &imports::ImportContext {
+            calendars: &calendars,
+            who: &who,
+            audit: &audit,
+        },
+        kind,
+        mode,
+        records,
+        &mut || bar.inc(1),
+    )
+    .map_err(service_error)?;
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for row in report
+            .rows
+            .iter()
+            .filter(|r| r.status != RowStatus::Imported)
+        {
+            let key = row.key.as_deref().unwrap_or("-");
+            let status = serde_json::to_value(row.status)?;
+            let status = status.as_str().unwrap_or_default();
+            match (&row.result, row.errors.is_empty()) {
+                (Some(result), true) => {
+                    println!(
+                        "row {} (line {}) {key}: {status}: {result}",
+                        row.row, row.line
+                    )
+                }
+                _ => println!("row {} (line {}) {key}: {status}", row.row, row.line),
+            }
+            for e in &row.errors {
+                println!("    {}: {}", e.field, e.message);
+            }
+        }
+    }
+    eprintln!(
+        "{} row(s): {} imported, {} skipped, {} failed{}",
+        report.total,
+        report.imported,
+        report.skipped,
+        report.failed,
+        if report.committed || report.failed == 0 {
+            ""
+        } else {
+            "; nothing was kept (--atomic)"
+        }
+    );
+    if report.failed > 0 {
+        anyhow::bail!("{} row(s) failed", report.failed);
+    }
+    Ok(())
+}
+
+fn service_error(e: motcua::service::ServiceError) -> anyhow::Error {
+    match e {
+        motcua::service::ServiceError::Invalid(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
 }

@@ -68,6 +68,9 @@ pub fn token_settings(config: &Config) -> Result<TokenSettings, StartupError> {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The webhook worker, stopped after the server.
+    worker: Option<crate::worker::WorkerHandle>,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -133,11 +136,16 @@ impl Application {
         let workers = config.workers.max(1);
         let shutdown_timeout = config.shutdown_timeout.as_secs();
         let body_limit = config.body_limit;
+        let calendar: Arc<store::calendar::CalendarCache> = Default::default();
+        let grace = config.shutdown_timeout;
+        let webhooks = config.webhooks.clone();
+        let worker_pool = pool.clone();
+        let worker_calendar = Arc::clone(&calendar);
         let state = web::Data::new(AppState {
             pool,
             config: Arc::new(config),
             metrics: Metrics::new(),
-            calendar: Default::default(),
+            calendar,
             tokens: Arc::new(tokens),
             login_limiter: RateLimiter::new(30, 10),
             login_lockout: LoginLockout::new(
@@ -170,7 +178,23 @@ impl Application {
             source,
         })?
         .run();
-        Ok(Self { port, server })
+        let worker = if webhooks.enabled {
+            match crate::worker::start(worker_pool, worker_calendar, webhooks, grace) {
+                Ok(worker) => Some(worker),
+                Err(e) => {
+                    server.handle().stop(false).await;
+                    return Err(StartupError::Invalid(e));
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Self {
+            port,
+            server,
+            worker,
+            shutdown_timeout: grace,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -182,8 +206,13 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM; in-flight requests finish within the shutdown timeout.
+    /// Serves until SIGINT/SIGTERM; in-flight requests finish within the shutdown timeout, then the
+    /// webhook worker stops (its attempts in flight get the same time).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(worker) = self.worker {
+            worker.shutdown(self.shutdown_timeout).await;
+        }
+        served
     }
 }

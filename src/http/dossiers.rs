@@ -25,7 +25,10 @@ use crate::{
         },
         sha256_hex,
     },
-    store::dossiers::{DossierFilter, DossierRecord, ListCursor, utc},
+    store::{
+        dossiers::{DossierFilter, DossierRecord, ListCursor, utc},
+        feed::ChangePosition,
+    },
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -758,7 +761,8 @@ pub struct ListQuery {
     #[serde(default, deserialize_with = "deserialize_opt_instant")]
     #[param(value_type = Option<String>, format = DateTime)]
     pub due_before: Option<DateTime<Utc>>,
-    /// Changed at or after this instant; the list is then ordered by change time for syncing.
+    /// Starts the change feed at changes made at or after this instant; the list is then in change
+    /// order, and its cursors (`next_cursor`, `sync_cursor`) carry the position from there on.
     #[serde(default, deserialize_with = "deserialize_opt_instant")]
     #[param(value_type = Option<String>, format = DateTime)]
     pub updated_since: Option<DateTime<Utc>>,
@@ -773,57 +777,81 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-fn list_cursor(page: &PageQuery) -> Result<ListCursor, ApiError> {
+/// Where a list continues: after an id (the plain list), or after a position of the change feed.
+enum Position {
+    Start,
+    AfterId(i64),
+    AfterChange(ChangePosition),
+}
+
+fn list_cursor(page: &PageQuery) -> Result<Position, ApiError> {
     let bad = || {
         ApiError::BadRequest("invalid cursor; use the next_cursor of a previous page".to_owned())
     };
     match page.cursor_text()? {
-        None => Ok(ListCursor::Start),
+        None => Ok(Position::Start),
         Some(text) => {
             if let Some(id) = text.strip_prefix("id:") {
-                return id.parse().map(ListCursor::AfterId).map_err(|_| bad());
+                return id.parse().map(Position::AfterId).map_err(|_| bad());
             }
-            let rest = text.strip_prefix("upd:").ok_or_else(bad)?;
-            let (micros, id) = rest.split_once(':').ok_or_else(bad)?;
-            let micros: i64 = micros.parse().map_err(|_| bad())?;
-            let at = DateTime::from_timestamp_micros(micros)
-                .ok_or_else(bad)?
-                .naive_utc();
-            Ok(ListCursor::AfterUpdate(at, id.parse().map_err(|_| bad())?))
+            let rest = text.strip_prefix("chg:").ok_or_else(bad)?;
+            let (txid, seq) = rest.split_once(':').ok_or_else(bad)?;
+            Ok(Position::AfterChange(ChangePosition {
+                txid: txid.parse().map_err(|_| bad())?,
+                seq: seq.parse().map_err(|_| bad())?,
+            }))
         }
     }
 }
 
+fn change_cursor(position: ChangePosition) -> String {
+    encode_cursor(&format!("chg:{}:{}", position.txid, position.seq))
+}
+
+/// A page of dossiers. On the change feed (`updated_since`) it also says where to resume later.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DossierPage {
+    pub items: Vec<DossierDto>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// Change feed only: pass as `cursor` (with the same filters) on the next poll to get the
+    /// changes made after everything this page and the ones before it showed; never `null` there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_cursor: Option<String>,
+}
+
+/// Dossiers, filtered. With `updated_since` (or a cursor from such a list) this is the change feed
+/// for pull-based sync: dossiers in the order their latest change became visible, each at its
+/// latest state, after a cursor that neither skips nor repeats a change, even when changes commit
+/// out of order. Keep `sync_cursor` to poll again; a change shows up once every transaction older
+/// than it has ended.
 #[utoipa::path(
-    get, path = "/api/v1/dossiers", tag = "dossiers", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = Page<DossierDto>), (status = 400, body = Problem, content_type = "application/problem+json"))
+    get, path = "/api/v1/dossiers", operation_id = "list_dossiers", tag = "dossiers", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = DossierPage), (status = 400, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<ListQuery>,
-) -> Result<web::Json<Page<DossierDto>>, ApiError> {
+) -> Result<web::Json<DossierPage>, ApiError> {
     let q = query.into_inner();
     let page = PageQuery {
         limit: q.limit,
         cursor: q.cursor.clone(),
     };
     let limit = page.limit()?;
-    let cursor = list_cursor(&page)?;
+    let position = list_cursor(&page)?;
     if q.q.as_deref().is_some_and(|s| s.chars().count() > 100) {
         return Err(ApiError::validation("q", "at most 100 characters"));
     }
-    let by_update = q.updated_since.is_some();
-    if by_update && matches!(cursor, ListCursor::AfterId(_))
-        || !by_update && matches!(cursor, ListCursor::AfterUpdate(..))
-    {
+    if q.updated_since.is_some() && matches!(position, Position::AfterId(_)) {
         return Err(ApiError::BadRequest(
             "the cursor belongs to a list with other filters".to_owned(),
         ));
     }
     let now = Utc::now();
     let naive = |t: Option<DateTime<Utc>>| t.map(|t| t.naive_utc());
-    let filter = DossierFilter {
+    let mut filter = DossierFilter {
         status: q.status.map(|s| match s {
             StatusDto::Received => Status::Received,
             StatusDto::Processing => Status::Processing,
@@ -853,25 +881,66 @@ pub async fn list(
         q: q.q.filter(|s| !s.trim().is_empty()),
         none: false,
     };
+    let after = match position {
+        Position::Start if q.updated_since.is_none() => ListCursor::Start,
+        Position::AfterId(id) => ListCursor::AfterId(id),
+        Position::Start => return feed(&state, caller, filter, None, limit, now).await,
+        Position::AfterChange(after) => {
+            // The cursor carries the position; the instant only chose where the feed began.
+            filter.updated_since = None;
+            return feed(&state, caller, filter, Some(after), limit, now).await;
+        }
+    };
     let rows = state
-        .db(move |conn| service::list(conn, &caller.principal, filter, &cursor, limit + 1))
+        .db(move |conn| service::list(conn, &caller.principal, filter, &after, limit + 1))
         .await?;
-    Ok(web::Json(Page::from_rows(
+    let page = Page::from_rows(
         rows,
         limit,
-        |r| {
-            if by_update {
-                encode_cursor(&format!(
-                    "upd:{}:{}",
-                    r.updated_at.and_utc().timestamp_micros(),
-                    r.id
-                ))
-            } else {
-                encode_cursor(&format!("id:{}", r.id))
-            }
-        },
+        |r| encode_cursor(&format!("id:{}", r.id)),
         |r| dossier_dto(r, now),
-    )))
+    );
+    Ok(web::Json(DossierPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+        sync_cursor: None,
+    }))
+}
+
+/// The change feed's page.
+async fn feed(
+    state: &AppState,
+    caller: Caller,
+    filter: DossierFilter,
+    after: Option<ChangePosition>,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<web::Json<DossierPage>, ApiError> {
+    let changes = state
+        .db(move |conn| service::changes(conn, &caller.principal, filter, after, limit + 1))
+        .await?;
+    let mut rows = changes.rows;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let last = rows.last().map(|(_, position)| *position);
+    let (next_cursor, resume) = if more {
+        (last.map(change_cursor), last)
+    } else {
+        // Everything readable after `after` was on this page: resume after the last item or the
+        // horizon, whichever is later (nothing that becomes readable later sorts before it).
+        (
+            None,
+            [after, last, Some(changes.horizon)]
+                .into_iter()
+                .flatten()
+                .max(),
+        )
+    };
+    Ok(web::Json(DossierPage {
+        items: rows.into_iter().map(|(r, _)| dossier_dto(r, now)).collect(),
+        next_cursor,
+        sync_cursor: Some(change_cursor(resume.unwrap_or_default())),
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

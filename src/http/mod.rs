@@ -8,12 +8,14 @@ pub mod catalogue;
 pub mod dossiers;
 pub mod error;
 pub mod extract;
+pub mod imports;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
 pub mod pagination;
 pub mod state;
 pub mod time;
+pub mod webhooks;
 
 use actix_web::{
     HttpResponse,
@@ -35,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(dossiers::configure)
         .configure(audit::configure)
         .configure(accounts::configure)
+        .configure(webhooks::configure)
+        .configure(imports::configure)
         .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
         .service(
             SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::ApiDoc::openapi()),

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
-use super::{ServiceError, sha256_hex};
+use super::{
+    ServiceError, sha256_hex,
+    webhooks::{self, EventType},
+};
 use crate::{
     auth::policy::{
         Action, DossierActionKind, DossierListScope, DossierScope, Principal, authorize,
@@ -21,7 +24,8 @@ use crate::{
             self as store, DossierChanges, DossierFilter, DossierRecord, EventRecord, ListCursor,
             NewDossier, NewEvent, PauseRecord, naive, utc,
         },
-        idempotency, write_transaction,
+        feed::{self, ChangePosition},
+        idempotency, outbox, write_transaction,
     },
 };
 
@@ -296,6 +300,17 @@ pub fn receive(
             "channel": record.channel, "received_at": received_at, "due_at": receipt.due.due_at,
             "external_ref": record.external_ref,
         }))?;
+        // The change feed and the webhook outbox, in the receipt's transaction.
+        feed::record_change(conn, record.id, record.version, record.updated_at)?;
+        outbox::enqueue(
+            conn,
+            &webhooks::dossier_event(
+                EventType::Received,
+                &record,
+                received_at,
+                serde_json::json!({"actor": who.subject}),
+            ),
+        )?;
         let reply = render(&Received {
             record,
             lookup_secret,
@@ -534,8 +549,36 @@ pub fn act(
             "version": changes.version, "status": {"before": record.status, "after": changes.status},
             "at": at, "details": details,
         }))?;
-        Ok(store::get_dossier(conn, code)?)
+        let updated = store::get_dossier(conn, code)?;
+        // The change feed and the webhook outbox, in the action's transaction.
+        feed::record_change(conn, updated.id, updated.version, updated.updated_at)?;
+        outbox::enqueue(
+            conn,
+            &webhooks::dossier_event(
+                EventType::for_command(&input.command),
+                &updated,
+                at,
+                event_details(&input, &transition, details, &who.subject),
+            ),
+        )?;
+        Ok(updated)
     })
+}
+
+/// What a webhook says of an action beyond the dossier's new state.
+fn event_details(
+    input: &ActionInput,
+    transition: &dossier::Transition,
+    mut details: serde_json::Value,
+    actor: &str,
+) -> serde_json::Value {
+    details["action"] = input.command.name().into();
+    details["actor"] = actor.into();
+    if let Command::Forward { .. } = &input.command {
+        details["to_unit_code"] = transition.slip.to_unit_code.clone().into();
+        details["to_step"] = transition.slip.to_step.into();
+    }
+    details
 }
 
 pub fn list(
@@ -546,13 +589,39 @@ pub fn list(
     limit: i64,
 ) -> Result<Vec<DossierRecord>, ServiceError> {
     authorize(who, &Action::ReadDossiers, None)?;
+    restrict_to_scope(&mut filter, who);
+    Ok(store::list_dossiers(conn, &filter, cursor, limit)?)
+}
+
+fn restrict_to_scope(filter: &mut DossierFilter, who: &Principal) {
     match list_filter(who) {
         DossierListScope::All => {}
         DossierListScope::CurrentUnit(unit) => filter.current_unit_code = Some(unit),
         DossierListScope::CreatedByClient(client) => filter.created_by_client = Some(client),
         DossierListScope::Nothing => filter.none = true,
     }
-    Ok(store::list_dossiers(conn, &filter, cursor, limit)?)
+}
+
+/// A page of the change feed and where a reader who has seen everything readable may resume.
+pub struct ChangesPage {
+    pub rows: Vec<(DossierRecord, ChangePosition)>,
+    pub horizon: ChangePosition,
+}
+
+/// The change feed: the dossiers the caller may list whose latest change lies after `after`.
+pub fn changes(
+    conn: &mut DbConnection,
+    who: &Principal,
+    mut filter: DossierFilter,
+    after: Option<ChangePosition>,
+    limit: i64,
+) -> Result<ChangesPage, ServiceError> {
+    authorize(who, &Action::ReadDossiers, None)?;
+    restrict_to_scope(&mut filter, who);
+    // The horizon first: it must not run ahead of what the page's own snapshot can see.
+    let horizon = feed::horizon(conn)?;
+    let rows = feed::list_changes(conn, &filter, after, limit)?;
+    Ok(ChangesPage { rows, horizon })
 }
 
 /// The applicant's lookup: the dossier if code and secret match, otherwise `None` alike for an

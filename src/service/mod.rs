@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod catalogue;
 pub mod dossiers;
+pub mod imports;
+pub mod webhooks;
 
 use crate::{
     auth::policy::Denied,

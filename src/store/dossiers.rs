@@ -437,104 +437,112 @@ pub enum ListCursor {
     Start,
     /// Default order: by id.
     AfterId(i64),
-    /// With `updated_since`: by (updated_at, id).
-    AfterUpdate(NaiveDateTime, i64),
 }
 
+/// Adds the `WHERE` clauses of a [`DossierFilter`] to a boxed query whose source includes
+/// `dossiers` (the plain list, and the change feed's join in `store::feed`).
+macro_rules! apply_dossier_filter {
+    ($query:ident, $filter:expr) => {{
+        use $crate::{domain::dossier::Status, store::schema::dossiers};
+        let filter: &$crate::store::dossiers::DossierFilter = $filter;
+        let mut query = $query;
+        if filter.none {
+            query = query.filter(dossiers::id.lt(0));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(dossiers::status.eq(status.as_str()));
+        }
+        if let Some(v) = &filter.procedure_code {
+            query = query.filter(dossiers::procedure_code.eq(v.clone()));
+        }
+        if let Some(v) = &filter.unit_code {
+            query = query.filter(dossiers::unit_code.eq(v.clone()));
+        }
+        if let Some(v) = &filter.current_unit_code {
+            query = query.filter(dossiers::current_unit_code.eq(v.clone()));
+        }
+        if let Some(v) = &filter.channel {
+            query = query.filter(dossiers::channel.eq(v.clone()));
+        }
+        if let Some(v) = &filter.outcome {
+            query = query.filter(dossiers::outcome.eq(v.clone()));
+        }
+        if let Some(now) = filter.overdue_at {
+            query = query
+                .filter(
+                    dossiers::status
+                        .eq_any([Status::Received.as_str(), Status::Processing.as_str()]),
+                )
+                .filter(dossiers::due_at.lt(now));
+        }
+        if let Some(v) = filter.received_from {
+            query = query.filter(dossiers::received_at.ge(v));
+        }
+        if let Some(v) = filter.received_to {
+            query = query.filter(dossiers::received_at.le(v));
+        }
+        if let Some(v) = filter.resolved_from {
+            query = query.filter(dossiers::resolved_at.ge(v));
+        }
+        if let Some(v) = filter.resolved_to {
+            query = query.filter(dossiers::resolved_at.le(v));
+        }
+        if let Some(v) = filter.due_before {
+            query = query.filter(dossiers::due_at.lt(v));
+        }
+        if let Some(v) = filter.updated_since {
+            query = query.filter(dossiers::updated_at.ge(v));
+        }
+        if let Some(v) = &filter.external_ref {
+            query = query.filter(dossiers::external_ref.eq(v.clone()));
+        }
+        if let Some(v) = &filter.created_by_client {
+            query = query.filter(dossiers::created_by_client.eq(v.clone()));
+        }
+        if let Some(q) = &filter.q {
+            // Case-insensitive on both backends (PostgreSQL's LIKE is case-sensitive, SQLite's is
+            // not; SQLite's lower() folds ASCII letters only).
+            let pattern = format!(
+                "%{}%",
+                q.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            query = query.filter(
+                $crate::store::dossiers::lower(dossiers::code)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or($crate::store::dossiers::lower(dossiers::applicant_name)
+                        .like(pattern.clone())
+                        .escape('\\'))
+                    .or(
+                        $crate::store::dossiers::lower_nullable(dossiers::external_ref)
+                            .like(pattern)
+                            .escape('\\'),
+                    ),
+            );
+        }
+        query
+    }};
+}
+pub(crate) use apply_dossier_filter;
+
+/// The filtered list in id order. Listing by change (`updated_since`) is the change feed of
+/// `store::feed`, whose cursor survives changes that commit out of order.
 pub fn list_dossiers(
     conn: &mut DbConnection,
     filter: &DossierFilter,
     cursor: &ListCursor,
     limit: i64,
 ) -> Result<Vec<DossierRecord>, StoreError> {
-    let mut query = dossiers::table
+    let query = dossiers::table
         .select(DossierRecord::as_select())
         .into_boxed();
-    if filter.none {
-        query = query.filter(dossiers::id.lt(0));
-    }
-    if let Some(status) = filter.status {
-        query = query.filter(dossiers::status.eq(status.as_str()));
-    }
-    if let Some(v) = &filter.procedure_code {
-        query = query.filter(dossiers::procedure_code.eq(v.clone()));
-    }
-    if let Some(v) = &filter.unit_code {
-        query = query.filter(dossiers::unit_code.eq(v.clone()));
-    }
-    if let Some(v) = &filter.current_unit_code {
-        query = query.filter(dossiers::current_unit_code.eq(v.clone()));
-    }
-    if let Some(v) = &filter.channel {
-        query = query.filter(dossiers::channel.eq(v.clone()));
-    }
-    if let Some(v) = &filter.outcome {
-        query = query.filter(dossiers::outcome.eq(v.clone()));
-    }
-    if let Some(now) = filter.overdue_at {
-        query = query
-            .filter(
-                dossiers::status.eq_any([Status::Received.as_str(), Status::Processing.as_str()]),
-            )
-            .filter(dossiers::due_at.lt(now));
-    }
-    if let Some(v) = filter.received_from {
-        query = query.filter(dossiers::received_at.ge(v));
-    }
-    if let Some(v) = filter.received_to {
-        query = query.filter(dossiers::received_at.le(v));
-    }
-    if let Some(v) = filter.resolved_from {
-        query = query.filter(dossiers::resolved_at.ge(v));
-    }
-    if let Some(v) = filter.resolved_to {
-        query = query.filter(dossiers::resolved_at.le(v));
-    }
-    if let Some(v) = filter.due_before {
-        query = query.filter(dossiers::due_at.lt(v));
-    }
-    if let Some(v) = filter.updated_since {
-        query = query.filter(dossiers::updated_at.ge(v));
-    }
-    if let Some(v) = &filter.external_ref {
-        query = query.filter(dossiers::external_ref.eq(v.clone()));
-    }
-    if let Some(v) = &filter.created_by_client {
-        query = query.filter(dossiers::created_by_client.eq(v.clone()));
-    }
-    if let Some(q) = &filter.q {
-        // Case-insensitive on both backends (PostgreSQL's LIKE is case-sensitive, SQLite's is not;
-        // SQLite's lower() folds ASCII letters only).
-        let pattern = format!(
-            "%{}%",
-            q.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        query = query.filter(
-            lower(dossiers::code)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(dossiers::applicant_name)
-                    .like(pattern.clone())
-                    .escape('\\'))
-                .or(lower_nullable(dossiers::external_ref)
-                    .like(pattern)
-                    .escape('\\')),
-        );
-    }
-    query = match (cursor, filter.updated_since.is_some()) {
-        (ListCursor::AfterUpdate(at, id), _) => query
-            .filter(
-                dossiers::updated_at
-                    .gt(*at)
-                    .or(dossiers::updated_at.eq(*at).and(dossiers::id.gt(*id))),
-            )
-            .order((dossiers::updated_at, dossiers::id)),
-        (ListCursor::AfterId(id), _) => query.filter(dossiers::id.gt(*id)).order(dossiers::id),
-        (ListCursor::Start, true) => query.order((dossiers::updated_at, dossiers::id)),
-        (ListCursor::Start, false) => query.order(dossiers::id),
+    let mut query = apply_dossier_filter!(query, filter);
+    query = match cursor {
+        ListCursor::AfterId(id) => query.filter(dossiers::id.gt(*id)).order(dossiers::id),
+        ListCursor::Start => query.order(dossiers::id),
     };
     Ok(query.limit(limit).load(conn)?)
 }

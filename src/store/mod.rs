@@ -9,8 +9,11 @@ pub mod calendar;
 pub mod catalogue;
 pub mod dossiers;
 pub mod error;
+pub mod feed;
 pub mod idempotency;
+pub mod outbox;
 pub mod schema;
+pub mod webhooks;
 
 use std::{path::Path, time::Duration};
 
@@ -56,7 +59,8 @@ impl DbConnection {
 }
 
 /// Per-connection settings SQLite needs: WAL for concurrent readers, a busy timeout so writers queue
-/// instead of failing, and enforced foreign keys.
+/// instead of failing, and enforced foreign keys. The busy timeout comes first: switching to WAL
+/// needs a lock too, and another connection (a second instance, the webhook worker) may hold one.
 #[derive(Debug)]
 struct SqlitePragmas;
 
@@ -64,8 +68,8 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON;"
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
             ))
             .map_err(diesel::r2d2::Error::QueryError)?;
         }

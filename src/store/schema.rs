@@ -200,3 +200,97 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+// Integration with the e-portal: the change feed, webhook subscriptions, the outbox and the
+// delivery log.
+
+diesel::table! {
+    dossier_changes (seq) {
+        seq -> BigInt,
+        txid -> BigInt,
+        dossier_id -> BigInt,
+        version -> Integer,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        owner_client_id -> Nullable<Text>,
+        url -> Text,
+        events -> Text,
+        description -> Nullable<Text>,
+        secret -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox_events (id) {
+        id -> BigInt,
+        message_id -> Text,
+        event_type -> Text,
+        dossier_id -> BigInt,
+        dossier_code -> Text,
+        created_by_client -> Nullable<Text>,
+        payload -> Text,
+        occurred_at -> Timestamp,
+        created_at -> Timestamp,
+        dispatched_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> BigInt,
+        dossier_id -> BigInt,
+        status -> Text,
+        manual -> Bool,
+        redelivery_of -> Nullable<BigInt>,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        attempt -> Integer,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    dossier_deadline_notices (dossier_id, kind) {
+        dossier_id -> BigInt,
+        kind -> Text,
+        due_at -> Timestamp,
+        emitted_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(dossier_changes -> dossiers (dossier_id));
+diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::allow_tables_to_appear_in_same_query!(dossiers, dossier_changes, dossier_deadline_notices);
+diesel::allow_tables_to_appear_in_same_query!(
+    webhooks,
+    outbox_events,
+    webhook_deliveries,
+    webhook_attempts,
+    clients,
+);

@@ -1,0 +1,1120 @@
+//! Bulk import of the e-portal's exports: procedures (thủ tục hành chính) and dossiers (hồ sơ), as
+//! CSV with a header row or as JSON lines (one object per line) with the same field names.
+//!
+//! Procedures, one per row:
+//!
+//! | column | |
+//! |---|---|
+//! | `code` | the procedure code (mã thủ tục), letters, digits, `.`, `-`, `_`; required |
+//! | `name`, `field`, `unit_code` | name, field (lĩnh vực), lead unit; required |
+//! | `time_limit_amount`, `time_limit_unit` | e.g. `5` and `working_days` (`working_hours`, `calendar_days`); required |
+//! | `supplement_policy` | `pause` (default) or `restart` |
+//! | `steps` | JSON array of `{"name", "unit_code", "hours"}`; required |
+//! | `active` | `true` (default) or `false` |
+//!
+//! A new code creates the procedure; a known one gets a new version, unless the row equals its latest
+//! version (then the row is skipped).
+//!
+//! Dossiers, one per row, each received and then taken through its actions by the same code as the
+//! API (deadlines, control slip, audit log, change feed and webhooks included):
+//!
+//! | column | |
+//! |---|---|
+//! | `external_ref` | the e-portal's own dossier number; required; a known one is skipped |
+//! | `procedure_code`, `channel` | required; `direct`, `online` or `postal` |
+//! | `received_at` | RFC 3339 instant with offset; required |
+//! | `applicant_name` | required |
+//! | `applicant_id_number`, `applicant_organization`, `applicant_phone`, `applicant_email`, `applicant_address` | optional |
+//! | `actions` | JSON array of actions as `POST /dossiers/{code}/actions` takes them (`action`, `at`, …), in order |
+//!
+//! In CSV a cell holding `steps` or `actions` is JSON text; an empty cell is an absent value.
+//! `atomic` imports the whole file or nothing; `per_row` imports each good row on its own.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{
+    ServiceError,
+    catalogue::{create_procedure, update_procedure},
+    dossiers::{ActionInput, Applicant, ReceiptInput, StoredReply, act, receive},
+};
+use crate::{
+    auth::policy::{Action, Principal, authorize},
+    domain::{
+        deadline::{SupplementPolicy, TimeLimit, TimeUnit},
+        dossier::{Command, DossierError, Resolution},
+        procedure::{ProcedureRules, ProcessStep},
+    },
+    store::{
+        DbConnection, StoreError,
+        audit::AuditContext,
+        calendar::CalendarCache,
+        catalogue::{self, ProcedureDraft},
+        dossiers::{DossierFilter, ListCursor, list_dossiers},
+        write_transaction,
+    },
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    Procedures,
+    Dossiers,
+}
+
+impl ImportKind {
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            ImportKind::Procedures => &PROCEDURE_COLUMNS,
+            ImportKind::Dossiers => &DOSSIER_COLUMNS,
+        }
+    }
+
+    fn required(self) -> &'static [&'static str] {
+        match self {
+            ImportKind::Procedures => &[
+                "code",
+                "name",
+                "field",
+                "unit_code",
+                "time_limit_amount",
+                "time_limit_unit",
+                "steps",
+            ],
+            ImportKind::Dossiers => &[
+                "external_ref",
+                "procedure_code",
+                "channel",
+                "received_at",
+                "applicant_name",
+            ],
+        }
+    }
+
+    /// Columns whose CSV cells hold JSON.
+    fn json_columns(self) -> &'static [&'static str] {
+        match self {
+            ImportKind::Procedures => &["steps"],
+            ImportKind::Dossiers => &["actions"],
+        }
+    }
+}
+
+pub const PROCEDURE_COLUMNS: [&str; 9] = [
+    "code",
+    "name",
+    "field",
+    "unit_code",
+    "time_limit_amount",
+    "time_limit_unit",
+    "supplement_policy",
+    "steps",
+    "active",
+];
+
+pub const DOSSIER_COLUMNS: [&str; 11] = [
+    "external_ref",
+    "procedure_code",
+    "channel",
+    "received_at",
+    "applicant_name",
+    "applicant_id_number",
+    "applicant_organization",
+    "applicant_phone",
+    "applicant_email",
+    "applicant_address",
+    "actions",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ImportFormat {
+    #[serde(rename = "csv")]
+    Csv,
+    #[serde(rename = "jsonl")]
+    JsonLines,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMode {
+    /// All rows or none.
+    Atomic,
+    /// Every good row, each on its own.
+    PerRow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowStatus {
+    Imported,
+    /// Already there: an identical procedure version, or a dossier with the same `external_ref`.
+    Skipped,
+    Failed,
+    /// Valid, but not kept because another row of an atomic import failed.
+    RolledBack,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    /// The column (or `actions[2].at`, `steps[0].hours` …) at fault; `row` for the row as a whole.
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RowReport {
+    /// The record's number, from 1, header excluded.
+    pub row: usize,
+    /// Its line in the file.
+    pub line: usize,
+    /// The procedure code or the dossier's `external_ref`, when readable.
+    pub key: Option<String>,
+    pub status: RowStatus,
+    /// What the row became: `QT-01 v2`, or the dossier code with its final status.
+    pub result: Option<String>,
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub kind: ImportKind,
+    pub mode: ImportMode,
+    pub total: usize,
+    pub imported: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    /// Whether anything was written: false for an atomic import with a bad row.
+    pub committed: bool,
+    pub rows: Vec<RowReport>,
+}
+
+/// One record of the file, its fields by column name.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub row: usize,
+    pub line: usize,
+    pub fields: Map<String, Value>,
+}
+
+fn file_error(message: impl Into<String>) -> ServiceError {
+    ServiceError::invalid("file", message)
+}
+
+/// Reads the file into records. A record that cannot be read becomes a failed row; a file that
+/// cannot be read at all (not UTF-8, a bad header) is an error.
+pub fn read_records(
+    kind: ImportKind,
+    format: ImportFormat,
+    bytes: &[u8],
+) -> Result<Vec<Result<Record, RowReport>>, ServiceError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| file_error(format!("not UTF-8: {e}")))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match format {
+        ImportFormat::Csv => read_csv(kind, text),
+        ImportFormat::JsonLines => Ok(read_json_lines(kind, text)),
+    }
+}
+
+fn failed_row(row: usize, line: usize, key: Option<String>, errors: Vec<RowError>) -> RowReport {
+    RowReport {
+        row,
+        line,
+        key,
+        status: RowStatus::Failed,
+        result: None,
+        errors,
+    }
+}
+
+fn error(field: impl Into<String>, message: impl Into<String>) -> RowError {
+    RowError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn read_csv(kind: ImportKind, text: &str) -> Result<Vec<Result<Record, RowReport>>, ServiceError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| file_error(format!("cannot read the header row: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    let known = kind.columns();
+    let unknown: Vec<&String> = headers
+        .iter()
+        .filter(|h| !known.contains(&h.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(file_error(format!(
+            "unknown column(s) {}; the columns are {}",
+            unknown
+                .iter()
+                .map(|u| format!("`{u}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            known.join(", ")
+        )));
+    }
+    let missing: Vec<&&str> = kind
+        .required()
+        .iter()
+        .filter(|r| !headers.iter().any(|h| h == **r))
+        .collect();
+    if !missing.is_empty() {
+        return Err(file_error(format!(
+            "missing column(s) {}",
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let mut records = Vec::new();
+    for (index, result) in reader.records().enumerate() {
+        let row = index + 1;
+        let record = match result {
+            Ok(record) => record,
+            Err(e) => {
+                let line = e
+                    .position()
+                    .map_or(row + 1, |p| usize::try_from(p.line()).unwrap_or(0));
+                records.push(Err(failed_row(
+                    row,
+                    line,
+                    None,
+                    vec![error("row", e.to_string())],
+                )));
+                continue;
+            }
+        };
+        let line = record
+            .position()
+            .map_or(row + 1, |p| usize::try_from(p.line()).unwrap_or(0));
+        let mut fields = Map::new();
+        let mut errors = Vec::new();
+        for (header, cell) in headers.iter().zip(record.iter()) {
+            let cell = cell.trim();
+            if cell.is_empty() {
+                continue;
+            }
+            let value = if kind.json_columns().contains(&header.as_str()) {
+                match serde_json::from_str(cell) {
+                    Ok(value) => value,
+                    Err(e) => {
+                        errors.push(error(header, format!("is not JSON: {e}")));
+                        continue;
+                    }
+                }
+            } else {
+                Value::String(cell.to_owned())
+            };
+            fields.insert(header.clone(), value);
+        }
+        let key = key_of(kind, &fields);
+        records.push(if errors.is_empty() {
+            Ok(Record { row, line, fields })
+        } else {
+            Err(failed_row(row, line, key, errors))
+        });
+    }
+    Ok(records)
+}
+
+fn read_json_lines(kind: ImportKind, text: &str) -> Vec<Result<Record, RowReport>> {
+    let mut records = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let (row, line) = (records.len() + 1, index + 1);
+        let fields = match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Object(fields)) => fields,
+            Ok(_) => {
+                records.push(Err(failed_row(
+                    row,
+                    line,
+                    None,
+                    vec![error("row", "is not a JSON object")],
+                )));
+                continue;
+            }
+            Err(e) => {
+                records.push(Err(failed_row(
+                    row,
+                    line,
+                    None,
+                    vec![error("row", format!("is not JSON: {e}"))],
+                )));
+                continue;
+            }
+        };
+        let key = key_of(kind, &fields);
+        let unknown: Vec<RowError> = fields
+            .keys()
+            .filter(|k| !kind.columns().contains(&k.as_str()))
+            .map(|k| error(k, "unknown field"))
+            .collect();
+        let fields: Map<String, Value> = fields.into_iter().filter(|(_, v)| !v.is_null()).collect();
+        records.push(if unknown.is_empty() {
+            Ok(Record { row, line, fields })
+        } else {
+            Err(failed_row(row, line, key, unknown))
+        });
+    }
+    records
+}
+
+fn key_of(kind: ImportKind, fields: &Map<String, Value>) -> Option<String> {
+    let column = match kind {
+        ImportKind::Procedures => "code",
+        ImportKind::Dossiers => "external_ref",
+    };
+    fields
+        .get(column)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Reads typed values from a record, collecting every problem.
+struct Fields<'a> {
+    fields: &'a Map<String, Value>,
+    errors: Vec<RowError>,
+}
+
+impl<'a> Fields<'a> {
+    fn new(fields: &'a Map<String, Value>) -> Self {
+        Self {
+            fields,
+            errors: Vec::new(),
+        }
+    }
+
+    fn text(&mut self, name: &str) -> Option<String> {
+        match self.fields.get(name) {
+            None => None,
+            Some(Value::String(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => {
+                self.errors.push(error(name, "must be text"));
+                None
+            }
+        }
+    }
+
+    fn required(&mut self, name: &str) -> String {
+        self.text(name).unwrap_or_else(|| {
+            self.errors.push(error(name, "is required"));
+            String::new()
+        })
+    }
+
+    fn parse<T>(&mut self, name: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let raw = self.text(name)?;
+        let parsed = parse(&raw);
+        if parsed.is_none() {
+            self.errors
+                .push(error(name, format!("`{raw}` is not {what}")));
+        }
+        parsed
+    }
+
+    /// A required value that `parse` must accept.
+    fn required_parse<T>(
+        &mut self,
+        name: &str,
+        what: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        if self.fields.contains_key(name) {
+            self.parse(name, what, parse)
+        } else {
+            self.errors.push(error(name, "is required"));
+            None
+        }
+    }
+
+    fn bool(&mut self, name: &str, default: bool) -> bool {
+        match self.fields.get(name) {
+            Some(Value::Bool(b)) => *b,
+            Some(_) => self
+                .parse(name, "true or false", |s| {
+                    match s.to_ascii_lowercase().as_str() {
+                        "true" | "1" | "yes" => Some(true),
+                        "false" | "0" | "no" => Some(false),
+                        _ => None,
+                    }
+                })
+                .unwrap_or(default),
+            None => default,
+        }
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&mut self, name: &str) -> Option<T> {
+        let value = self.fields.get(name)?.clone();
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let path = e.path().to_string();
+                let field = if path == "." {
+                    name.to_owned()
+                } else if path.starts_with('[') {
+                    format!("{name}{path}")
+                } else {
+                    format!("{name}.{path}")
+                };
+                self.errors.push(error(field, e.into_inner().to_string()));
+                None
+            }
+        }
+    }
+
+    fn finish<T>(self, value: T) -> Result<T, Vec<RowError>> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.errors)
+        }
+    }
+}
+
+fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn valid_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 100
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// A procedure row as a code and a draft.
+fn procedure_row(fields: &Map<String, Value>) -> Result<(String, ProcedureDraft), Vec<RowError>> {
+    let mut f = Fields::new(fields);
+    let code = f.required("code");
+    if !code.is_empty() && !valid_code(&code) {
+        f.errors.push(error(
+            "code",
+            "at most 100 letters, digits, `.`, `-` or `_`",
+        ));
+    }
+    let name = f.required("name");
+    let field = f.required("field");
+    for (column, value, max) in [("name", &name, 500), ("field", &field, 200)] {
+        if value.chars().count() > max {
+            f.errors
+                .push(error(column, format!("at most {max} characters")));
+        }
+    }
+    let unit_code = f.required("unit_code");
+    let amount = f.required_parse("time_limit_amount", "a whole number", |s| {
+        s.parse::<u32>().ok()
+    });
+    let unit = f.required_parse(
+        "time_limit_unit",
+        "working_days, working_hours or calendar_days",
+        |s| match s {
+            "working_days" => Some(TimeUnit::WorkingDays),
+            "working_hours" => Some(TimeUnit::WorkingHours),
+            "calendar_days" => Some(TimeUnit::CalendarDays),
+            _ => None,
+        },
+    );
+    let policy = f
+        .parse("supplement_policy", "pause or restart", |s| match s {
+            "pause" => Some(SupplementPolicy::Pause),
+            "restart" => Some(SupplementPolicy::Restart),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let steps: Option<Vec<ProcessStep>> = f.json("steps");
+    if !fields.contains_key("steps") {
+        f.errors.push(error("steps", "is required"));
+    }
+    let active = f.bool("active", true);
+    let draft = ProcedureDraft {
+        name,
+        field,
+        unit_code,
+        rules: ProcedureRules {
+            time_limit: TimeLimit {
+                amount: amount.unwrap_or(0),
+                unit: unit.unwrap_or(TimeUnit::WorkingDays),
+            },
+            supplement_policy: policy,
+            steps: steps.unwrap_or_default(),
+        },
+        active,
+    };
+    f.finish((code, draft))
+}
+
+/// An action of a dossier row, as the actions API takes it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionRow {
+    action: String,
+    at: Option<String>,
+    to_user: Option<String>,
+    note: Option<String>,
+    to_unit_code: Option<String>,
+    reason: Option<String>,
+    #[serde(default)]
+    documents: Vec<String>,
+    result: Option<String>,
+    new_due_at: Option<String>,
+}
+
+struct ActionSpec {
+    command: Command,
+    at: Option<DateTime<Utc>>,
+    to_user: Option<String>,
+    note: Option<String>,
+}
+
+fn action_spec(i: usize, a: ActionRow) -> Result<ActionSpec, Vec<RowError>> {
+    let field = |name: &str| format!("actions[{i}].{name}");
+    let mut errors = Vec::new();
+    let mut instant = |name: &str, raw: Option<String>| {
+        raw.and_then(|raw| {
+            let parsed = parse_instant(&raw);
+            if parsed.is_none() {
+                errors.push(error(
+                    field(name),
+                    format!("`{raw}` is not an RFC 3339 instant with offset"),
+                ));
+            }
+            parsed
+        })
+    };
+    let at = instant("at", a.at);
+    let new_due_at = instant("new_due_at", a.new_due_at);
+    let mut need = |name: &str, value: Option<String>| {
+        value.unwrap_or_else(|| {
+            errors.push(error(field(name), "is required for this action"));
+            String::new()
+        })
+    };
+    let command = match a.action.as_str() {
+        "start" => Some(Command::Start),
+        "forward" => Some(Command::Forward {
+            to_unit_code: a.to_unit_code,
+        }),
+        "request_supplement" => Some(Command::RequestSupplement {
+            reason: need("reason", a.reason),
+            documents: a.documents,
+        }),
+        "supplement_received" => Some(Command::SupplementReceived),
+        "resolve" => match a.result.as_deref() {
+            Some("approved") => Some(Command::Resolve {
+                result: Resolution::Approved,
+                note: a.note.clone(),
+            }),
+            Some("refused") => Some(Command::Resolve {
+                result: Resolution::Refused,
+                note: a.note.clone(),
+            }),
+            _ => {
+                errors.push(error(field("result"), "must be approved or refused"));
+                None
+            }
+        },
+        "return" => Some(Command::Return),
+        "withdraw" => Some(Command::Withdraw {
+            reason: need("reason", a.reason),
+        }),
+        "apologize" => {
+            let reason = need("reason", a.reason);
+            match new_due_at {
+                Some(new_due_at) => Some(Command::Apologize { reason, new_due_at }),
+                None => {
+                    errors.push(error(field("new_due_at"), "is required for this action"));
+                    None
+                }
+            }
+        }
+        other => {
+            errors.push(error(
+                field("action"),
+                format!("unknown action `{other}`; expected start, forward, request_supplement, supplement_received, resolve, return, withdraw or apologize"),
+            ));
+            None
+        }
+    };
+    match command {
+        Some(command) if errors.is_empty() => Ok(ActionSpec {
+            command,
+            at,
+            to_user: a.to_user,
+            note: a.note,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// A dossier row as a receipt and its actions.
+fn dossier_row(
+    fields: &Map<String, Value>,
+) -> Result<(ReceiptInput, Vec<ActionSpec>), Vec<RowError>> {
+    let mut f = Fields::new(fields);
+    let external_ref = f.required("external_ref");
+    let procedure_code = f.required("procedure_code");
+    let channel = f.required("channel");
+    let received_at = f.required_parse(
+        "received_at",
+        "an RFC 3339 instant with offset",
+        parse_instant,
+    );
+    let applicant = Applicant {
+        name: f.required("applicant_name"),
+        id_number: f.text("applicant_id_number"),
+        organization: f.text("applicant_organization"),
+        phone: f.text("applicant_phone"),
+        email: f.text("applicant_email"),
+        address: f.text("applicant_address"),
+    };
+    let rows: Vec<ActionRow> = f.json("actions").unwrap_or_default();
+    let mut actions = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        match action_spec(i, row) {
+            Ok(spec) => actions.push(spec),
+            Err(errors) => f.errors.extend(errors),
+        }
+    }
+    let input = ReceiptInput {
+        procedure_code,
+        applicant,
+        channel,
+        received_at,
+        external_ref: Some(external_ref),
+    };
+    f.finish((input, actions))
+}
+
+/// A service error as the errors of one row, with `prefix` before field names; storage failures
+/// other than a duplicate stop the import instead (`Err`).
+fn row_errors(e: ServiceError, prefix: &str) -> Result<Vec<RowError>, ServiceError> {
+    let named = |field: &str| format!("{prefix}{field}");
+    Ok(match e {
+        ServiceError::Invalid(errors) => errors
+            .into_iter()
+            .map(|(field, message)| error(named(&field), message))
+            .collect(),
+        ServiceError::Dossier(DossierError::Invalid { field, message }) => {
+            vec![error(named(field), message)]
+        }
+        ServiceError::Dossier(
+            e @ (DossierError::IllegalTransition { .. } | DossierError::NoNextStep),
+        ) => vec![error(named("action"), e.to_string())],
+        ServiceError::Dossier(e) => vec![error(named("at"), e.to_string())],
+        ServiceError::Store(StoreError::UniqueViolation(what)) => {
+            vec![error("row", format!("duplicate: {what}"))]
+        }
+        e @ ServiceError::Store(_) => return Err(e),
+        other => vec![error("row", other.to_string())],
+    })
+}
+
+/// Who and what an import runs as.
+pub struct ImportContext<'a> {
+    pub calendars: &'a CalendarCache,
+    pub who: &'a Principal,
+    pub audit: &'a AuditContext,
+}
+
+enum Outcome {
+    Imported(String),
+    Skipped(String),
+}
+
+/// A row failed: why (or a storage failure that ends the import).
+enum RowFailure {
+    Row(Vec<RowError>),
+    Fatal(ServiceError),
+}
+
+impl From<diesel::result::Error> for RowFailure {
+    fn from(e: diesel::result::Error) -> Self {
+        RowFailure::Fatal(e.into())
+    }
+}
+
+impl RowFailure {
+    fn from_service(e: ServiceError, prefix: &str) -> Self {
+        match row_errors(e, prefix) {
+            Ok(errors) => RowFailure::Row(errors),
+            Err(fatal) => RowFailure::Fatal(fatal),
+        }
+    }
+}
+
+fn import_procedure(
+    conn: &mut DbConnection,
+    cx: &ImportContext,
+    fields: &Map<String, Value>,
+) -> Result<Outcome, RowFailure> {
+    let (code, draft) = procedure_row(fields).map_err(RowFailure::Row)?;
+    let latest = match catalogue::latest_procedure(conn, &code) {
+        Ok(latest) => Some(latest),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(RowFailure::Fatal(e.into())),
+    };
+    let created = match latest {
+        None => create_procedure(conn, cx.calendars, cx.who, cx.audit, &code, draft),
+        Some(latest)
+            if latest.name == draft.name
+                && latest.field == draft.field
+                && latest.unit_code == draft.unit_code
+                && latest.rules == draft.rules
+                && latest.active == draft.active =>
+        {
+            return Ok(Outcome::Skipped(format!(
+                "{code} v{} is identical",
+                latest.version
+            )));
+        }
+        Some(_) => update_procedure(conn, cx.calendars, cx.who, cx.audit, &code, draft),
+    }
+    .map_err(|e| RowFailure::from_service(e, ""))?;
+    Ok(Outcome::Imported(format!(
+        "{} v{}",
+        created.code, created.version
+    )))
+}
+
+fn import_dossier(
+    conn: &mut DbConnection,
+    cx: &ImportContext,
+    fields: &Map<String, Value>,
+) -> Result<Outcome, RowFailure> {
+    let (input, actions) = dossier_row(fields).map_err(RowFailure::Row)?;
+    let existing = list_dossiers(
+        conn,
+        &DossierFilter {
+            external_ref: input.external_ref.clone(),
+            ..DossierFilter::default()
+        },
+        &ListCursor::Start,
+        1,
+    )
+    .map_err(|e| RowFailure::Fatal(e.into()))?;
+    if let Some(found) = existing.first() {
+        return Ok(Outcome::Skipped(format!(
+            "{} has this external_ref already",
+            found.code
+        )));
+    }
+    let reply = receive(
+        conn,
+        cx.calendars,
+        cx.who,
+        cx.audit,
+        input,
+        None,
+        |received| StoredReply {
+            status: 201,
+            location: None,
+            body: format!("{}\n{}", received.record.code, received.record.version),
+        },
+    )
+    .map_err(|e| RowFailure::from_service(e, ""))?;
+    let (code, version) = reply.body.split_once('\n').unwrap_or((&reply.body, "1"));
+    let code = code.to_owned();
+    let mut version: i32 = version.parse().unwrap_or(1);
+    let mut status = "received".to_owned();
+    for (i, spec) in actions.into_iter().enumerate() {
+        let record = act(
+            conn,
+            cx.calendars,
+            cx.who,
+            cx.audit,
+            &code,
+            ActionInput {
+                command: spec.command,
+                expected_version: version,
+                at: spec.at,
+                to_user: spec.to_user,
+                note: spec.note,
+            },
+        )
+        .map_err(|e| RowFailure::from_service(e, &format!("actions[{i}].")))?;
+        version = record.version;
+        status = record.status;
+    }
+    Ok(Outcome::Imported(format!("{code} ({status})")))
+}
+
+fn import_one(
+    conn: &mut DbConnection,
+    kind: ImportKind,
+    cx: &ImportContext,
+    record: &Record,
+) -> Result<Outcome, RowFailure> {
+    // Each row in its own transaction (a savepoint within an atomic import): a row that fails
+    // half-way leaves nothing behind.
+    write_transaction(conn, |conn| match kind {
+        ImportKind::Procedures => import_procedure(conn, cx, &record.fields),
+        ImportKind::Dossiers => import_dossier(conn, cx, &record.fields),
+    })
+}
+
+/// Ends an atomic import's transaction without keeping it.
+enum Abort {
+    BadRows,
+    Fatal(ServiceError),
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Abort::Fatal(e.into())
+    }
+}
+
+/// Imports `records`, calling `progress` after each row.
+pub fn run(
+    conn: &mut DbConnection,
+    cx: &ImportContext,
+    kind: ImportKind,
+    mode: ImportMode,
+    records: Vec<Result<Record, RowReport>>,
+    progress: &mut dyn FnMut(),
+) -> Result<ImportReport, ServiceError> {
+    authorize(cx.who, &Action::ImportData, None)?;
+    let total = records.len();
+    let mut rows: Vec<RowReport> = Vec::with_capacity(total);
+    let process = |conn: &mut DbConnection,
+                   rows: &mut Vec<RowReport>|
+     -> Result<(), ServiceError> {
+        for record in records {
+            let report = match record {
+                Err(unreadable) => unreadable,
+                Ok(record) => {
+                    let key = key_of(kind, &record.fields);
+                    let (status, result, errors) = match import_one(conn, kind, cx, &record) {
+                        Ok(Outcome::Imported(what)) => {
+                            (RowStatus::Imported, Some(what), Vec::new())
+                        }
+                        Ok(Outcome::Skipped(why)) => (RowStatus::Skipped, Some(why), Vec::new()),
+                        Err(RowFailure::Row(errors)) => (RowStatus::Failed, None, errors),
+                        Err(RowFailure::Fatal(e)) => return Err(e),
+                    };
+                    RowReport {
+                        row: record.row,
+                        line: record.line,
+                        key,
+                        status,
+                        result,
+                        errors,
+                    }
+                }
+            };
+            rows.push(report);
+            progress();
+        }
+        Ok(())
+    };
+    let committed = match mode {
+        ImportMode::PerRow => {
+            process(conn, &mut rows)?;
+            rows.iter().any(|r| r.status == RowStatus::Imported)
+        }
+        ImportMode::Atomic => {
+            let outcome = write_transaction(conn, |conn| {
+                process(conn, &mut rows).map_err(Abort::Fatal)?;
+                if rows.iter().any(|r| r.status == RowStatus::Failed) {
+                    Err(Abort::BadRows)
+                } else {
+                    Ok(())
+                }
+            });
+            match outcome {
+                Ok(()) => true,
+                Err(Abort::BadRows) => {
+                    for row in rows.iter_mut().filter(|r| r.status == RowStatus::Imported) {
+                        row.status = RowStatus::RolledBack;
+                    }
+                    false
+                }
+                Err(Abort::Fatal(e)) => return Err(e),
+            }
+        }
+    };
+    let count = |status| rows.iter().filter(|r| r.status == status).count();
+    let report = ImportReport {
+        kind,
+        mode,
+        total,
+        imported: count(RowStatus::Imported),
+        skipped: count(RowStatus::Skipped),
+        failed: count(RowStatus::Failed),
+        committed,
+        rows,
+    };
+    if report.committed {
+        let by_status: BTreeMap<&str, usize> = [
+            ("imported", report.imported),
+            ("skipped", report.skipped),
+            ("failed", report.failed),
+        ]
+        .into_iter()
+        .collect();
+        write_transaction(conn, |conn| {
+            cx.audit.record(
+                conn,
+                "import.run",
+                "import",
+                match kind {
+                    ImportKind::Procedures => "procedures",
+                    ImportKind::Dossiers => "dossiers",
+                },
+                serde_json::json!({"mode": mode, "total": total, "rows": by_status}),
+            )
+        })?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(records: &[Result<Record, RowReport>]) -> Vec<&Map<String, Value>> {
+        records
+            .iter()
+            .map(|r| &r.as_ref().expect("readable").fields)
+            .collect()
+    }
+
+    #[test]
+    fn csv_cells_become_fields_and_json_columns_are_parsed() {
+        let csv = "\u{feff}code,name,field,unit_code,time_limit_amount,time_limit_unit,steps\n\
+                   QT-1,\"Cấp phép, gia hạn\",Thương mại,QLTM,5,working_days,\"[{\"\"name\"\":\"\"Tiếp nhận\"\",\"\"unit_code\"\":\"\"MC\"\",\"\"hours\"\":4}]\"\n";
+        let records =
+            read_records(ImportKind::Procedures, ImportFormat::Csv, csv.as_bytes()).unwrap();
+        let f = fields(&records);
+        assert_eq!(f[0]["name"], "Cấp phép, gia hạn");
+        assert_eq!(f[0]["steps"][0]["unit_code"], "MC");
+        assert_eq!(records[0].as_ref().unwrap().line, 2);
+        let (code, draft) = procedure_row(f[0]).unwrap();
+        assert_eq!(code, "QT-1");
+        assert_eq!(draft.rules.time_limit, TimeLimit::working_days(5));
+        assert!(draft.active);
+    }
+
+    #[test]
+    fn bad_headers_fail_the_file() {
+        let unknown = read_records(
+            ImportKind::Dossiers,
+            ImportFormat::Csv,
+            b"external_ref,colour\nA,red\n",
+        );
+        assert!(matches!(unknown, Err(ServiceError::Invalid(e)) if e[0].1.contains("`colour`")));
+        let missing = read_records(
+            ImportKind::Dossiers,
+            ImportFormat::Csv,
+            b"external_ref\nA\n",
+        );
+        assert!(
+            matches!(missing, Err(ServiceError::Invalid(e)) if e[0].1.contains("`procedure_code`"))
+        );
+    }
+
+    #[test]
+    fn every_problem_of_a_row_is_named() {
+        let line = r#"{"external_ref":"X","channel":"fax","received_at":"yesterday","actions":[{"action":"resolve"},{"action":"fly"},{"action":"start","at":"soon"}]}"#;
+        let records = read_records(
+            ImportKind::Dossiers,
+            ImportFormat::JsonLines,
+            line.as_bytes(),
+        )
+        .unwrap();
+        let errors = dossier_row(fields(&records)[0]).err().unwrap();
+        let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            named,
+            [
+                "procedure_code",
+                "received_at",
+                "applicant_name",
+                "actions[0].result",
+                "actions[1].action",
+                "actions[2].at"
+            ]
+        );
+    }
+
+    #[test]
+    fn json_lines_report_unreadable_lines_and_unknown_fields() {
+        let text = "{\"code\":\"A\"}\n\nnot json\n[1]\n{\"code\":\"B\",\"colour\":1}\n";
+        let records = read_records(
+            ImportKind::Procedures,
+            ImportFormat::JsonLines,
+            text.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(records.len(), 4);
+        assert!(records[0].is_ok());
+        let bad: Vec<(usize, usize, String)> = records[1..]
+            .iter()
+            .map(|r| {
+                let r = r.as_ref().unwrap_err();
+                (r.row, r.line, r.errors[0].field.clone())
+            })
+            .collect();
+        assert_eq!(
+            bad,
+            [
+                (2, 3, "row".to_owned()),
+                (3, 4, "row".to_owned()),
+                (4, 5, "colour".to_owned())
+            ]
+        );
+        let errors = procedure_row(fields(&records[..1])[0]).err().unwrap();
+        let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            named,
+            [
+                "name",
+                "field",
+                "unit_code",
+                "time_limit_amount",
+                "time_limit_unit",
+                "steps"
+            ]
+        );
+    }
+
+    #[test]
+    fn step_errors_carry_their_path() {
+        let line = r#"{"code":"A","name":"n","field":"f","unit_code":"U","time_limit_amount":"x","time_limit_unit":"weeks","steps":[{"name":"s","unit_code":"U","hours":"four"}],"active":"maybe"}"#;
+        let records = read_records(
+            ImportKind::Procedures,
+            ImportFormat::JsonLines,
+            line.as_bytes(),
+        )
+        .unwrap();
+        let errors = procedure_row(fields(&records)[0]).err().unwrap();
+        let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            named,
+            [
+                "time_limit_amount",
+                "time_limit_unit",
+                "steps[0].hours",
+                "active"
+            ]
+        );
+    }
+}

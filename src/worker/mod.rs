@@ -1,0 +1,374 @@
+//! The background worker that every instance runs beside its HTTP server:
+//! - fans out the outbox's events to the matching subscriptions (one delivery each);
+//! - posts due deliveries with Standard Webhooks headers, retrying with exponential backoff and
+//!   jitter until an attempt limit, and keeps the log of every attempt;
+//! - scans for dossiers that became due soon or overdue and emits each of those events once.
+//!
+//! Several instances may run it against one database: events and deliveries are claimed in short
+//! transactions (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single write lock on SQLite), and a
+//! claimed delivery is leased, so one whose instance died is taken over when the lease ends.
+
+pub mod delivery;
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::{sync::watch, task::JoinSet};
+
+use crate::{
+    config::WebhookSettings,
+    domain::dossier::Status,
+    service::webhooks::{self as hooks, EventType},
+    store::{
+        self, DbConnection, DbPool, StoreError,
+        calendar::CalendarCache,
+        dossiers::{naive, utc},
+        outbox::{self, NoticeKind},
+        webhooks::{self as hook_store, ClaimedDelivery, NewDelivery},
+        write_transaction,
+    },
+};
+
+/// Events fanned out per transaction.
+const FAN_OUT_BATCH: i64 = 200;
+/// Dossiers examined per deadline scan and kind; the rest wait for the next scan.
+const SCAN_BATCH: i64 = 500;
+
+/// A running worker; stop it with [`WorkerHandle::shutdown`].
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// Stops claiming work, lets attempts in flight finish within `grace`, then abandons the rest
+    /// (their leases run out and another instance, or the next start, takes them over).
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let mut task = self.task;
+        // The task itself waits up to `grace` for its attempts; allow a little more for that.
+        if tokio::time::timeout(grace + Duration::from_secs(1), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+/// Starts the worker on the current Tokio runtime.
+pub fn start(
+    pool: DbPool,
+    calendars: Arc<CalendarCache>,
+    settings: WebhookSettings,
+    grace: Duration,
+) -> Result<WorkerHandle, String> {
+    let sender = delivery::Sender::new(&settings)?;
+    let (stop, stopped) = watch::channel(false);
+    let worker = Worker {
+        pool,
+        calendars,
+        settings,
+        sender: Arc::new(sender),
+    };
+    let task = tokio::spawn(worker.run(stopped, grace));
+    Ok(WorkerHandle { stop, task })
+}
+
+struct Worker {
+    pool: DbPool,
+    calendars: Arc<CalendarCache>,
+    settings: WebhookSettings,
+    sender: Arc<delivery::Sender>,
+}
+
+/// Runs blocking storage work on the blocking pool with a pooled connection.
+async fn with_conn<T, F>(pool: &DbPool, f: F) -> Result<T, StoreError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| StoreError::Setup(format!("worker task failed: {e}")))?
+}
+
+impl Worker {
+    async fn run(self, mut stopped: watch::Receiver<bool>, grace: Duration) {
+        let mut in_flight: JoinSet<()> = JoinSet::new();
+        let mut tick = tokio::time::interval(self.settings.poll_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_scan = tokio::time::Instant::now();
+        let mut next_purge = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => break,
+                _ = tick.tick() => {}
+            }
+            while in_flight.try_join_next().is_some() {}
+            let now = tokio::time::Instant::now();
+            if now >= next_scan {
+                next_scan = now + self.settings.scan_interval;
+                if let Err(e) = self.scan_deadlines().await {
+                    tracing::warn!(error = %e, "deadline scan failed");
+                }
+            }
+            if now >= next_purge {
+                next_purge = now + Duration::from_secs(3600);
+                if let Err(e) = self.purge().await {
+                    tracing::warn!(error = %e, "purging the delivery log failed");
+                }
+            }
+            if let Err(e) = self.fan_out().await {
+                tracing::warn!(error = %e, "webhook fan-out failed");
+            }
+            let room = self.settings.concurrency.saturating_sub(in_flight.len());
+            if room == 0 {
+                continue;
+            }
+            match self.claim(room).await {
+                Ok(claimed) => {
+                    for claim in claimed {
+                        let (pool, sender, settings) = (
+                            self.pool.clone(),
+                            Arc::clone(&self.sender),
+                            self.settings.clone(),
+                        );
+                        in_flight
+                            .spawn(async move { attempt(pool, sender, settings, claim).await });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
+            }
+        }
+        // Shutting down: attempts in flight may finish within the grace period.
+        let drained = tokio::time::timeout(grace, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::info!(
+                abandoned = in_flight.len(),
+                "stopping with webhook attempts in flight; they are retried when their lease ends"
+            );
+            in_flight.abort_all();
+        }
+    }
+
+    /// Turns undelivered outbox events into one delivery per matching subscription.
+    async fn fan_out(&self) -> Result<(), StoreError> {
+        loop {
+            let fanned = with_conn(&self.pool, |conn| {
+                if !outbox::has_undispatched(conn)? {
+                    return Ok(0);
+                }
+                write_transaction(conn, fan_out_batch)
+            })
+            .await?;
+            if fanned < FAN_OUT_BATCH as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Claims up to `room` due deliveries for one attempt each.
+    async fn claim(&self, room: usize) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let lease = TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::minutes(1));
+        let limit = i64::try_from(room).unwrap_or(i64::MAX);
+        with_conn(&self.pool, move |conn| {
+            let now = naive(Utc::now());
+            if !hook_store::has_due(conn, now)? {
+                return Ok(Vec::new());
+            }
+            write_transaction(conn, |conn| {
+                hook_store::claim_due(conn, now, now + lease, limit)
+            })
+        })
+        .await
+    }
+
+    /// Emits `dossier.overdue` for open dossiers past due and `dossier.due_soon` for those due
+    /// within the configured working hours, each once per dossier.
+    async fn scan_deadlines(&self) -> Result<(), StoreError> {
+        let calendars = Arc::clone(&self.calendars);
+        let window = i64::from(self.settings.due_soon_working_hours) * 60;
+        let emitted = with_conn(&self.pool, move |conn| {
+            let now = Utc::now();
+            let (_, calendar) = calendars.get(conn)?;
+            let soon_until = calendar
+                .add_working_minutes(now, window)
+                .map_err(|e| StoreError::Corrupt(format!("due-soon window: {e}")))?;
+            let mut emitted = 0;
+            for candidate in outbox::deadline_candidates(
+                conn,
+                NoticeKind::Overdue,
+                None,
+                naive(now),
+                SCAN_BATCH,
+            )? {
+                emitted += usize::from(emit_notice(conn, candidate.id, NoticeKind::Overdue, now)?);
+            }
+            for candidate in outbox::deadline_candidates(
+                conn,
+                NoticeKind::DueSoon,
+                Some(naive(now)),
+                naive(soon_until),
+                SCAN_BATCH,
+            )? {
+                emitted += usize::from(emit_notice(conn, candidate.id, NoticeKind::DueSoon, now)?);
+            }
+            Ok(emitted)
+        })
+        .await?;
+        if emitted > 0 {
+            tracing::info!(emitted, "deadline events emitted");
+        }
+        Ok(())
+    }
+
+    async fn purge(&self) -> Result<(), StoreError> {
+        let keep = TimeDelta::days(i64::from(self.settings.retention_days));
+        let (deliveries, events) = with_conn(&self.pool, move |conn| {
+            write_transaction(conn, |conn| outbox::purge(conn, naive(Utc::now() - keep)))
+        })
+        .await?;
+        if deliveries + events > 0 {
+            tracing::info!(
+                deliveries,
+                events,
+                "purged old webhook deliveries and events"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// One fan-out transaction: claims a batch of events and inserts their deliveries.
+fn fan_out_batch(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    let events = outbox::claim_undispatched(conn, FAN_OUT_BATCH)?;
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let subscriptions: Vec<_> = hook_store::deliverable_webhooks(conn)?
+        .into_iter()
+        .map(|w| {
+            let events = hooks::subscribed_events(&w);
+            (w, events)
+        })
+        .collect();
+    let now = naive(Utc::now());
+    let mut deliveries = Vec::new();
+    for event in &events {
+        for (webhook, wanted) in &subscriptions {
+            if hooks::wants(
+                webhook,
+                wanted,
+                &event.event_type,
+                event.created_by_client.as_deref(),
+                event.created_at,
+            ) {
+                deliveries.push(NewDelivery::pending(
+                    webhook.id,
+                    event.id,
+                    event.dossier_id,
+                    now,
+                ));
+            }
+        }
+    }
+    hook_store::insert_deliveries(conn, &deliveries)?;
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    outbox::mark_dispatched(conn, &ids, now)?;
+    Ok(events.len())
+}
+
+/// Emits one deadline event for a dossier if it still applies and was not emitted before. The
+/// dossier row is locked first, so concurrent scans of two instances take turns and the second
+/// sees the first one's record.
+fn emit_notice(
+    conn: &mut DbConnection,
+    dossier_id: i64,
+    kind: NoticeKind,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    write_transaction(conn, |conn| {
+        let record = outbox::lock_dossier(conn, dossier_id)?;
+        let open = matches!(record.status()?, Status::Received | Status::Processing);
+        let applies = match kind {
+            NoticeKind::Overdue => utc(record.due_at) < now,
+            NoticeKind::DueSoon => utc(record.due_at) >= now,
+        };
+        if !open || !applies || outbox::notice_exists(conn, dossier_id, kind)? {
+            return Ok(false);
+        }
+        outbox::record_notice(conn, dossier_id, kind, record.due_at, naive(now))?;
+        let event_type = match kind {
+            NoticeKind::Overdue => EventType::Overdue,
+            NoticeKind::DueSoon => EventType::DueSoon,
+        };
+        let minutes_late = (now - utc(record.due_at)).num_minutes().max(0);
+        let details = match kind {
+            NoticeKind::Overdue => serde_json::json!({"minutes_past_due": minutes_late}),
+            NoticeKind::DueSoon => serde_json::json!({}),
+        };
+        // One event, in the transaction that records that it was emitted.
+        outbox::enqueue(
+            conn,
+            &hooks::dossier_event(event_type, &record, now, details),
+        )?;
+        Ok(true)
+    })
+}
+
+/// Makes one attempt and records its outcome.
+async fn attempt(
+    pool: DbPool,
+    sender: Arc<delivery::Sender>,
+    settings: WebhookSettings,
+    claim: ClaimedDelivery,
+) {
+    let result = sender.send(&claim).await;
+    let next = delivery::next_step(
+        &result,
+        claim.attempt,
+        &settings,
+        Utc::now(),
+        rand::random::<f64>(),
+    );
+    match &next {
+        store::webhooks::NextStep::Failed => tracing::warn!(
+            delivery = claim.delivery_id,
+            webhook = claim.webhook_id,
+            attempts = claim.attempt,
+            error = result.error.as_deref().unwrap_or_default(),
+            "webhook delivery failed for good"
+        ),
+        store::webhooks::NextStep::RetryAt(at) => tracing::info!(
+            delivery = claim.delivery_id,
+            attempt = claim.attempt,
+            retry_at = %at,
+            error = result.error.as_deref().unwrap_or_default(),
+            "webhook attempt failed; will retry"
+        ),
+        store::webhooks::NextStep::Delivered => tracing::debug!(
+            delivery = claim.delivery_id,
+            attempt = claim.attempt,
+            "webhook delivered"
+        ),
+    }
+    let (delivery_id, attempt) = (claim.delivery_id, claim.attempt);
+    let recorded = with_conn(&pool, move |conn| {
+        write_transaction(conn, |conn| {
+            hook_store::finish_attempt(conn, delivery_id, attempt, &result, next, naive(Utc::now()))
+        })
+    })
+    .await;
+    if let Err(e) = recorded {
+        // The lease runs out and the delivery is attempted again: at least once, never lost.
+        tracing::warn!(delivery = delivery_id, error = %e, "recording a webhook attempt failed");
+    }
+}
