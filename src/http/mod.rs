@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod ops;
 pub mod pagination;
 pub mod state;
+pub mod stats;
 pub mod time;
 
 use actix_web::{

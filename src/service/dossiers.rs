@@ -291,6 +291,8 @@ pub fn receive(
             note: Some(format!("channel: {}", input.channel)),
             details: Some(serde_json::json!({"due_at": receipt.due.due_at, "first_step_due_at": receipt.first_step_due_at}).to_string()),
         })?;
+        // Statistics (issue 6): the report's counters, in this transaction.
+        super::stats::on_dossier_change(conn, &calendar, &procedure.rules, None, &record)?;
         audit.record(conn, "dossier.receive", "dossier", &record.code, serde_json::json!({
             "procedure_code": record.procedure_code, "procedure_version": record.procedure_version,
             "channel": record.channel, "received_at": received_at, "due_at": receipt.due.due_at,
@@ -534,7 +536,17 @@ pub fn act(
             "version": changes.version, "status": {"before": record.status, "after": changes.status},
             "at": at, "details": details,
         }))?;
-        Ok(store::get_dossier(conn, code)?)
+        let after = store::get_dossier(conn, code)?;
+        // Statistics (issue 6): time used at resolution and the report's counters, in this
+        // transaction.
+        super::stats::on_dossier_change(
+            conn,
+            &calendar,
+            &procedure.rules,
+            Some((&record, &pauses)),
+            &after,
+        )?;
+        Ok(after)
     })
 }
 

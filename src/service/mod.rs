@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod catalogue;
 pub mod dossiers;
+pub mod stats;
 
 use crate::{
     auth::policy::Denied,

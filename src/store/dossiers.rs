@@ -13,6 +13,7 @@ use super::{
 use crate::domain::{
     deadline::Pause,
     dossier::{DossierState, Status},
+    stats::OpenState,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -423,6 +424,23 @@ pub struct DossierFilter {
     pub q: Option<String>,
     /// Matches nothing (a caller whose scope allows no dossier).
     pub none: bool,
+    /// Statistics filters (the report's reconciliation, see `domain::stats`).
+    pub stats: StatsFilter,
+}
+
+/// The filters that reproduce each count of the statistics report; every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct StatsFilter {
+    /// The field (lĩnh vực) of the procedure, as copied at receipt.
+    pub field: Option<String>,
+    /// `approved` or `refused`.
+    pub result: Option<String>,
+    pub withdrawn_from: Option<NaiveDateTime>,
+    pub withdrawn_to: Option<NaiveDateTime>,
+    /// Open at this instant: received before it, neither resolved nor withdrawn before it.
+    pub open_at: Option<NaiveDateTime>,
+    /// With `open_at`: how the dossier stood at that instant.
+    pub open_state: Option<OpenState>,
 }
 
 /// Position after which the next page starts.
@@ -511,6 +529,7 @@ pub fn list_dossiers(
                 .or(dossiers::external_ref.like(pattern).escape('\\')),
         );
     }
+    query = apply_stats_filter(query, &filter.stats);
     query = match (cursor, filter.updated_since.is_some()) {
         (ListCursor::AfterUpdate(at, id), _) => query
             .filter(
@@ -524,4 +543,64 @@ pub fn list_dossiers(
         (ListCursor::Start, false) => query.order(dossiers::id),
     };
     Ok(query.limit(limit).load(conn)?)
+}
+
+type BoxedDossiers<'a> = dossiers::BoxedQuery<
+    'a,
+    super::MultiBackend,
+    diesel::dsl::AsSelect<DossierRecord, super::MultiBackend>,
+>;
+
+/// The statistics filters; the rules are those of `domain::stats` (open, awaiting a supplement,
+/// overdue at an instant).
+fn apply_stats_filter<'a>(mut query: BoxedDossiers<'a>, f: &StatsFilter) -> BoxedDossiers<'a> {
+    if let Some(v) = &f.field {
+        query = query.filter(dossiers::field.eq(v.clone()));
+    }
+    if let Some(v) = &f.result {
+        query = query.filter(dossiers::result.eq(v.clone()));
+    }
+    if let Some(v) = f.withdrawn_from {
+        query = query.filter(dossiers::withdrawn_at.ge(v));
+    }
+    if let Some(v) = f.withdrawn_to {
+        query = query.filter(dossiers::withdrawn_at.le(v));
+    }
+    if let Some(t) = f.open_at {
+        query = query
+            .filter(dossiers::received_at.lt(t))
+            .filter(
+                dossiers::resolved_at
+                    .is_null()
+                    .or(dossiers::resolved_at.ge(t)),
+            )
+            .filter(
+                dossiers::withdrawn_at
+                    .is_null()
+                    .or(dossiers::withdrawn_at.ge(t)),
+            );
+        let awaiting = || {
+            diesel::dsl::exists(
+                dossier_pauses::table
+                    .filter(dossier_pauses::dossier_id.eq(dossiers::id))
+                    .filter(dossier_pauses::started_at.lt(t))
+                    .filter(
+                        dossier_pauses::ended_at
+                            .is_null()
+                            .or(dossier_pauses::ended_at.ge(t)),
+                    ),
+            )
+        };
+        query = match f.open_state {
+            None => query,
+            Some(OpenState::AwaitingSupplement) => query.filter(awaiting()),
+            Some(OpenState::Overdue) => query
+                .filter(diesel::dsl::not(awaiting()))
+                .filter(dossiers::due_at.lt(t)),
+            Some(OpenState::NotYetDue) => query
+                .filter(diesel::dsl::not(awaiting()))
+                .filter(dossiers::due_at.ge(t)),
+        };
+    }
+    query
 }

@@ -11,6 +11,7 @@ pub mod dossiers;
 pub mod error;
 pub mod idempotency;
 pub mod schema;
+pub mod stats;
 
 use std::{path::Path, time::Duration};
 

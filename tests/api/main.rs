@@ -10,3 +10,4 @@ mod errors;
 mod openapi;
 mod operations;
 mod startup;
+mod stats;

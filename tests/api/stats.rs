@@ -1,0 +1,557 @@
+//! Statistics: the report reconciles with the dossier list (property test over random histories
+//! through the real service functions), the counters equal a rebuild from the dossiers, and the
+//! endpoints (summary in JSON, CSV and XLSX; late; due-soon) on both databases.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use motcua::{
+    auth::policy::{Principal, PrincipalKind, Role},
+    config::DatabaseTarget,
+    domain::{
+        calendar::LOCAL_OFFSET,
+        deadline::{SupplementPolicy, TimeLimit, TimeUnit},
+        dossier::{Command, Resolution},
+        procedure::{ProcedureRules, ProcessStep},
+    },
+    service::{
+        catalogue as catalogue_service,
+        dossiers::{self as dossier_service, ActionInput, Applicant, ReceiptInput, StoredReply},
+        stats::{self as stats_service, Column, GroupBy, SummaryQuery},
+    },
+    store::{
+        self, DbConnection, audit::AuditContext, calendar::CalendarCache, catalogue::NewUnit,
+        catalogue::ProcedureDraft, dossiers::ListCursor, stats as stats_store,
+    },
+};
+use proptest::prelude::*;
+
+pub fn admin() -> Principal {
+    Principal {
+        subject: "admin".into(),
+        role: Role::Admin,
+        unit_code: None,
+        kind: PrincipalKind::User,
+    }
+}
+
+pub fn audit() -> AuditContext {
+    AuditContext {
+        actor: "admin".into(),
+        actor_role: "admin".into(),
+        client_id: None,
+        reason: None,
+        request_id: None,
+    }
+}
+
+fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    LOCAL_OFFSET
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A fresh in-memory SQLite database with units SCT, MC, QLTM, BGD and three procedures: 3 working
+/// days (pause policy), 2 working days (restart policy) and 10 calendar days.
+fn seeded_db() -> (DbConnection, CalendarCache) {
+    let mut conn = store::establish(&DatabaseTarget::Sqlite(":memory:".into())).unwrap();
+    store::run_migrations(&mut conn).unwrap();
+    let calendars = CalendarCache::default();
+    for (code, name, parent) in [
+        ("SCT", "Sở Công Thương", None),
+        ("MC", "Bộ phận Một cửa", Some("SCT")),
+        ("QLTM", "Phòng Quản lý Thương mại", Some("SCT")),
+        ("BGD", "Ban Giám đốc", Some("SCT")),
+    ] {
+        catalogue_service::create_unit(
+            &mut conn,
+            &admin(),
+            &audit(),
+            NewUnit {
+                code: code.into(),
+                name: name.into(),
+                parent_code: parent.map(Into::into),
+                agency_code: "SCT".into(),
+            },
+        )
+        .unwrap();
+    }
+    let steps = |hours: [f64; 3]| {
+        vec![
+            ProcessStep {
+                name: "Tiếp nhận".into(),
+                unit_code: "MC".into(),
+                hours: hours[0],
+            },
+            ProcessStep {
+                name: "Thẩm định".into(),
+                unit_code: "QLTM".into(),
+                hours: hours[1],
+            },
+            ProcessStep {
+                name: "Phê duyệt".into(),
+                unit_code: "BGD".into(),
+                hours: hours[2],
+            },
+        ]
+    };
+    for (code, field, unit, limit, policy, hours) in [
+        (
+            "P-PAUSE",
+            "Thương mại",
+            "QLTM",
+            TimeLimit::working_days(3),
+            SupplementPolicy::Pause,
+            [4.0, 12.0, 8.0],
+        ),
+        (
+            "P-RESTART",
+            "Công nghiệp",
+            "QLTM",
+            TimeLimit::working_days(2),
+            SupplementPolicy::Restart,
+            [2.0, 8.0, 4.0],
+        ),
+        (
+            "P-CAL",
+            "Thương mại",
+            "BGD",
+            TimeLimit {
+                amount: 10,
+                unit: TimeUnit::CalendarDays,
+            },
+            SupplementPolicy::Pause,
+            [4.0, 16.0, 8.0],
+        ),
+    ] {
+        catalogue_service::create_procedure(
+            &mut conn,
+            &calendars,
+            &admin(),
+            &audit(),
+            code,
+            ProcedureDraft {
+                name: format!("Thủ tục {code}"),
+                field: field.into(),
+                unit_code: unit.into(),
+                rules: ProcedureRules {
+                    time_limit: limit,
+                    supplement_policy: policy,
+                    steps: steps(hours),
+                },
+                active: true,
+            },
+        )
+        .unwrap();
+    }
+    (conn, calendars)
+}
+
+/// One step of a random history: the action and the working-ish gap before it, in minutes.
+#[derive(Debug, Clone)]
+enum Op {
+    Start,
+    Forward,
+    Supplement,
+    SupplementReceived,
+    Resolve(bool),
+    Return,
+    Withdraw,
+}
+
+#[derive(Debug, Clone)]
+struct History {
+    procedure: usize,
+    channel: usize,
+    /// Minutes after 2025-01-02 07:30 local.
+    received_offset: i64,
+    ops: Vec<(Op, i64)>,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => Just(Op::Start),
+        3 => Just(Op::Forward),
+        3 => Just(Op::Supplement),
+        3 => Just(Op::SupplementReceived),
+        3 => any::<bool>().prop_map(Op::Resolve),
+        1 => Just(Op::Return),
+        1 => Just(Op::Withdraw),
+    ]
+}
+
+fn history() -> impl Strategy<Value = History> {
+    (
+        0usize..3,
+        0usize..3,
+        0i64..(60 * 24 * 50),
+        prop::collection::vec((op(), 0i64..(60 * 24 * 6)), 0..10),
+    )
+        .prop_map(|(procedure, channel, received_offset, ops)| History {
+            procedure,
+            channel,
+            received_offset,
+            ops,
+        })
+}
+
+/// Plays a history through the real service functions; illegal actions (for the state reached)
+/// are refused by the service like any client's and skipped.
+fn play(conn: &mut DbConnection, calendars: &CalendarCache, i: usize, h: &History) {
+    const PROCEDURES: [&str; 3] = ["P-PAUSE", "P-RESTART", "P-CAL"];
+    const CHANNELS: [&str; 3] = ["direct", "online", "postal"];
+    let received_at = local(2025, 1, 2, 7, 30) + Duration::minutes(h.received_offset);
+    let reply = dossier_service::receive(
+        conn,
+        calendars,
+        &admin(),
+        &audit(),
+        ReceiptInput {
+            procedure_code: PROCEDURES[h.procedure].into(),
+            applicant: Applicant {
+                name: format!("Người nộp {i}"),
+                ..Default::default()
+            },
+            channel: CHANNELS[h.channel].into(),
+            received_at: Some(received_at),
+            external_ref: None,
+        },
+        None,
+        |r| StoredReply {
+            status: 201,
+            location: None,
+            body: r.record.code.clone(),
+        },
+    )
+    .unwrap();
+    let code = reply.body;
+    let mut at = received_at;
+    let mut version = 1;
+    for (op, gap) in &h.ops {
+        at += Duration::minutes(*gap);
+        let command = match op {
+            Op::Start => Command::Start,
+            Op::Forward => Command::Forward { to_unit_code: None },
+            Op::Supplement => Command::RequestSupplement {
+                reason: "Thiếu giấy tờ".into(),
+                documents: vec![],
+            },
+            Op::SupplementReceived => Command::SupplementReceived,
+            Op::Resolve(true) => Command::Resolve {
+                result: Resolution::Approved,
+                note: None,
+            },
+            Op::Resolve(false) => Command::Resolve {
+                result: Resolution::Refused,
+                note: Some("Không đủ điều kiện".into()),
+            },
+            Op::Return => Command::Return,
+            Op::Withdraw => Command::Withdraw {
+                reason: "Người nộp rút".into(),
+            },
+        };
+        let result = dossier_service::act(
+            conn,
+            calendars,
+            &admin(),
+            &audit(),
+            &code,
+            ActionInput {
+                command,
+                expected_version: version,
+                at: Some(at),
+                to_user: None,
+                note: None,
+            },
+        );
+        match result {
+            Ok(record) => version = record.version,
+            Err(motcua::service::ServiceError::Dossier(_)) => {}
+            Err(e) => panic!("unexpected error on {code}: {e}"),
+        }
+    }
+}
+
+fn list_count(conn: &mut DbConnection, filter: motcua::store::dossiers::DossierFilter) -> i64 {
+    dossier_service::list(conn, &admin(), filter, &ListCursor::Start, 1_000_000)
+        .unwrap()
+        .len() as i64
+}
+
+/// Every count of every row (and the total) equals the length of its dossier list.
+fn assert_reconciles(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    from: NaiveDate,
+    to: NaiveDate,
+) {
+    for group_by in [
+        GroupBy::Unit,
+        GroupBy::Procedure,
+        GroupBy::Field,
+        GroupBy::Channel,
+        GroupBy::Month,
+    ] {
+        let summary = stats_service::summary(
+            conn,
+            calendars,
+            &admin(),
+            &SummaryQuery { from, to, group_by },
+        )
+        .unwrap();
+        let mut sums = [0i64; Column::ALL.len()];
+        for row in summary.rows.iter().chain([&summary.total]) {
+            for (i, column) in Column::ALL.into_iter().enumerate() {
+                let value = column.value(&row.line);
+                match row.cell_filter(column) {
+                    Some(filter) => assert_eq!(
+                        value,
+                        list_count(conn, filter),
+                        "{} of row {:?} ({group_by:?}, {from}..{to})",
+                        column.name(),
+                        row.key
+                    ),
+                    None => assert_eq!(value, 0, "{} of row {:?}", column.name(), row.key),
+                }
+                if row.key.is_some() {
+                    sums[i] += value;
+                }
+            }
+            let l = &row.line;
+            assert_eq!(
+                l.received,
+                l.received_online + l.received_direct + l.received_postal
+            );
+            assert_eq!(
+                l.resolved,
+                l.resolved_early + l.resolved_on_time + l.resolved_late
+            );
+            assert_eq!(
+                l.open_at_end,
+                l.open_not_yet_due + l.open_overdue + l.open_awaiting_supplement
+            );
+            assert_eq!(
+                l.open_at_end,
+                l.carried_over + l.received - l.resolved - l.withdrawn
+            );
+            assert_eq!(
+                l.timed, l.resolved,
+                "every resolved dossier carries its time used"
+            );
+        }
+        // Flows add up over the rows; for months the stocks do not (each month has its own start).
+        for (i, column) in Column::ALL.into_iter().enumerate() {
+            let stock = matches!(
+                column,
+                Column::CarriedOver
+                    | Column::OpenAtEnd
+                    | Column::OpenNotYetDue
+                    | Column::OpenOverdue
+                    | Column::OpenAwaitingSupplement
+            );
+            if group_by != GroupBy::Month || !stock {
+                assert_eq!(
+                    sums[i],
+                    column.value(&summary.total.line),
+                    "{} total ({group_by:?})",
+                    column.name()
+                );
+            }
+        }
+    }
+}
+
+type CounterRow = (String, String, String, String, String, String, Vec<i64>);
+
+fn counters_snapshot(conn: &mut DbConnection) -> Vec<CounterRow> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        row: String,
+    }
+    let cols = motcua::domain::stats::Counters::COLUMNS.join(" || ',' || ");
+    let rows: Vec<Row> = stats_store::load(
+        conn,
+        &format!(
+            "SELECT grain || '|' || day || '|' || unit_code || '|' || procedure_code || '|' || field || '|' || channel || '|' || {cols} AS row \
+             FROM stats_counters WHERE NOT (received = 0 AND resolved_early = 0 AND resolved_on_time = 0 AND resolved_late = 0 \
+             AND refused = 0 AND withdrawn = 0 AND timed = 0 AND used_minutes = 0 AND limit_minutes = 0 AND awaiting = 0 AND overdue = 0) \
+             ORDER BY grain, day, unit_code, procedure_code, field, channel"
+        ),
+        &[],
+    )
+    .unwrap();
+    rows.into_iter()
+        .map(|r| {
+            let parts: Vec<&str> = r.row.split('|').collect();
+            (
+                parts[0].into(),
+                parts[1].into(),
+                parts[2].into(),
+                parts[3].into(),
+                parts[4].into(),
+                parts[5].into(),
+                parts[6].split(',').map(|v| v.parse().unwrap()).collect(),
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, max_shrink_iters: 200, ..ProptestConfig::default() })]
+
+    /// Random dossier histories through the real receipt and actions (backdated): every count of
+    /// the report equals the length of the dossier list with the cell's filters, for random periods
+    /// and every grouping; and the counters kept change by change equal a rebuild from scratch.
+    #[test]
+    fn summary_counts_equal_the_dossier_lists(
+        histories in prop::collection::vec(history(), 1..30),
+        periods in prop::collection::vec((0i64..110, 0i64..70), 3),
+    ) {
+        let (mut conn, calendars) = seeded_db();
+        for (i, h) in histories.iter().enumerate() {
+            play(&mut conn, &calendars, i, h);
+        }
+        for (offset, len) in periods {
+            let from = NaiveDate::from_ymd_opt(2024, 12, 20).unwrap() + Duration::days(offset);
+            assert_reconciles(&mut conn, &calendars, from, from + Duration::days(len));
+        }
+        let incremental = counters_snapshot(&mut conn);
+        stats_service::rebuild_counters(&mut conn, &calendars).unwrap();
+        prop_assert_eq!(incremental, counters_snapshot(&mut conn));
+    }
+}
+
+#[test]
+fn a_known_history_gives_the_expected_report() {
+    let (mut conn, calendars) = seeded_db();
+    // P-PAUSE: 3 working days. Received Thu 2025-03-06 09:00 → due Tue 11 Mar 09:00.
+    let receive = |conn: &mut DbConnection, at: DateTime<Utc>, channel: &str| {
+        dossier_service::receive(
+            conn,
+            &calendars,
+            &admin(),
+            &audit(),
+            ReceiptInput {
+                procedure_code: "P-PAUSE".into(),
+                applicant: Applicant {
+                    name: "An".into(),
+                    ..Default::default()
+                },
+                channel: channel.into(),
+                received_at: Some(at),
+                external_ref: None,
+            },
+            None,
+            |r| StoredReply {
+                status: 201,
+                location: None,
+                body: r.record.code.clone(),
+            },
+        )
+        .unwrap()
+        .body
+    };
+    let act =
+        |conn: &mut DbConnection, code: &str, version: i32, command: Command, at: DateTime<Utc>| {
+            dossier_service::act(
+                conn,
+                &calendars,
+                &admin(),
+                &audit(),
+                code,
+                ActionInput {
+                    command,
+                    expected_version: version,
+                    at: Some(at),
+                    to_user: None,
+                    note: None,
+                },
+            )
+            .unwrap()
+        };
+    // A: resolved early after 1 working day.
+    let a = receive(&mut conn, local(2025, 3, 6, 9, 0), "online");
+    act(&mut conn, &a, 1, Command::Start, local(2025, 3, 6, 9, 0));
+    let r = act(
+        &mut conn,
+        &a,
+        2,
+        Command::Resolve {
+            result: Resolution::Approved,
+            note: None,
+        },
+        local(2025, 3, 7, 9, 0),
+    );
+    assert_eq!(r.outcome.as_deref(), Some("early"));
+    // B: still open and overdue at the end of March.
+    let _b = receive(&mut conn, local(2025, 3, 6, 10, 0), "direct");
+    // C: awaiting a supplement since 10 March.
+    let c = receive(&mut conn, local(2025, 3, 7, 8, 0), "postal");
+    act(&mut conn, &c, 1, Command::Start, local(2025, 3, 7, 8, 0));
+    act(
+        &mut conn,
+        &c,
+        2,
+        Command::RequestSupplement {
+            reason: "x".into(),
+            documents: vec![],
+        },
+        local(2025, 3, 10, 8, 0),
+    );
+    // D: received in February, withdrawn in March.
+    let d = receive(&mut conn, local(2025, 2, 27, 8, 0), "direct");
+    act(
+        &mut conn,
+        &d,
+        1,
+        Command::Withdraw {
+            reason: "rút".into(),
+        },
+        local(2025, 3, 3, 8, 0),
+    );
+
+    let s = stats_service::summary(
+        &mut conn,
+        &calendars,
+        &admin(),
+        &SummaryQuery {
+            from: NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
+            group_by: GroupBy::Unit,
+        },
+    )
+    .unwrap();
+    let t = s.total.line;
+    assert_eq!(
+        (
+            t.carried_over,
+            t.received,
+            t.received_online,
+            t.received_direct,
+            t.received_postal
+        ),
+        (1, 3, 1, 1, 1)
+    );
+    assert_eq!((t.resolved, t.resolved_early, t.withdrawn), (1, 1, 1));
+    assert_eq!(
+        (
+            t.open_at_end,
+            t.open_overdue,
+            t.open_awaiting_supplement,
+            t.open_not_yet_due
+        ),
+        (2, 1, 1, 0)
+    );
+    assert_eq!(t.on_time_or_early_share(), Some(1.0));
+    // A used 8 working hours of 24: two thirds of the statutory time saved.
+    assert_eq!((t.used_minutes, t.limit_minutes), (480, 1440));
+    assert!((t.time_saved_share().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert_eq!(s.rows.len(), 1);
+    assert_eq!(s.rows[0].label, "Phòng Quản lý Thương mại");
+    assert_reconciles(
+        &mut conn,
+        &calendars,
+        NaiveDate::from_ymd_opt(2025, 2, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
+    );
+}
