@@ -7,7 +7,9 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::http::{accounts, audit, calendar, catalogue, dossiers, error, ops, pagination::Page};
+use crate::http::{
+    accounts, audit, calendar, catalogue, dossiers, error, ops, pagination::Page, stats,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,9 +30,10 @@ validation problems, `errors[]` naming each invalid field."
         dossiers::receive, dossiers::list, dossiers::get_dossier, dossiers::act, dossiers::history,
         dossiers::deadline, dossiers::public_lookup, audit::list,
         accounts::token, accounts::create_client, accounts::list_clients,
+        stats::summary, stats::late, stats::due_soon,
     ),
     modifiers(&BearerAuth),
-    components(schemas(error::Problem, error::FieldError, Page<dossiers::DossierDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>)),
+    components(schemas(error::Problem, error::FieldError, Page<dossiers::DossierDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<stats::LateDossierDto>, Page<stats::DueSoonDto>)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "calendar", description = "Working days, public holidays, office hours and deadlines (UTC+7)"),
@@ -38,6 +41,7 @@ validation problems, `errors[]` naming each invalid field."
         (name = "dossiers", description = "Receipt, actions, the control slip and deadlines of dossiers"),
         (name = "public", description = "The applicant's status lookup (no token)"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "statistics", description = "The official report (early / on time / late, time saved), late and overdue dossiers, due-soon warnings"),
         (name = "auth", description = "Access tokens and machine clients"),
     )
 )]

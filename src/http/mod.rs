@@ -34,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(calendar::configure)
         .configure(catalogue::configure)
         .configure(dossiers::configure)
+        .configure(stats::configure)
         .configure(audit::configure)
         .configure(accounts::configure)
         .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))

@@ -177,9 +177,10 @@ pub fn rebuild_counters(
                 if let (Some(resolved_at), Some((code, version))) =
                     (row.facts.resolved_at, versions.get(&row.id))
                 {
-                    if !rules_cache.contains_key(&(code.clone(), *version)) {
-                        let v = catalogue::procedure_version(conn, code, *version)?;
-                        rules_cache.insert((code.clone(), *version), v.rules);
+                    if let std::collections::hash_map::Entry::Vacant(e) =
+                        rules_cache.entry((code.clone(), *version))
+                    {
+                        e.insert(catalogue::procedure_version(conn, code, *version)?.rules);
                     }
                     let rules = &rules_cache[&(code.clone(), *version)];
                     let (used, limit) = time_used(

@@ -386,22 +386,6 @@ pub fn set_time_used(
     Ok(())
 }
 
-/// The working time used and the statutory limit stored for dossiers (by id).
-pub fn time_used_of(
-    conn: &mut DbConnection,
-    ids: &[i64],
-) -> Result<HashMap<i64, (Option<i64>, Option<i64>)>, StoreError> {
-    let rows: Vec<(i64, Option<i64>, Option<i64>)> = stats_columns::dossiers::table
-        .filter(stats_columns::dossiers::id.eq_any(ids.to_vec()))
-        .select((
-            stats_columns::dossiers::id,
-            stats_columns::dossiers::working_minutes_used,
-            stats_columns::dossiers::limit_minutes,
-        ))
-        .load(conn)?;
-    Ok(rows.into_iter().map(|(id, u, l)| (id, (u, l))).collect())
-}
-
 /// What the report is grouped by, as a counters column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupColumn {
@@ -482,9 +466,13 @@ fn sums(
         None => "",
     };
     binds.push(Bind::Date(before));
+    let group_key = match group {
+        GroupColumn::None => String::new(),
+        _ => format!("{key}, "),
+    };
     let sql = format!(
         "SELECT day, {key} AS key, channel, {cols} FROM stats_counters \
-         WHERE grain = ?{lower} AND day < ? GROUP BY day, {key}, channel"
+         WHERE grain = ?{lower} AND day < ? GROUP BY day, {group_key}channel"
     );
     let rows: Vec<SumSql> = load(conn, &sql, &binds)?;
     Ok(rows
@@ -581,10 +569,16 @@ pub fn late_dossiers(
         .filter(dossiers::id.gt(after_id))
         .into_boxed();
     let open = [Status::Received.as_str(), Status::Processing.as_str()];
+    // Open bounds as far dates that compare correctly on both backends (SQLite compares text).
+    let far = |y: i32| {
+        NaiveDate::from_ymd_opt(y, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("valid date")
+    };
     let late_cond = dossiers::outcome
         .eq("late")
-        .and(dossiers::resolved_at.ge(f.resolved_from.unwrap_or(NaiveDateTime::MIN)))
-        .and(dossiers::resolved_at.lt(f.resolved_before.unwrap_or(NaiveDateTime::MAX)));
+        .and(dossiers::resolved_at.ge(f.resolved_from.unwrap_or(far(1900))))
+        .and(dossiers::resolved_at.lt(f.resolved_before.unwrap_or(far(9999))));
     let overdue_cond = dossiers::status
         .eq_any(open)
         .and(dossiers::due_at.lt(f.now));

@@ -555,3 +555,243 @@ fn a_known_history_gives_the_expected_report() {
         NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
     );
 }
+
+mod api {
+    use motcua::auth::policy::{PrincipalKind, Role};
+    use serde_json::{Value, json};
+
+    use crate::{
+        backend_tests,
+        catalogue::{PROCEDURE, seed_catalogue},
+        helpers::{TestApp, expect_problem, token},
+    };
+
+    async fn receive(app: &TestApp, at: &str, channel: &str) -> String {
+        let response = app
+            .post_json(
+                "/api/v1/dossiers",
+                &json!({
+                    "procedure_code": PROCEDURE, "applicant": {"name": "Hộ kinh doanh Bình Minh"},
+                    "channel": channel, "received_at": at,
+                }),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let d: Value = response.json().await.unwrap();
+        d["code"].as_str().unwrap().to_owned()
+    }
+
+    async fn act(app: &TestApp, code: &str, body: Value) {
+        let d: Value = app
+            .get(&format!("/api/v1/dossiers/{code}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let response = app
+            .client
+            .post(app.url(&format!("/api/v1/dossiers/{code}/actions")))
+            .header("If-Match", format!("\"{}\"", d["version"]))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    /// Counts the dossiers a list request returns, following the cursor.
+    async fn count(app: &TestApp, path: &str) -> i64 {
+        let mut total = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("{path}&limit=200&cursor={c}"),
+                None => format!("{path}&limit=200"),
+            };
+            let response = app.get(&url).await;
+            assert_eq!(
+                response.status(),
+                200,
+                "{url}: {}",
+                response.text().await.unwrap()
+            );
+            let page: Value = response.json().await.unwrap();
+            total += page["items"].as_array().unwrap().len() as i64;
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return total,
+            }
+        }
+    }
+
+    /// A small March 2025: one dossier resolved early, one late (the specialist's step ran over), one
+    /// overdue and open, one awaiting a supplement, one withdrawn; received online, at the counter
+    /// and by post.
+    async fn seed_history(app: &TestApp) {
+        seed_catalogue(app).await;
+        let early = receive(app, "2025-03-03T08:00:00+07:00", "online").await;
+        act(
+            app,
+            &early,
+            json!({"action": "start", "at": "2025-03-03T08:10:00+07:00"}),
+        )
+        .await;
+        act(
+            app,
+            &early,
+            json!({"action": "forward", "at": "2025-03-03T09:00:00+07:00"}),
+        )
+        .await;
+        act(
+            app,
+            &early,
+            json!({"action": "forward", "at": "2025-03-04T09:00:00+07:00"}),
+        )
+        .await;
+        act(
+            app,
+            &early,
+            json!({"action": "resolve", "result": "approved", "at": "2025-03-05T09:00:00+07:00"}),
+        )
+        .await;
+        let late = receive(app, "2025-03-03T09:00:00+07:00", "direct").await;
+        act(
+            app,
+            &late,
+            json!({"action": "start", "at": "2025-03-03T09:10:00+07:00"}),
+        )
+        .await;
+        act(
+            app,
+            &late,
+            json!({"action": "forward", "at": "2025-03-03T10:00:00+07:00"}),
+        )
+        .await;
+        act(
+            app,
+            &late,
+            json!({"action": "forward", "at": "2025-03-12T10:00:00+07:00"}),
+        )
+        .await;
+        act(app, &late, json!({"action": "resolve", "result": "refused", "note": "Không đủ điều kiện", "at": "2025-03-13T10:00:00+07:00"})).await;
+        let _overdue = receive(app, "2025-03-10T09:00:00+07:00", "postal").await;
+        let paused = receive(app, "2025-03-20T09:00:00+07:00", "online").await;
+        act(
+            app,
+            &paused,
+            json!({"action": "start", "at": "2025-03-20T09:10:00+07:00"}),
+        )
+        .await;
+        act(app, &paused, json!({"action": "request_supplement", "reason": "Thiếu bản sao", "at": "2025-03-21T09:00:00+07:00"})).await;
+        let withdrawn = receive(app, "2025-02-26T09:00:00+07:00", "direct").await;
+        act(app, &withdrawn, json!({"action": "withdraw", "reason": "Người nộp rút", "at": "2025-03-04T09:00:00+07:00"})).await;
+    }
+
+    backend_tests! {
+        /// The JSON report: the columns, the total, and every list query returns exactly its count.
+        async fn summary_reconciles_through_the_api(app: &TestApp) {
+            seed_history(app).await;
+            for group_by in ["unit", "procedure", "field", "channel", "month"] {
+                let response = app.get(&format!("/api/v1/stats/summary?from=2025-03-01&to=2025-03-31&group_by={group_by}")).await;
+                assert_eq!(response.status(), 200);
+                let s: Value = response.json().await.unwrap();
+                assert_eq!(s["period_start"], "2025-03-01T00:00:00+07:00");
+                assert_eq!(s["period_end"], "2025-04-01T00:00:00+07:00");
+                let rows: Vec<&Value> = s["rows"].as_array().unwrap().iter().chain([&s["total"]]).collect();
+                for row in rows {
+                    for (column, query) in row["list_queries"].as_object().unwrap() {
+                        assert_eq!(row[column].as_i64().unwrap(), count(app, query.as_str().unwrap()).await, "{group_by} {column} {query}");
+                    }
+                }
+            }
+            let s: Value = app.get("/api/v1/stats/summary?from=2025-03-01&to=2025-03-31").await.json().await.unwrap();
+            assert_eq!(s["group_by"], "unit");
+            let t = &s["total"];
+            assert_eq!((t["carried_over"].as_i64(), t["received"].as_i64()), (Some(1), Some(4)));
+            assert_eq!((t["received_online"].as_i64(), t["received_direct"].as_i64(), t["received_postal"].as_i64()), (Some(2), Some(1), Some(1)));
+            assert_eq!((t["resolved"].as_i64(), t["resolved_early"].as_i64(), t["resolved_late"].as_i64()), (Some(2), Some(1), Some(1)));
+            assert_eq!(t["on_time_or_early_share"], 0.5);
+            assert_eq!((t["open_at_end"].as_i64(), t["open_overdue"].as_i64(), t["open_awaiting_supplement"].as_i64()), (Some(2), Some(1), Some(1)));
+            assert_eq!((t["withdrawn"].as_i64(), t["refused"].as_i64()), (Some(1), Some(1)));
+            assert_eq!(s["rows"][0]["key"], "QLTM");
+            assert_eq!(s["rows"][0]["label"], "Phòng Quản lý Thương mại");
+            // Early: Mon 3 Mar 08:00 → Wed 5 Mar 09:00 = 7.5 + 8 + 1.5 = 17 working hours; late:
+            // Mon 3 Mar 09:00 → Thu 13 Mar 10:00 = 6.5 + 7 × 8 + 2.5 = 65 h. 82 h of 2 × 40 h.
+            assert_eq!((t["working_minutes_used"].as_i64(), t["statutory_working_minutes"].as_i64()), (Some(82 * 60), Some(80 * 60)));
+            assert_eq!(t["avg_statutory_working_days"], 5.0);
+            assert_eq!(t["avg_working_days_used"], 5.125);
+            assert_eq!(t["time_saved_share"], -0.025);
+        }
+
+        /// CSV with a byte-order mark and quoting; an Excel workbook; 403 for the reception role; 400/422.
+        async fn summary_downloads_and_refusals(app: &TestApp) {
+            seed_history(app).await;
+            let response = app.get("/api/v1/stats/summary?from=2025-03-01&to=2025-03-31&group_by=field&format=csv").await;
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+            assert!(response.headers()["content-disposition"].to_str().unwrap().contains("bao-cao-2025-03-01-2025-03-31-field.csv"));
+            let bytes = response.bytes().await.unwrap();
+            assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+            let text = std::str::from_utf8(&bytes[3..]).unwrap();
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let headers = reader.headers().unwrap().clone();
+            assert_eq!(&headers[4], "Kỳ trước chuyển qua (carried_over)");
+            let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+            assert_eq!(records.len(), 2, "one field and the total");
+            assert_eq!(&records[0][0], "Lưu thông hàng hóa trong nước");
+            assert_eq!(&records[1][0], "TONG");
+            assert_eq!(&records[1][5], "4");
+
+            let response = app.get("/api/v1/stats/summary?from=2025-03-01&to=2025-03-31&format=xlsx").await;
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.headers()["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+            let bytes = response.bytes().await.unwrap();
+            assert_eq!(&bytes[..2], b"PK", "a zip container");
+
+            let reception = token(Role::Reception, None, "letan", PrincipalKind::User);
+            expect_problem(app.get_as(&reception, "/api/v1/stats/summary?from=2025-03-01&to=2025-03-31").await, 403).await;
+            let auditor = token(Role::Auditor, None, "kiemtoan", PrincipalKind::User);
+            assert_eq!(app.get_as(&auditor, "/api/v1/stats/summary?from=2025-03-01&to=2025-03-31").await.status(), 200);
+            expect_problem(app.get("/api/v1/stats/summary?from=2025-03-31&to=2025-03-01").await, 422).await;
+            expect_problem(app.get("/api/v1/stats/summary?from=2025-03-01").await, 400).await;
+            expect_problem(app.get("/api/v1/stats/summary?from=2025-03-01&to=2025-03-02&group_by=year").await, 400).await;
+            expect_problem(app.get("/api/v1/dossiers?open_state=overdue").await, 422).await;
+        }
+
+        /// The late list names the step and unit that ran over; due-soon warns ahead.
+        async fn late_and_due_soon(app: &TestApp) {
+            seed_history(app).await;
+            let page: Value = app.get("/api/v1/stats/late?kind=late").await.json().await.unwrap();
+            let items = page["items"].as_array().unwrap();
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0]["kind"], "late");
+            // Due Mon 10 Mar 08:00 (5 working days from Mon 3 Mar 09:00 … 17:00 is 8 h a day → Mon 10
+            // Mar 09:00); resolved Thu 13 Mar 10:00: 3 days and 1 h over.
+            assert_eq!(items[0]["dossier"]["due_at"], "2025-03-10T09:00:00+07:00");
+            assert_eq!(items[0]["overrun_working_minutes"], 3 * 480 + 60);
+            let steps = items[0]["steps"].as_array().unwrap();
+            assert!(steps.iter().any(|s| s["unit_code"] == "QLTM" && s["overrun_working_minutes"].as_i64().unwrap() > 0), "{steps:?}");
+
+            let page: Value = app.get("/api/v1/stats/late?kind=overdue&limit=1").await.json().await.unwrap();
+            let items = page["items"].as_array().unwrap();
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0]["kind"], "overdue");
+            assert_eq!(items[0]["steps"][0]["finished_at"], Value::Null, "the current step is still running");
+            assert_eq!(items[0]["steps"][0]["unit_code"], "MC");
+            assert!(page["next_cursor"].is_null());
+            let all: Value = app.get("/api/v1/stats/late").await.json().await.unwrap();
+            assert_eq!(all["items"].as_array().unwrap().len(), 2);
+            let march: Value = app.get("/api/v1/stats/late?kind=late&from=2025-03-14&to=2025-03-31").await.json().await.unwrap();
+            assert_eq!(march["items"].as_array().unwrap().len(), 0);
+
+            // Received now: due in 5 working days; within 2 it is not listed, within 6 it is.
+            let fresh = receive(app, &chrono::Utc::now().to_rfc3339(), "online").await;
+            let soon: Value = app.get("/api/v1/stats/due-soon?within=2").await.json().await.unwrap();
+            assert!(soon["items"].as_array().unwrap().iter().all(|i| i["dossier"]["code"] != fresh.as_str()));
+            let soon: Value = app.get("/api/v1/stats/due-soon?within=6").await.json().await.unwrap();
+            let item = soon["items"].as_array().unwrap().iter().find(|i| i["dossier"]["code"] == fresh.as_str()).expect("listed");
+            assert!(item["working_minutes_left"].as_i64().unwrap() <= 5 * 480);
+            expect_problem(app.get("/api/v1/stats/due-soon?within=31").await, 422).await;
+        }
+    }
+}
