@@ -795,3 +795,75 @@ mod api {
         }
     }
 }
+
+/// `motcua demo`'s loader on a temporary SQLite file: 418 dossiers through the real receipt and
+/// actions, and a report whose every count reconciles with the dossier list.
+#[test]
+fn demo_loads_418_dossiers_and_its_report_reconciles() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = store::establish(&DatabaseTarget::Sqlite(dir.path().join("demo.db"))).unwrap();
+    store::run_migrations(&mut conn).unwrap();
+    let calendars = CalendarCache::default();
+    assert!(!motcua::demo::already_loaded(&mut conn).unwrap());
+    motcua::demo::load(&mut conn, &calendars, false).unwrap();
+    assert!(motcua::demo::already_loaded(&mut conn).unwrap());
+    let all = motcua::store::dossiers::DossierFilter::default();
+    assert_eq!(list_count(&mut conn, all), 418);
+
+    let summary = motcua::demo::report(&mut conn, &calendars, GroupBy::Unit).unwrap();
+    let t = summary.total.line;
+    assert_eq!((t.carried_over, t.received, t.open_at_end), (0, 418, 0));
+    assert_eq!(t.resolved, 418, "received and returned within the period");
+    assert_eq!(t.resolved_late, 0, "all on time, as in the source report");
+    assert_eq!(
+        t.received_online + t.received_direct + t.received_postal,
+        418
+    );
+    let saved = t.time_saved_share().unwrap();
+    assert!(
+        (0.2..0.45).contains(&saved),
+        "about 30 % faster than the limits: {saved}"
+    );
+    let units: Vec<&str> = summary
+        .rows
+        .iter()
+        .filter_map(|r| r.key.as_deref())
+        .collect();
+    assert_eq!(units, ["ATNL", "QLCN", "QLTM"]);
+    for row in summary.rows.iter().chain([&summary.total]) {
+        for column in Column::ALL {
+            let expected = row
+                .cell_filter(column)
+                .map_or(0, |f| list_count(&mut conn, f));
+            assert_eq!(
+                column.value(&row.line),
+                expected,
+                "{} of {:?}",
+                column.name(),
+                row.key
+            );
+        }
+    }
+    let supplements = motcua::store::stats::load::<SupplementCount>(
+        &mut conn,
+        "SELECT COUNT(*) AS n FROM dossier_pauses",
+        &[],
+    )
+    .unwrap()[0]
+        .n;
+    assert!(
+        (1..=30).contains(&supplements),
+        "a few supplements: {supplements}"
+    );
+    let text = motcua::demo::render(&summary);
+    assert!(
+        text.contains("DỮ LIỆU MẪU") && text.contains("418"),
+        "{text}"
+    );
+}
+
+#[derive(diesel::QueryableByName)]
+struct SupplementCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
