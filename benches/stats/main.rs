@@ -94,7 +94,7 @@ fn load(conn: &mut DbConnection, n: i64) {
                        timestamp '2021-12-31 17:00' + ((g * {window}) / {n}) * interval '1 second' AS received, \
                        5 + ((g * 7919) % 100 + 1) % 10 AS limit_days, \
                        1 + (g * 31) % 15 AS took, (g * 2654435761) % 1000 AS r \
-                     FROM generate_series(1, {n}) g) s) t"
+                     FROM generate_series(1::bigint, {n}) g) s) t"
         ),
     );
     sql(
