@@ -554,6 +554,31 @@ fn a_known_history_gives_the_expected_report() {
         NaiveDate::from_ymd_opt(2025, 2, 1).unwrap(),
         NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
     );
+
+    // A database upgraded with dossiers but no counters and no time used: the first report
+    // rebuilds both, to the same figures.
+    let before = counters_snapshot(&mut conn);
+    for statement in [
+        "UPDATE dossiers SET working_minutes_used = NULL, limit_minutes = NULL",
+        "DELETE FROM stats_counters",
+        "UPDATE stats_state SET counters_built = FALSE",
+    ] {
+        stats_store::execute(&mut conn, statement, &[]).unwrap();
+    }
+    let again = stats_service::summary(
+        &mut conn,
+        &calendars,
+        &admin(),
+        &SummaryQuery {
+            from: NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
+            group_by: GroupBy::Unit,
+        },
+    )
+    .unwrap();
+    assert_eq!(again.total.line, t);
+    assert_eq!(counters_snapshot(&mut conn), before);
+    assert!(stats_store::counters_built(&mut conn).unwrap());
 }
 
 mod api {
