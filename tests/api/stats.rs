@@ -53,7 +53,11 @@ fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 /// A fresh in-memory SQLite database with units SCT, MC, QLTM, BGD and three procedures: 3 working
 /// days (pause policy), 2 working days (restart policy) and 10 calendar days.
 fn seeded_db() -> (DbConnection, CalendarCache) {
-    let mut conn = store::establish(&DatabaseTarget::Sqlite(":memory:".into())).unwrap();
+    seeded_db_on(&DatabaseTarget::Sqlite(":memory:".into()))
+}
+
+fn seeded_db_on(target: &DatabaseTarget) -> (DbConnection, CalendarCache) {
+    let mut conn = store::establish(target).unwrap();
     store::run_migrations(&mut conn).unwrap();
     let calendars = CalendarCache::default();
     for (code, name, parent) in [
@@ -396,6 +400,27 @@ fn counters_snapshot(conn: &mut DbConnection) -> Vec<CounterRow> {
         .collect()
 }
 
+/// Plays the histories, then checks the report against the lists and the counters against a
+/// rebuild.
+fn check_histories(
+    target: &DatabaseTarget,
+    histories: &[History],
+    periods: &[(i64, i64)],
+) -> Result<(), TestCaseError> {
+    let (mut conn, calendars) = seeded_db_on(target);
+    for (i, h) in histories.iter().enumerate() {
+        play(&mut conn, &calendars, i, h);
+    }
+    for (offset, len) in periods {
+        let from = NaiveDate::from_ymd_opt(2024, 12, 20).unwrap() + Duration::days(*offset);
+        assert_reconciles(&mut conn, &calendars, from, from + Duration::days(*len));
+    }
+    let incremental = counters_snapshot(&mut conn);
+    stats_service::rebuild_counters(&mut conn, &calendars).unwrap();
+    prop_assert_eq!(incremental, counters_snapshot(&mut conn));
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, max_shrink_iters: 200, ..ProptestConfig::default() })]
 
@@ -407,17 +432,22 @@ proptest! {
         histories in prop::collection::vec(history(), 1..30),
         periods in prop::collection::vec((0i64..110, 0i64..70), 3),
     ) {
-        let (mut conn, calendars) = seeded_db();
-        for (i, h) in histories.iter().enumerate() {
-            play(&mut conn, &calendars, i, h);
-        }
-        for (offset, len) in periods {
-            let from = NaiveDate::from_ymd_opt(2024, 12, 20).unwrap() + Duration::days(offset);
-            assert_reconciles(&mut conn, &calendars, from, from + Duration::days(len));
-        }
-        let incremental = counters_snapshot(&mut conn);
-        stats_service::rebuild_counters(&mut conn, &calendars).unwrap();
-        prop_assert_eq!(incremental, counters_snapshot(&mut conn));
+        check_histories(&DatabaseTarget::Sqlite(":memory:".into()), &histories, &periods)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, max_shrink_iters: 20, ..ProptestConfig::default() })]
+
+    /// The same on PostgreSQL (fewer cases: each creates a database).
+    #[test]
+    #[cfg_attr(not(motcua_test_postgres), ignore = "set MOTCUA_TEST_POSTGRES_URL to run on PostgreSQL")]
+    fn summary_counts_equal_the_dossier_lists_on_postgres(
+        histories in prop::collection::vec(history(), 1..30),
+        periods in prop::collection::vec((0i64..110, 0i64..70), 2),
+    ) {
+        let db = crate::helpers::TestDb::create(crate::helpers::Backend::Postgres);
+        check_histories(&db.target, &histories, &periods)?;
     }
 }
 
