@@ -25,6 +25,10 @@ enum Command {
     /// Manage local user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Load the demo agency (DEMO DATA: its units, 57 procedures and 418 dossiers simulated over
+    /// January–October 2018 with a fixed seed) into the database, then print the report computed
+    /// from the stored dossiers. Already loaded: only prints the report.
+    Demo,
     /// Import procedures or dossiers from the e-portal's export (CSV or JSON lines; the columns
     /// are in the README). Prints a report naming each bad row; exits 1 if a row failed.
     Import(ImportArgs),
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
             role,
             unit,
         }) => add_user(&config, &username, &role, unit.as_deref()),
+        Command::Demo => demo(&config),
         Command::Import(args) => import(&config, &args),
         Command::Openapi => unreachable!("handled above"),
     };
@@ -126,6 +131,28 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
         "applied {} migration(s) on {}",
         applied.len(),
         config.database.backend_name()
+    );
+    Ok(())
+}
+
+fn demo(config: &Config) -> anyhow::Result<()> {
+    use motcua::{demo, service::stats::GroupBy, store::calendar::CalendarCache};
+    let mut conn = store::establish(&config.database)?;
+    store::run_migrations(&mut conn)?;
+    let calendars = CalendarCache::default();
+    if demo::already_loaded(&mut conn)? {
+        eprintln!("the demo data is in the database already; printing its report");
+    } else {
+        eprintln!(
+            "loading the demo agency into {} (DEMO DATA, seed {:#x})",
+            config.database.backend_name(),
+            demo::SEED
+        );
+        demo::load(&mut conn, &calendars, true)?;
+    }
+    println!(
+        "{}",
+        demo::render(&demo::report(&mut conn, &calendars, GroupBy::Unit)?)
     );
     Ok(())
 }

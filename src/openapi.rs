@@ -12,7 +12,8 @@ use utoipa::{
 };
 
 use crate::http::{
-    accounts, audit, calendar, catalogue, dossiers, error, imports, ops, pagination::Page, webhooks,
+    accounts, audit, calendar, catalogue, dossiers, error, imports, ops, pagination::Page, stats,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -36,10 +37,10 @@ validation problems, `errors[]` naming each invalid field."
         accounts::token, accounts::create_client, accounts::list_clients,
         accounts::create_user, accounts::list_users, accounts::get_user, accounts::patch_user,
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::deliveries,
-        webhooks::redeliver, imports::import,
+        webhooks::redeliver, imports::import, stats::summary, stats::late, stats::due_soon,
     ),
     modifiers(&BearerAuth, &CommonResponses, &ResponseDescriptions),
-    components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<accounts::UserDto>, Page<accounts::ClientDto>, Page<webhooks::WebhookDto>, Page<webhooks::DeliveryDto>)),
+    components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<accounts::UserDto>, Page<accounts::ClientDto>, Page<webhooks::WebhookDto>, Page<webhooks::DeliveryDto>, Page<stats::LateDossierDto>, Page<stats::DueSoonDto>)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "calendar", description = "Working days, public holidays, office hours and deadlines (UTC+7)"),
@@ -47,6 +48,7 @@ validation problems, `errors[]` naming each invalid field."
         (name = "dossiers", description = "Receipt, actions, the control slip and deadlines of dossiers"),
         (name = "public", description = "The applicant's status lookup (no token)"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "statistics", description = "The official report (early / on time / late, time saved), late and overdue dossiers, due-soon warnings"),
         (name = "auth", description = "Access tokens and machine clients"),
         (name = "imports", description = "Bulk import of the e-portal's exports of procedures and dossiers"),
         (name = "webhooks", description = "Signed event subscriptions for the e-portal (Standard Webhooks) and their delivery log"),

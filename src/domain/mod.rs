@@ -5,3 +5,4 @@ pub mod classification;
 pub mod deadline;
 pub mod dossier;
 pub mod procedure;
+pub mod stats;

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     domain::dossier::{Command, Resolution, Status},
+    domain::stats::OpenState,
     service::{
         dossiers::{
             self as service, ActionInput, Applicant, IdempotencyRequest, ReceiptInput, StoredReply,
@@ -26,7 +27,7 @@ use crate::{
         sha256_hex,
     },
     store::{
-        dossiers::{DossierFilter, DossierRecord, ListCursor, utc},
+        dossiers::{DossierFilter, DossierRecord, ListCursor, StatsFilter, utc},
         feed::ChangePosition,
     },
 };
@@ -769,12 +770,66 @@ pub struct ListQuery {
     pub external_ref: Option<String>,
     /// Matches the code, the applicant's name or the external reference.
     pub q: Option<String>,
+    /// The procedure's field (lĩnh vực), as copied to the dossier at receipt.
+    pub field: Option<String>,
+    /// `approved` or `refused` (resolved dossiers).
+    #[param(inline)]
+    pub result: Option<ResultDto>,
+    /// Withdrawn at or after this instant.
+    #[serde(default, deserialize_with = "deserialize_opt_instant")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub withdrawn_from: Option<DateTime<Utc>>,
+    /// Withdrawn at or before this instant.
+    #[serde(default, deserialize_with = "deserialize_opt_instant")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub withdrawn_to: Option<DateTime<Utc>>,
+    /// Open at this instant: received before it, and neither resolved nor withdrawn before it
+    /// (the statistics' carried-over and open-at-period-end columns).
+    #[serde(default, deserialize_with = "deserialize_opt_instant")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub open_at: Option<DateTime<Utc>>,
+    /// With `open_at`: `awaiting_supplement` (a request for supplement started before `open_at`
+    /// and not ended before it), `overdue` (not awaiting and `due_at` before `open_at`) or
+    /// `not_yet_due` (not awaiting and `due_at` at or after `open_at`).
+    #[param(inline)]
+    pub open_state: Option<OpenStateDto>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     #[param(pattern = "^[A-Za-z0-9_-]*$", max_length = 200)]
     pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenStateDto {
+    NotYetDue,
+    Overdue,
+    AwaitingSupplement,
+}
+
+/// The list filters behind the statistics report (see `GET /api/v1/stats/summary`).
+fn stats_filter(q: &ListQuery) -> Result<StatsFilter, ApiError> {
+    if q.open_state.is_some() && q.open_at.is_none() {
+        return Err(ApiError::validation("open_state", "needs open_at"));
+    }
+    let naive = |t: Option<DateTime<Utc>>| t.map(|t| t.naive_utc());
+    Ok(StatsFilter {
+        field: q.field.clone(),
+        result: q.result.map(|r| match r {
+            ResultDto::Approved => "approved".to_owned(),
+            ResultDto::Refused => "refused".to_owned(),
+        }),
+        withdrawn_from: naive(q.withdrawn_from),
+        withdrawn_to: naive(q.withdrawn_to),
+        open_at: naive(q.open_at),
+        open_state: q.open_state.map(|s| match s {
+            OpenStateDto::NotYetDue => OpenState::NotYetDue,
+            OpenStateDto::Overdue => OpenState::Overdue,
+            OpenStateDto::AwaitingSupplement => OpenState::AwaitingSupplement,
+        }),
+    })
 }
 
 /// Where a list continues: after an id (the plain list), or after a position of the change feed.
@@ -850,6 +905,7 @@ pub async fn list(
         ));
     }
     let now = Utc::now();
+    let stats = stats_filter(&q)?;
     let naive = |t: Option<DateTime<Utc>>| t.map(|t| t.naive_utc());
     let mut filter = DossierFilter {
         status: q.status.map(|s| match s {
@@ -880,6 +936,7 @@ pub async fn list(
         created_by_client: None,
         q: q.q.filter(|s| !s.trim().is_empty()),
         none: false,
+        stats,
     };
     let after = match position {
         Position::Start if q.updated_since.is_none() => ListCursor::Start,

@@ -14,6 +14,7 @@ pub mod middleware;
 pub mod ops;
 pub mod pagination;
 pub mod state;
+pub mod stats;
 pub mod time;
 pub mod webhooks;
 
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(calendar::configure)
         .configure(catalogue::configure)
         .configure(dossiers::configure)
+        .configure(stats::configure)
         .configure(audit::configure)
         .configure(accounts::configure)
         .configure(webhooks::configure)

@@ -295,6 +295,8 @@ pub fn receive(
             note: Some(format!("channel: {}", input.channel)),
             details: Some(serde_json::json!({"due_at": receipt.due.due_at, "first_step_due_at": receipt.first_step_due_at}).to_string()),
         })?;
+        // Statistics (issue 6): the report's counters, in this transaction.
+        super::stats::on_dossier_change(conn, &calendar, &procedure.rules, None, &record)?;
         audit.record(conn, "dossier.receive", "dossier", &record.code, serde_json::json!({
             "procedure_code": record.procedure_code, "procedure_version": record.procedure_version,
             "channel": record.channel, "received_at": received_at, "due_at": receipt.due.due_at,
@@ -560,6 +562,14 @@ pub fn act(
                 at,
                 event_details(&input, &transition, details, &who.subject),
             ),
+        )?;
+        // Statistics: time used at resolution and the report's counters, in this transaction.
+        super::stats::on_dossier_change(
+            conn,
+            &calendar,
+            &procedure.rules,
+            Some((&record, &pauses)),
+            &updated,
         )?;
         Ok(updated)
     })

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod catalogue;
 pub mod dossiers;
 pub mod imports;
+pub mod stats;
 pub mod webhooks;
 
 use crate::{

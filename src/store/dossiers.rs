@@ -13,6 +13,7 @@ use super::{
 use crate::domain::{
     deadline::Pause,
     dossier::{DossierState, Status},
+    stats::OpenState,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -429,6 +430,23 @@ pub struct DossierFilter {
     pub q: Option<String>,
     /// Matches nothing (a caller whose scope allows no dossier).
     pub none: bool,
+    /// Statistics filters (the report's reconciliation, see `domain::stats`).
+    pub stats: StatsFilter,
+}
+
+/// The filters that reproduce each count of the statistics report; every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct StatsFilter {
+    /// The field (lĩnh vực) of the procedure, as copied at receipt.
+    pub field: Option<String>,
+    /// `approved` or `refused`.
+    pub result: Option<String>,
+    pub withdrawn_from: Option<NaiveDateTime>,
+    pub withdrawn_to: Option<NaiveDateTime>,
+    /// Open at this instant: received before it, neither resolved nor withdrawn before it.
+    pub open_at: Option<NaiveDateTime>,
+    /// With `open_at`: how the dossier stood at that instant.
+    pub open_state: Option<OpenState>,
 }
 
 /// Position after which the next page starts.
@@ -437,6 +455,68 @@ pub enum ListCursor {
     Start,
     /// Default order: by id.
     AfterId(i64),
+}
+
+/// The statistics report's filters (see `StatsFilter`), applied by [`apply_dossier_filter!`] so that
+/// the plain list and the change feed filter alike.
+macro_rules! apply_stats_filter {
+    ($query:ident, $filter:expr) => {{
+        use $crate::{
+            domain::stats::OpenState,
+            store::schema::{dossier_pauses, dossiers},
+        };
+        let f: &$crate::store::dossiers::StatsFilter = $filter;
+        let mut query = $query;
+        if let Some(v) = &f.field {
+            query = query.filter(dossiers::field.eq(v.clone()));
+        }
+        if let Some(v) = &f.result {
+            query = query.filter(dossiers::result.eq(v.clone()));
+        }
+        if let Some(v) = f.withdrawn_from {
+            query = query.filter(dossiers::withdrawn_at.ge(v));
+        }
+        if let Some(v) = f.withdrawn_to {
+            query = query.filter(dossiers::withdrawn_at.le(v));
+        }
+        if let Some(t) = f.open_at {
+            query = query
+                .filter(dossiers::received_at.lt(t))
+                .filter(
+                    dossiers::resolved_at
+                        .is_null()
+                        .or(dossiers::resolved_at.ge(t)),
+                )
+                .filter(
+                    dossiers::withdrawn_at
+                        .is_null()
+                        .or(dossiers::withdrawn_at.ge(t)),
+                );
+            let awaiting = || {
+                diesel::dsl::exists(
+                    dossier_pauses::table
+                        .filter(dossier_pauses::dossier_id.eq(dossiers::id))
+                        .filter(dossier_pauses::started_at.lt(t))
+                        .filter(
+                            dossier_pauses::ended_at
+                                .is_null()
+                                .or(dossier_pauses::ended_at.ge(t)),
+                        ),
+                )
+            };
+            query = match f.open_state {
+                None => query,
+                Some(OpenState::AwaitingSupplement) => query.filter(awaiting()),
+                Some(OpenState::Overdue) => query
+                    .filter(diesel::dsl::not(awaiting()))
+                    .filter(dossiers::due_at.lt(t)),
+                Some(OpenState::NotYetDue) => query
+                    .filter(diesel::dsl::not(awaiting()))
+                    .filter(dossiers::due_at.ge(t)),
+            };
+        }
+        query
+    }};
 }
 
 /// Adds the `WHERE` clauses of a [`DossierFilter`] to a boxed query whose source includes
@@ -523,10 +603,11 @@ macro_rules! apply_dossier_filter {
                     ),
             );
         }
-        query
+        $crate::store::dossiers::apply_stats_filter!(query, &filter.stats)
     }};
 }
 pub(crate) use apply_dossier_filter;
+pub(crate) use apply_stats_filter;
 
 /// The filtered list in id order. Listing by change (`updated_since`) is the change feed of
 /// `store::feed`, whose cursor survives changes that commit out of order.

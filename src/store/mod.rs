@@ -13,6 +13,7 @@ pub mod feed;
 pub mod idempotency;
 pub mod outbox;
 pub mod schema;
+pub mod stats;
 pub mod webhooks;
 
 use std::{path::Path, time::Duration};

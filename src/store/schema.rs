@@ -287,6 +287,7 @@ diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::allow_tables_to_appear_in_same_query!(dossiers, dossier_changes, dossier_deadline_notices);
+diesel::allow_tables_to_appear_in_same_query!(dossier_pauses, dossier_changes);
 diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     outbox_events,

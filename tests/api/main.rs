@@ -15,4 +15,5 @@ mod imports;
 mod openapi;
 mod operations;
 mod startup;
+mod stats;
 mod webhooks;

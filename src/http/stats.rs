@@ -1,0 +1,754 @@
+//! Statistics endpoints: the official report (JSON, CSV, XLSX), late and overdue dossiers with the
+//! steps that ran over, and due-soon warnings. All need the `read_statistics` permission (admin,
+//! leader, auditor); statistics are agency-wide.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, http::header, web};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    auth::Caller,
+    dossiers::{DossierDto, dossier_dto},
+    error::{ApiError, Problem},
+    pagination::{Page, PageQuery, encode_cursor, id_cursor},
+    state::AppState,
+    time::local,
+};
+use crate::{
+    domain::stats::ReportLine,
+    service::stats::{
+        self as service, Column, GroupBy, LateKind, LateQuery, Summary, SummaryQuery, SummaryRow,
+    },
+    store::dossiers::{DossierFilter, utc},
+};
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupByDto {
+    /// The procedure's lead unit (`unit_code` of the dossier, fixed at receipt).
+    #[default]
+    Unit,
+    Procedure,
+    /// The procedure's field (lĩnh vực), as copied to the dossier at receipt.
+    Field,
+    /// `direct`, `online`, `postal`.
+    Channel,
+    /// The local (UTC+7) month of each counted event; each row is that month's own report.
+    Month,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportFormat {
+    #[default]
+    Json,
+    /// UTF-8 with a byte-order mark (Excel reads Vietnamese correctly), RFC 4180 quoting.
+    Csv,
+    /// An Excel workbook: header row, one row per group, a bold total row, number formats.
+    Xlsx,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryParams {
+    /// First day of the period, a local (UTC+7) date, inclusive: the period starts at 00:00+07:00.
+    #[param(value_type = String, format = Date, example = "2018-01-01")]
+    pub from: NaiveDate,
+    /// Last day of the period, a local date, inclusive: the period ends before 00:00+07:00 of the
+    /// next day.
+    #[param(value_type = String, format = Date, example = "2018-10-31")]
+    pub to: NaiveDate,
+    /// What the rows are (default `unit`).
+    #[param(inline)]
+    pub group_by: Option<GroupByDto>,
+    /// `json` (default), `csv` or `xlsx`.
+    #[param(inline)]
+    pub format: Option<ReportFormat>,
+}
+
+/// One row of the report. Every count is reproduced exactly by the dossier list named in
+/// `list_queries` under the same name (as an admin or auditor, whose list is not restricted).
+///
+/// Definitions (T₀ = 00:00+07:00 of the row's `from`, T₁ = 00:00+07:00 of the day after its `to`):
+/// a dossier is *open at T* when it was received before T and neither resolved nor withdrawn
+/// before T; *awaiting a supplement at T* when open with a request for supplement started before T
+/// and not ended before T; *overdue at T* when open, not awaiting, and its statutory due instant
+/// (after pauses) is before T.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SummaryRowDto {
+    /// The group: a unit code, procedure code, field, channel or `YYYY-MM`; `null` on the total.
+    pub key: Option<String>,
+    /// Unit name, procedure name (latest version), channel or month in Vietnamese.
+    pub label: String,
+    /// The row's first local date (a month row is clipped to the period).
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    /// The row's last local date.
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    /// Kỳ trước chuyển qua: open at T₀.
+    pub carried_over: i64,
+    /// Mới tiếp nhận: received in [T₀, T₁).
+    pub received: i64,
+    /// Of which online (`channel = online`).
+    pub received_online: i64,
+    /// Of which at the counter (`channel = direct`).
+    pub received_direct: i64,
+    /// Of which by post (`channel = postal`).
+    pub received_postal: i64,
+    /// Đã giải quyết: resolved in [T₀, T₁), approved or refused, whenever received.
+    pub resolved: i64,
+    /// Resolved on a local day before the day of the due instant.
+    pub resolved_early: i64,
+    /// Resolved on the day of the due instant, at or before it.
+    pub resolved_on_time: i64,
+    /// Resolved after the due instant.
+    pub resolved_late: i64,
+    /// (early + on time) / resolved, rounded to 4 decimals; `null` when nothing was resolved.
+    pub on_time_or_early_share: Option<f64>,
+    /// Đang giải quyết: open at T₁ (= not yet due + overdue + awaiting supplement).
+    pub open_at_end: i64,
+    /// Open at T₁, not awaiting a supplement, due at or after T₁.
+    pub open_not_yet_due: i64,
+    /// Open at T₁, not awaiting a supplement, due before T₁.
+    pub open_overdue: i64,
+    /// Open at T₁ and awaiting a supplement then.
+    pub open_awaiting_supplement: i64,
+    /// Withdrawn in [T₀, T₁).
+    pub withdrawn: i64,
+    /// Resolved in [T₀, T₁) with the result `refused`.
+    pub refused: i64,
+    /// Over the dossiers resolved in [T₀, T₁): the average working days used, from receipt (or
+    /// the last restart of the clock under the `restart` supplement policy) to resolution, paused
+    /// time excluded, on the working calendar as it was at resolution (3 decimals).
+    pub avg_working_days_used: Option<f64>,
+    /// Over the same dossiers: the average statutory limit in working days (a limit in calendar
+    /// days counts the working time those days hold).
+    pub avg_statutory_working_days: Option<f64>,
+    /// 1 − used / statutory over the same dossiers, 4 decimals (0.3: 30 % of the statutory time
+    /// saved; negative when over).
+    pub time_saved_share: Option<f64>,
+    /// Total working minutes used by the dossiers resolved in the row.
+    pub working_minutes_used: i64,
+    /// Total of their statutory limits in working minutes.
+    pub statutory_working_minutes: i64,
+    /// For each count above (by its name): the `GET /api/v1/dossiers` request returning exactly
+    /// those dossiers. The time-used figures cover the dossiers of `resolved`.
+    pub list_queries: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SummaryDto {
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    #[schema(inline)]
+    pub group_by: GroupByDto,
+    /// 00:00+07:00 of `from`.
+    pub period_start: DateTime<FixedOffset>,
+    /// 00:00+07:00 of the day after `to` (exclusive).
+    pub period_end: DateTime<FixedOffset>,
+    /// Minutes in one working day (the standard day of the office hours) used for the averages.
+    pub working_day_minutes: i64,
+    /// Groups with at least one non-zero count, by key; for `month`, every month of the period.
+    pub rows: Vec<SummaryRowDto>,
+    /// The whole period. Flows (received, resolved, withdrawn, refused) are the sums of the rows;
+    /// stocks (carried over, open at end) are at the period's own start and end.
+    pub total: SummaryRowDto,
+}
+
+fn instant_text(naive: NaiveDateTime) -> String {
+    local(utc(naive)).to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The `GET /api/v1/dossiers` request with the filters of `f` (those the report uses).
+pub fn list_query(f: &DossierFilter) -> String {
+    let mut params: Vec<(&str, String)> = Vec::new();
+    let text = |params: &mut Vec<(&str, String)>, name, v: &Option<String>| {
+        if let Some(v) = v {
+            params.push((name, v.clone()));
+        }
+    };
+    let at = |params: &mut Vec<(&str, String)>, name, v: Option<NaiveDateTime>| {
+        if let Some(v) = v {
+            params.push((name, instant_text(v)));
+        }
+    };
+    text(&mut params, "unit_code", &f.unit_code);
+    text(&mut params, "procedure_code", &f.procedure_code);
+    text(&mut params, "field", &f.stats.field);
+    text(&mut params, "channel", &f.channel);
+    at(&mut params, "received_from", f.received_from);
+    at(&mut params, "received_to", f.received_to);
+    at(&mut params, "resolved_from", f.resolved_from);
+    at(&mut params, "resolved_to", f.resolved_to);
+    text(&mut params, "outcome", &f.outcome);
+    text(&mut params, "result", &f.stats.result);
+    at(&mut params, "withdrawn_from", f.stats.withdrawn_from);
+    at(&mut params, "withdrawn_to", f.stats.withdrawn_to);
+    at(&mut params, "open_at", f.stats.open_at);
+    if let Some(s) = f.stats.open_state {
+        params.push(("open_state", s.as_str().to_owned()));
+    }
+    let query = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("/api/v1/dossiers?{query}")
+}
+
+/// Rounds a ratio to 4 decimals and an average to 3, as printed reports do.
+fn round(v: Option<f64>, decimals: i32) -> Option<f64> {
+    let f = 10f64.powi(decimals);
+    v.map(|v| (v * f).round() / f)
+}
+
+fn row_dto(row: &SummaryRow, day_minutes: i64) -> SummaryRowDto {
+    let l: &ReportLine = &row.line;
+    SummaryRowDto {
+        key: row.key.clone(),
+        label: row.label.clone(),
+        from: row.from,
+        to: row.to,
+        carried_over: l.carried_over,
+        received: l.received,
+        received_online: l.received_online,
+        received_direct: l.received_direct,
+        received_postal: l.received_postal,
+        resolved: l.resolved,
+        resolved_early: l.resolved_early,
+        resolved_on_time: l.resolved_on_time,
+        resolved_late: l.resolved_late,
+        on_time_or_early_share: round(l.on_time_or_early_share(), 4),
+        open_at_end: l.open_at_end,
+        open_not_yet_due: l.open_not_yet_due,
+        open_overdue: l.open_overdue,
+        open_awaiting_supplement: l.open_awaiting_supplement,
+        withdrawn: l.withdrawn,
+        refused: l.refused,
+        avg_working_days_used: round(l.avg_working_days_used(day_minutes), 3),
+        avg_statutory_working_days: round(l.avg_statutory_days(day_minutes), 3),
+        time_saved_share: round(l.time_saved_share(), 4),
+        working_minutes_used: l.used_minutes,
+        statutory_working_minutes: l.limit_minutes,
+        list_queries: Column::ALL
+            .into_iter()
+            .filter_map(|c| {
+                row.cell_filter(c)
+                    .map(|f| (c.name().to_owned(), list_query(&f)))
+            })
+            .collect(),
+    }
+}
+
+fn group_dto(g: GroupBy) -> GroupByDto {
+    match g {
+        GroupBy::Unit => GroupByDto::Unit,
+        GroupBy::Procedure => GroupByDto::Procedure,
+        GroupBy::Field => GroupByDto::Field,
+        GroupBy::Channel => GroupByDto::Channel,
+        GroupBy::Month => GroupByDto::Month,
+    }
+}
+
+pub fn summary_dto(s: &Summary) -> SummaryDto {
+    SummaryDto {
+        from: s.from,
+        to: s.to,
+        group_by: group_dto(s.group_by),
+        period_start: local(utc(s.total.start())),
+        period_end: local(utc(s.total.end())),
+        working_day_minutes: s.day_minutes,
+        rows: s.rows.iter().map(|r| row_dto(r, s.day_minutes)).collect(),
+        total: row_dto(&s.total, s.day_minutes),
+    }
+}
+
+/// The columns of the downloads: heading, and the value of a row.
+type Cell = (&'static str, fn(&SummaryRow, i64) -> CellValue);
+
+pub enum CellValue {
+    Text(String),
+    Count(i64),
+    Share(Option<f64>),
+    Days(Option<f64>),
+}
+
+fn download_columns() -> Vec<Cell> {
+    macro_rules! count {
+        ($heading:expr, $f:ident) => {
+            ($heading, |r: &SummaryRow, _| CellValue::Count(r.line.$f))
+        };
+    }
+    vec![
+        ("Mã (key)", |r, _| {
+            CellValue::Text(r.key.clone().unwrap_or_else(|| "TONG".to_owned()))
+        }),
+        ("Tên (label)", |r, _| CellValue::Text(r.label.clone())),
+        ("Từ ngày (from)", |r, _| {
+            CellValue::Text(r.from.to_string())
+        }),
+        ("Đến ngày (to)", |r, _| {
+            CellValue::Text(r.to.to_string())
+        }),
+        count!("Kỳ trước chuyển qua (carried_over)", carried_over),
+        count!("Mới tiếp nhận (received)", received),
+        count!("Tiếp nhận trực tuyến (received_online)", received_online),
+        count!("Tiếp nhận trực tiếp (received_direct)", received_direct),
+        count!("Tiếp nhận qua bưu chính (received_postal)", received_postal),
+        count!("Đã giải quyết (resolved)", resolved),
+        count!("Trước hạn (resolved_early)", resolved_early),
+        count!("Đúng hạn (resolved_on_time)", resolved_on_time),
+        count!("Quá hạn (resolved_late)", resolved_late),
+        (
+            "Tỷ lệ đúng hạn và trước hạn (on_time_or_early_share)",
+            |r, _| CellValue::Share(r.line.on_time_or_early_share()),
+        ),
+        count!("Đang giải quyết cuối kỳ (open_at_end)", open_at_end),
+        count!("Chưa đến hạn (open_not_yet_due)", open_not_yet_due),
+        count!("Đã quá hạn (open_overdue)", open_overdue),
+        count!(
+            "Chờ bổ sung (open_awaiting_supplement)",
+            open_awaiting_supplement
+        ),
+        count!("Rút hồ sơ (withdrawn)", withdrawn),
+        count!("Từ chối (refused)", refused),
+        (
+            "Số ngày làm việc sử dụng bình quân (avg_working_days_used)",
+            |r, m| CellValue::Days(r.line.avg_working_days_used(m)),
+        ),
+        (
+            "Thời hạn luật định bình quân, ngày làm việc (avg_statutory_working_days)",
+            |r, m| CellValue::Days(r.line.avg_statutory_days(m)),
+        ),
+        (
+            "Tỷ lệ thời gian tiết kiệm (time_saved_share)",
+            |r, _| CellValue::Share(r.line.time_saved_share()),
+        ),
+    ]
+}
+
+/// The report as CSV: UTF-8 with a byte-order mark, a header row, the rows, the total row.
+pub fn summary_csv(s: &Summary) -> Result<Vec<u8>, ApiError> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(&mut out);
+        let columns = download_columns();
+        w.write_record(columns.iter().map(|(h, _)| *h))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        for row in s.rows.iter().chain([&s.total]) {
+            let record: Vec<String> = columns
+                .iter()
+                .map(|(_, f)| match f(row, s.day_minutes) {
+                    CellValue::Text(t) => t,
+                    CellValue::Count(n) => n.to_string(),
+                    CellValue::Share(v) | CellValue::Days(v) => {
+                        v.map(|v| format!("{v:.4}")).unwrap_or_default()
+                    }
+                })
+                .collect();
+            w.write_record(&record)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        }
+        w.flush().map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+/// The report as an Excel workbook.
+pub fn summary_xlsx(s: &Summary) -> Result<Vec<u8>, ApiError> {
+    use rust_xlsxwriter::{Format, FormatAlign, Workbook};
+    let err = |e: rust_xlsxwriter::XlsxError| ApiError::Internal(e.to_string());
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Bao cao").map_err(err)?;
+    let header = Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter)
+        .set_background_color("#DDEBF7")
+        .set_border(rust_xlsxwriter::FormatBorder::Thin);
+    let count = Format::new().set_num_format("#,##0");
+    let share = Format::new().set_num_format("0.0%");
+    let days = Format::new().set_num_format("0.00");
+    let bold = |f: &Format| {
+        f.clone()
+            .set_bold()
+            .set_border_top(rust_xlsxwriter::FormatBorder::Thin)
+    };
+    let columns = download_columns();
+    sheet.set_row_height(0, 60).map_err(err)?;
+    for (c, (heading, _)) in columns.iter().enumerate() {
+        let c = u16::try_from(c).unwrap_or(u16::MAX);
+        sheet
+            .write_with_format(0, c, *heading, &header)
+            .map_err(err)?;
+        sheet
+            .set_column_width(c, if c == 1 { 40 } else { 14 })
+            .map_err(err)?;
+    }
+    let rows: Vec<(&SummaryRow, bool)> = s
+        .rows
+        .iter()
+        .map(|r| (r, false))
+        .chain([(&s.total, true)])
+        .collect();
+    for (i, (row, total)) in rows.iter().enumerate() {
+        let r = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        for (c, (_, f)) in columns.iter().enumerate() {
+            let c = u16::try_from(c).unwrap_or(u16::MAX);
+            let plain = Format::new();
+            let (fmt, value) = match f(row, s.day_minutes) {
+                CellValue::Text(t) => (&plain, Some(Err(t))),
+                CellValue::Count(n) => (&count, Some(Ok(n as f64))),
+                CellValue::Share(v) => (&share, v.map(Ok)),
+                CellValue::Days(v) => (&days, v.map(Ok)),
+            };
+            let fmt = if *total { bold(fmt) } else { fmt.clone() };
+            match value {
+                Some(Ok(n)) => sheet.write_number_with_format(r, c, n, &fmt).map_err(err)?,
+                Some(Err(t)) => sheet
+                    .write_string_with_format(r, c, &t, &fmt)
+                    .map_err(err)?,
+                None => sheet.write_blank(r, c, &fmt).map_err(err)?,
+            };
+        }
+    }
+    sheet.set_freeze_panes(1, 2).map_err(err)?;
+    workbook.save_to_buffer().map_err(err)
+}
+
+/// The report of `[from, to]` grouped by `group_by`: every column of the official report, a total
+/// row, and for each count the dossier list that reproduces it.
+///
+/// `from` and `to` are local (UTC+7) dates, inclusive. Flows are counted on the local day of their
+/// event (receipt, resolution, withdrawal); stocks at 00:00+07:00 of `from` (carried over) and of
+/// the day after `to` (open at end). The report is computed from counters kept in the same
+/// transaction as every dossier change, so it is exact and does not scan dossiers.
+/// `format=csv` and `format=xlsx` download the same rows (without `list_queries`).
+#[utoipa::path(
+    get, path = "/api/v1/stats/summary", tag = "statistics", params(SummaryParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the report", content(
+            (SummaryDto = "application/json"),
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn summary(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<SummaryParams>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let group_by = match q.group_by.unwrap_or_default() {
+        GroupByDto::Unit => GroupBy::Unit,
+        GroupByDto::Procedure => GroupBy::Procedure,
+        GroupByDto::Field => GroupBy::Field,
+        GroupByDto::Channel => GroupBy::Channel,
+        GroupByDto::Month => GroupBy::Month,
+    };
+    let calendars = state.calendar.clone();
+    let query = SummaryQuery {
+        from: q.from,
+        to: q.to,
+        group_by,
+    };
+    let report = state
+        .db(move |conn| service::summary(conn, &calendars, &caller.principal, &query))
+        .await?;
+    let name = format!(
+        "bao-cao-{}-{}-{}",
+        report.from,
+        report.to,
+        report.group_by.as_str()
+    );
+    Ok(match q.format.unwrap_or_default() {
+        ReportFormat::Json => HttpResponse::Ok().json(summary_dto(&report)),
+        ReportFormat::Csv => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ))
+            .body(summary_csv(&report)?),
+        ReportFormat::Xlsx => HttpResponse::Ok()
+            .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.xlsx\""),
+            ))
+            .body(summary_xlsx(&report)?),
+    })
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LateKindDto {
+    /// Resolved after the due instant.
+    Late,
+    /// Open (received or processing) and past the due instant now.
+    Overdue,
+    /// Both.
+    #[default]
+    All,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LateParams {
+    /// `late`, `overdue` or `all` (default).
+    #[param(inline)]
+    pub kind: Option<LateKindDto>,
+    /// Late dossiers resolved on or after this local date.
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<NaiveDate>,
+    /// Late dossiers resolved on or before this local date.
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<NaiveDate>,
+    /// The procedure's lead unit.
+    pub unit_code: Option<String>,
+    pub procedure_code: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$", max_length = 200)]
+    pub cursor: Option<String>,
+}
+
+/// A process step that ran over its allotted time, from the control slip.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OverrunStepDto {
+    /// Position of the step in the procedure, from 0.
+    pub step: Option<i32>,
+    pub step_name: Option<String>,
+    /// The unit responsible for the step.
+    pub unit_code: Option<String>,
+    /// The step's own due instant.
+    pub due_at: DateTime<FixedOffset>,
+    /// When the step was handed on (`null`: the current step, still running).
+    pub finished_at: Option<DateTime<FixedOffset>>,
+    /// Working minutes past the step's due instant (to `finished_at`, or to now).
+    pub overrun_working_minutes: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LateDossierDto {
+    /// `late` (resolved after due) or `overdue` (open past due).
+    pub kind: String,
+    /// Working minutes from the statutory due instant to resolution (late) or to now (overdue).
+    pub overrun_working_minutes: i64,
+    /// The same in working days (of the office hours' standard day).
+    pub overrun_working_days: f64,
+    /// Every step that finished after its own due instant, and the current step if it is past
+    /// due: who made the dossier late, for the apology and accountability follow-up.
+    pub steps: Vec<OverrunStepDto>,
+    pub dossier: DossierDto,
+}
+
+/// Late and overdue dossiers with the steps and units that ran over and by how much working time;
+/// ordered by dossier, cursor-paginated.
+#[utoipa::path(
+    get, path = "/api/v1/stats/late", tag = "statistics", params(LateParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Page<LateDossierDto>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn late(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<LateParams>,
+) -> Result<web::Json<Page<LateDossierDto>>, ApiError> {
+    let q = query.into_inner();
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let after_id = page.after_id()?;
+    let kind = q.kind.unwrap_or_default();
+    let late_query = LateQuery {
+        late: matches!(kind, LateKindDto::Late | LateKindDto::All),
+        overdue: matches!(kind, LateKindDto::Overdue | LateKindDto::All),
+        from: q.from,
+        to: q.to,
+        unit_code: q.unit_code,
+        procedure_code: q.procedure_code,
+    };
+    let now = Utc::now();
+    let calendars = state.calendar.clone();
+    let rows = state
+        .db(move |conn| {
+            service::late(
+                conn,
+                &calendars,
+                &caller.principal,
+                &late_query,
+                now,
+                after_id,
+                limit + 1,
+            )
+        })
+        .await?;
+    let day = state.calendar().await?.standard_day_minutes().max(1) as f64;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| id_cursor(r.record.id),
+        |r| LateDossierDto {
+            kind: match r.kind {
+                LateKind::Late => "late",
+                LateKind::Overdue => "overdue",
+            }
+            .to_owned(),
+            overrun_working_minutes: r.overrun_minutes,
+            overrun_working_days: (r.overrun_minutes as f64 / day * 100.0).round() / 100.0,
+            steps: r
+                .steps
+                .into_iter()
+                .map(|s| OverrunStepDto {
+                    step: s.step,
+                    step_name: s.step_name,
+                    unit_code: s.unit_code,
+                    due_at: local(utc(s.due_at)),
+                    finished_at: s.finished_at.map(|t| local(utc(t))),
+                    overrun_working_minutes: s.overrun_minutes,
+                })
+                .collect(),
+            dossier: dossier_dto(r.record, now),
+        },
+    )))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DueSoonParams {
+    /// A whole number of working days, 0–30 (default 2): dossiers due between now and the instant
+    /// `within` working days from now on the working calendar. `0`: due before the end of the
+    /// current working instant only (nothing, outside office hours).
+    #[param(minimum = 0, maximum = 30)]
+    pub within: Option<u32>,
+    /// The procedure's lead unit.
+    pub unit_code: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$", max_length = 200)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DueSoonDto {
+    /// Working minutes from now to the statutory due instant.
+    pub working_minutes_left: i64,
+    pub dossier: DossierDto,
+}
+
+/// Warnings: open dossiers (received or processing; a dossier awaiting a supplement has its clock
+/// stopped) that are not yet due but will be within `within` working days; soonest first.
+#[utoipa::path(
+    get, path = "/api/v1/stats/due-soon", tag = "statistics", params(DueSoonParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Page<DueSoonDto>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn due_soon(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<DueSoonParams>,
+) -> Result<web::Json<Page<DueSoonDto>>, ApiError> {
+    let q = query.into_inner();
+    let within = q.within.unwrap_or(2);
+    if within > 30 {
+        return Err(ApiError::validation("within", "at most 30 working days"));
+    }
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let bad =
+        || ApiError::BadRequest("invalid cursor; use the next_cursor of a previous page".into());
+    let after = match page.cursor_text()? {
+        None => None,
+        Some(text) => {
+            let rest = text.strip_prefix("due:").ok_or_else(bad)?;
+            let (micros, id) = rest.split_once(':').ok_or_else(bad)?;
+            let at = DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?)
+                .ok_or_else(bad)?
+                .naive_utc();
+            Some((at, id.parse().map_err(|_| bad())?))
+        }
+    };
+    let now = Utc::now();
+    let calendars = state.calendar.clone();
+    let unit = q.unit_code;
+    let rows = state
+        .db(move |conn| {
+            service::due_soon(
+                conn,
+                &calendars,
+                &caller.principal,
+                within,
+                unit.as_deref(),
+                now,
+                after,
+                limit + 1,
+            )
+        })
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| {
+            encode_cursor(&format!(
+                "due:{}:{}",
+                r.record.due_at.and_utc().timestamp_micros(),
+                r.record.id
+            ))
+        },
+        |r| DueSoonDto {
+            working_minutes_left: r.working_minutes_left,
+            dossier: dossier_dto(r.record, now),
+        },
+    )))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/stats/summary").get(summary))
+        .service(web::resource("/api/v1/stats/late").get(late))
+        .service(web::resource("/api/v1/stats/due-soon").get(due_soon));
+}
