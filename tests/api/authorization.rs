@@ -64,6 +64,7 @@ backend_tests! {
         let read_catalogue = [200, 200, 200, 200, 200, 200, 403, 401];
         let admin_only_read = [200, 403, 403, 403, 403, 403, 403, 401];
         let read_dossier = [200, 200, 200, 403, 200, 200, 403, 401];
+        let read_statistics = [200, 403, 403, 403, 200, 200, 403, 401];
         let rows: Vec<Row> = vec![
             ("GET", "/api/v1/units".into(), None, read_catalogue),
             ("GET", "/api/v1/units/MC".into(), None, read_catalogue),
@@ -93,6 +94,12 @@ backend_tests! {
             ("GET", format!("{dossier}/deadline"), None, read_dossier),
             ("POST", "/api/v1/dossiers/{own}/actions".into(), Some(json!({"action": "start"})), [200, 200, 200, 403, 200, 403, 403, 401]),
             ("GET", "/api/v1/audit".into(), None, [200, 403, 403, 403, 403, 200, 403, 401]),
+            ("GET", "/api/v1/stats/summary?from=2025-01-01&to=2025-12-31&group_by=unit".into(), None, read_statistics),
+            ("GET", "/api/v1/stats/late".into(), None, read_statistics),
+            ("GET", "/api/v1/stats/due-soon".into(), None, read_statistics),
+            ("GET", "/api/v1/webhooks".into(), None, [200, 403, 403, 403, 403, 403, 200, 401]),
+            ("POST", "/api/v1/webhooks".into(), Some(json!({"url": "https://portal.example/hooks/{caller}", "events": ["dossier.received"]})), [201, 403, 403, 403, 403, 403, 201, 401]),
+            ("POST", "/api/v1/imports?kind=procedures&mode=per_row".into(), Some(json!("csv")), [200, 403, 403, 403, 403, 403, 403, 401]),
             ("GET", "/api/v1/users".into(), None, admin_only_read),
             ("POST", "/api/v1/users".into(), Some(json!({"username": "u-{caller}", "password": "a long enough password", "role": "auditor"})), [201, 403, 403, 403, 403, 403, 403, 401]),
             ("GET", "/api/v1/users/u-admin".into(), None, admin_only_read),
@@ -116,7 +123,12 @@ backend_tests! {
                 if path.ends_with("/actions") {
                     request = request.header("If-Match", "\"1\"");
                 }
-                if let Some(body) = body {
+                if path.starts_with("/api/v1/imports") {
+                    // A valid file with a header and no rows.
+                    request = request.header("content-type", "text/csv").body(
+                        "code,name,field,unit_code,time_limit_amount,time_limit_unit,supplement_policy,steps,active\n",
+                    );
+                } else if let Some(body) = body {
                     let text = body.to_string().replace("{caller}", caller);
                     request = request.header("content-type", "application/json").body(text);
                 }
