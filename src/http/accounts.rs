@@ -11,13 +11,17 @@ use super::{
     auth::Caller,
     error::{ApiError, Problem},
     extract::ApiJson,
+    idempotency::{IdempotentJson, json_reply, response},
     pagination::{Page, PageQuery, id_cursor},
     state::AppState,
     time::local,
 };
 use crate::{
     auth::policy::Role,
-    service::accounts::{self as service, LoginError},
+    service::{
+        accounts::{self as service, LoginError},
+        idempotency,
+    },
 };
 
 /// Either a user's password grant or a machine client's credentials.
@@ -167,6 +171,8 @@ pub struct ClientDto {
     post, path = "/api/v1/clients", tag = "auth", request_body = CreateClient, security(("bearer" = [])),
     responses((status = 201, body = ClientDto), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
+/// Registers a machine client. Unlike other creations it takes no `Idempotency-Key`: its response
+/// carries the secret, which is stored only hashed and so cannot be answered twice.
 pub async fn create_client(
     state: web::Data<AppState>,
     caller: Caller,
@@ -305,7 +311,8 @@ pub struct UsernamePath {
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/users", tag = "auth", request_body = CreateUser, security(("bearer" = [])),
+    post, path = "/api/v1/users", tag = "auth", request_body = CreateUser,
+    params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")), security(("bearer" = [])),
     responses(
         (status = 201, body = UserDto, headers(("Location" = String))),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -315,25 +322,28 @@ pub struct UsernamePath {
 pub async fn create_user(
     state: web::Data<AppState>,
     caller: Caller,
-    body: ApiJson<CreateUser>,
+    body: IdempotentJson<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
-    let user = state
+    let idem = body.idempotency;
+    let body = body.value;
+    let reply = state
         .db(move |conn| {
-            service::create_user(
-                conn,
-                &caller.principal,
-                &caller.audit,
-                &body.username,
-                &body.password,
-                body.role.into(),
-                body.unit_code.as_deref(),
-            )
+            idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
+                let user = service::create_user(
+                    conn,
+                    &caller.principal,
+                    &caller.audit,
+                    &body.username,
+                    &body.password,
+                    body.role.into(),
+                    body.unit_code.as_deref(),
+                )?;
+                let location = format!("/api/v1/users/{}", user.username);
+                Ok(json_reply(201, Some(location), &UserDto::from(user)))
+            })
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.username)))
-        .json(UserDto::from(user)))
+    response(reply)
 }
 
 #[utoipa::path(

@@ -1,6 +1,6 @@
 //! Units (đơn vị) and the procedure catalogue (danh mục thủ tục hành chính).
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,6 +10,7 @@ use super::{
     calendar::TimeUnitDto,
     error::{ApiError, FieldError, Problem},
     extract::ApiJson,
+    idempotency::{IdempotentJson, json_reply, response},
     pagination::{Page, PageQuery, id_cursor},
     state::AppState,
     time::local,
@@ -19,7 +20,7 @@ use crate::{
         deadline::{SupplementPolicy, TimeLimit},
         procedure::{ProcedureRules, ProcessStep},
     },
-    service::catalogue as service,
+    service::{catalogue as service, idempotency},
     store::catalogue::{NewUnit, ProcedureDraft, ProcedureVersion, Unit, UnitChanges},
 };
 
@@ -134,6 +135,7 @@ fn unit_location(code: &str) -> String {
 
 #[utoipa::path(
     post, path = "/api/v1/units", tag = "catalogue", request_body = CreateUnit,
+    params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")),
     security(("bearer" = [])),
     responses(
         (status = 201, body = UnitDto, headers(("Location" = String))),
@@ -144,9 +146,10 @@ fn unit_location(code: &str) -> String {
 pub async fn create_unit(
     state: web::Data<AppState>,
     caller: Caller,
-    body: ApiJson<CreateUnit>,
+    body: IdempotentJson<CreateUnit>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
+    let idem = body.idempotency;
+    let body = body.value;
     let mut errors = Vec::new();
     if !valid_code(&body.code, 50) {
         errors.push(FieldError::new(
@@ -163,12 +166,19 @@ pub async fn create_unit(
         parent_code: body.parent_code,
         agency_code: body.agency_code,
     };
-    let created = state
-        .db(move |conn| service::create_unit(conn, &caller.principal, &caller.audit, unit))
+    let reply = state
+        .db(move |conn| {
+            idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
+                let created = service::create_unit(conn, &caller.principal, &caller.audit, unit)?;
+                Ok(json_reply(
+                    201,
+                    Some(unit_location(&created.code)),
+                    &UnitDto::from(created),
+                ))
+            })
+        })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, unit_location(&created.code)))
-        .json(UnitDto::from(created)))
+    response(reply)
 }
 
 #[utoipa::path(
@@ -395,6 +405,7 @@ impl ProcedureRequest {
 
 #[utoipa::path(
     post, path = "/api/v1/procedures", tag = "catalogue", request_body = ProcedureRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")),
     security(("bearer" = [])),
     responses(
         (status = 201, body = ProcedureDto, headers(("Location" = String))),
@@ -405,9 +416,10 @@ impl ProcedureRequest {
 pub async fn create_procedure(
     state: web::Data<AppState>,
     caller: Caller,
-    body: ApiJson<ProcedureRequest>,
+    body: IdempotentJson<ProcedureRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut body = body.0;
+    let idem = body.idempotency;
+    let mut body = body.value;
     let code = body.code.take().unwrap_or_default();
     if !valid_code(&code, 100) {
         return Err(ApiError::validation(
@@ -417,24 +429,27 @@ pub async fn create_procedure(
     }
     let draft = body.into_draft()?;
     let calendars = state.calendar.clone();
-    let created = state
+    let reply = state
         .db(move |conn| {
-            service::create_procedure(
-                conn,
-                &calendars,
-                &caller.principal,
-                &caller.audit,
-                &code,
-                draft,
-            )
+            idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
+                let created = service::create_procedure(
+                    conn,
+                    &calendars,
+                    &caller.principal,
+                    &caller.audit,
+                    &code,
+                    draft,
+                )?;
+                let location = format!("/api/v1/procedures/{}", created.code);
+                Ok(json_reply(
+                    201,
+                    Some(location),
+                    &ProcedureDto::from(created),
+                ))
+            })
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/procedures/{}", created.code),
-        ))
-        .json(ProcedureDto::from(created)))
+    response(reply)
 }
 
 #[utoipa::path(

@@ -20,12 +20,7 @@ use super::{
 use crate::{
     domain::dossier::{Command, Resolution, Status},
     domain::stats::OpenState,
-    service::{
-        dossiers::{
-            self as service, ActionInput, Applicant, IdempotencyRequest, ReceiptInput, StoredReply,
-        },
-        sha256_hex,
-    },
+    service::dossiers::{self as service, ActionInput, Applicant, ReceiptInput, StoredReply},
     store::{
         dossiers::{DossierFilter, DossierRecord, ListCursor, StatsFilter, utc},
         feed::ChangePosition,
@@ -199,48 +194,6 @@ fn dossier_response(status: StatusCode, record: DossierRecord) -> HttpResponse {
         .json(dossier_dto(record, Utc::now()))
 }
 
-fn reply_response(reply: StoredReply) -> Result<HttpResponse, ApiError> {
-    let status =
-        StatusCode::from_u16(reply.status).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let version = serde_json::from_str::<serde_json::Value>(&reply.body)
-        .ok()
-        .and_then(|v| v["version"].as_i64());
-    let mut builder = HttpResponse::build(status);
-    builder.content_type("application/json");
-    if let Some(location) = reply.location {
-        builder.insert_header((header::LOCATION, location));
-    }
-    if let Some(version) = version {
-        builder.insert_header((header::ETAG, format!("\"{version}\"")));
-    }
-    Ok(builder.body(reply.body))
-}
-
-/// `Idempotency-Key`: at most 200 visible ASCII characters.
-fn idempotency_request(
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<Option<IdempotencyRequest>, ApiError> {
-    let Some(value) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            ApiError::BadRequest(
-                "Idempotency-Key must be 1–200 visible ASCII characters".to_owned(),
-            )
-        })?;
-    let mut fingerprint = format!("{} {}\n", req.method(), req.path()).into_bytes();
-    fingerprint.extend_from_slice(body);
-    Ok(Some(IdempotencyRequest {
-        key: key.to_owned(),
-        request_hash: sha256_hex(&fingerprint),
-    }))
-}
-
 /// Receipt (tiếp nhận): assigns the code `{agency_code}-{YYMMDD}-{NNNN}` (per agency and local day,
 /// gap-free), computes the due instant, and writes the first control-slip entry.
 #[utoipa::path(
@@ -265,7 +218,7 @@ pub async fn receive(
         ));
     }
     let parsed: ReceiveRequest = parse_json(&body)?;
-    let idem = idempotency_request(&req, &body)?;
+    let idem = super::idempotency::request(&req, &body)?;
     let input = ReceiptInput {
         procedure_code: parsed.procedure_code,
         applicant: Applicant {
@@ -304,7 +257,7 @@ pub async fn receive(
             )
         })
         .await?;
-    reply_response(reply)
+    super::idempotency::response(reply)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod dossiers;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod imports;
 pub mod metrics;
 pub mod middleware;

@@ -1,6 +1,6 @@
 //! Webhook subscriptions for the e-portal and their delivery log.
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -8,7 +8,6 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::Caller,
     error::{ApiError, Problem},
-    extract::ApiJson,
     pagination::{Page, PageQuery, encode_cursor, id_cursor},
     state::AppState,
     time::{local, local_opt},
@@ -121,6 +120,7 @@ fn webhook_dto(record: WebhookRecord, with_secret: bool) -> WebhookDto {
 /// are retried with exponential backoff. Events of one dossier arrive in order.
 #[utoipa::path(
     post, path = "/api/v1/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = CreateWebhook, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")),
     responses(
         (status = 201, body = WebhookDto, headers(("Location" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -131,21 +131,30 @@ fn webhook_dto(record: WebhookRecord, with_secret: bool) -> WebhookDto {
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: ApiJson<CreateWebhook>,
+    body: super::idempotency::IdempotentJson<CreateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
+    let idem = body.idempotency;
+    let body = body.value;
     let input = SubscriptionInput {
         url: body.url,
         events: body.events.into_iter().map(EventType::from).collect(),
         description: body.description,
         client_id: body.client_id,
     };
-    let record = state
-        .db(move |conn| service::create(conn, &caller.principal, &caller.audit, input))
+    let reply = state
+        .db(move |conn| {
+            crate::service::idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
+                let record = service::create(conn, &caller.principal, &caller.audit, input)?;
+                let location = format!("/api/v1/webhooks/{}", record.id);
+                Ok(super::idempotency::json_reply(
+                    201,
+                    Some(location),
+                    &webhook_dto(record, true),
+                ))
+            })
+        })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/webhooks/{}", record.id)))
-        .json(webhook_dto(record, true)))
+    super::idempotency::response(reply)
 }
 
 /// The caller's subscriptions (an administrator sees all).

@@ -51,20 +51,7 @@ pub struct ReceiptInput {
     pub external_ref: Option<String>,
 }
 
-/// A creating request made idempotent: the key and a fingerprint of the request.
-#[derive(Debug, Clone)]
-pub struct IdempotencyRequest {
-    pub key: String,
-    pub request_hash: String,
-}
-
-/// How the first response of an idempotent request is stored and replayed.
-#[derive(Debug, Clone)]
-pub struct StoredReply {
-    pub status: u16,
-    pub location: Option<String>,
-    pub body: String,
-}
+pub use super::idempotency::{IdempotencyRequest, StoredReply, replay};
 
 pub const CHANNELS: [&str; 3] = ["direct", "online", "postal"];
 
@@ -151,26 +138,6 @@ fn validate_receipt(input: &ReceiptInput, now: DateTime<Utc>) -> Result<(), Serv
         Ok(())
     } else {
         Err(ServiceError::Invalid(errors))
-    }
-}
-
-/// Replays the stored first response of `idem`, if any; a different request under the same key is
-/// refused.
-pub fn replay(
-    conn: &mut DbConnection,
-    who: &Principal,
-    idem: &IdempotencyRequest,
-) -> Result<Option<StoredReply>, ServiceError> {
-    match idempotency::find(conn, &who.subject, &idem.key)? {
-        None => Ok(None),
-        Some(stored) if stored.request_hash == idem.request_hash => Ok(Some(StoredReply {
-            status: u16::try_from(stored.status).unwrap_or(200),
-            location: stored.location,
-            body: stored.body,
-        })),
-        Some(_) => Err(ServiceError::IdempotencyMismatch(
-            "this Idempotency-Key was used with a different request".to_owned(),
-        )),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod catalogue;
 pub mod dossiers;
+pub mod idempotency;
 pub mod imports;
 pub mod stats;
 pub mod webhooks;

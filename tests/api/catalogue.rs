@@ -123,3 +123,46 @@ backend_tests! {
         expect_problem(app.get("/api/v1/procedures/QT-3").await, 404).await;
     }
 }
+
+backend_tests! {
+    /// Every creating POST takes an `Idempotency-Key` (dossier receipts are tested with theirs).
+    async fn creating_posts_are_idempotent(app: &TestApp) {
+        let post = |path: &str, body: Value, key: &str| {
+            let request = app.client.post(app.url(path)).header("Idempotency-Key", key).json(&body);
+            async move { request.send().await.unwrap() }
+        };
+        let unit = json!({"code": "SCT", "name": "Sở Công Thương", "agency_code": "SCT"});
+        let first = post("/api/v1/units", unit.clone(), "unit-1").await;
+        assert_eq!(first.status(), 201);
+        let first: Value = first.json().await.unwrap();
+        let again = post("/api/v1/units", unit.clone(), "unit-1").await;
+        assert_eq!(again.status(), 201, "the first answer again, not a 409 for the existing code");
+        assert_eq!(again.headers()["location"], "/api/v1/units/SCT");
+        assert_eq!(again.json::<Value>().await.unwrap(), first);
+        let other = post("/api/v1/units", json!({"code": "MC", "name": "x", "agency_code": "SCT"}), "unit-1").await;
+        expect_problem(other, 422).await;
+        // Without the key the same body is a duplicate.
+        expect_problem(app.post_json("/api/v1/units", &unit).await, 409).await;
+
+        for (code, parent) in [("MC", "SCT"), ("QLTM", "SCT"), ("BGD", "SCT")] {
+            let r = app.post_json("/api/v1/units", &json!({"code": code, "name": code, "parent_code": parent, "agency_code": "SCT"})).await;
+            assert_eq!(r.status(), 201);
+        }
+        let procedure = procedure_body(Some("QT-IDEM-01"), 5);
+        assert_eq!(post("/api/v1/procedures", procedure.clone(), "p-1").await.status(), 201);
+        assert_eq!(post("/api/v1/procedures", procedure, "p-1").await.status(), 201);
+        let versions: Value = app.get("/api/v1/procedures/QT-IDEM-01/versions").await.json().await.unwrap();
+        assert_eq!(versions["items"].as_array().unwrap().len(), 1);
+
+        let user = json!({"username": "ke.toan", "password": "a long enough password", "role": "auditor"});
+        assert_eq!(post("/api/v1/users", user.clone(), "u-1").await.status(), 201);
+        assert_eq!(post("/api/v1/users", user, "u-1").await.status(), 201);
+
+        let hook = json!({"url": "https://portal.example/hooks", "events": ["dossier.received"]});
+        let first: Value = post("/api/v1/webhooks", hook.clone(), "w-1").await.json().await.unwrap();
+        let again: Value = post("/api/v1/webhooks", hook, "w-1").await.json().await.unwrap();
+        assert_eq!(first["id"], again["id"]);
+        let hooks: Value = app.get("/api/v1/webhooks").await.json().await.unwrap();
+        assert_eq!(hooks["items"].as_array().unwrap().len(), 1);
+    }
+}
