@@ -72,6 +72,17 @@ impl Status {
         Self::ALL.into_iter().find(|s| s.as_str() == raw)
     }
 
+    /// Open with its clock running: received or processing. A dossier awaiting a supplement is
+    /// open but paused, so it is never counted as overdue.
+    pub fn clock_running(self) -> bool {
+        matches!(self, Self::Received | Self::Processing)
+    }
+
+    /// Whether a dossier in this status, due at `due`, is overdue at `now` (đang quá hạn).
+    pub fn is_overdue(self, due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        self.clock_running() && crate::domain::classification::is_overdue(due, now)
+    }
+
     /// Still being handled (not resolved, returned or withdrawn).
     pub fn is_open(self) -> bool {
         matches!(
@@ -543,6 +554,17 @@ mod tests {
             PauseChange::None => {}
         }
         state.last_event_at = at;
+    }
+
+    #[test]
+    fn only_a_running_clock_is_overdue() {
+        let due = local(2025, 3, 10, 8, 0);
+        let after = local(2025, 3, 10, 8, 1);
+        for status in Status::ALL {
+            let expected = matches!(status, Status::Received | Status::Processing);
+            assert_eq!(status.is_overdue(due, after), expected, "{status:?}");
+            assert!(!status.is_overdue(due, due), "{status:?} exactly at due");
+        }
     }
 
     #[test]

@@ -293,15 +293,11 @@ pub struct PatchUser {
     #[schema(min_length = 12, max_length = 256, write_only)]
     pub password: Option<String>,
     pub role: Option<RoleDto>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::extract::present")]
     #[schema(value_type = Option<String>)]
     pub unit_code: Option<Option<String>>,
     /// `false` deactivates the account: its tokens stop working at once.
     pub active: Option<bool>,
-}
-
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

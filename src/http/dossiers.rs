@@ -138,8 +138,7 @@ pub struct ReceivedDossier {
 
 pub fn dossier_dto(r: DossierRecord, now: DateTime<Utc>) -> DossierDto {
     let status = Status::parse(&r.status);
-    let overdue =
-        matches!(status, Some(Status::Received | Status::Processing)) && now > utc(r.due_at);
+    let overdue = status.is_some_and(|s| s.is_overdue(utc(r.due_at), now));
     let applicant: Applicant = serde_json::from_str(&r.applicant).unwrap_or_default();
     DossierDto {
         code: r.code,
@@ -656,8 +655,7 @@ pub async fn deadline(
         working_minutes_left: left,
         current_step_due_at: local_opt(record.current_step_due_at.map(utc))
             .filter(|_| status.is_some_and(Status::is_open)),
-        overdue: matches!(status, Some(Status::Received | Status::Processing))
-            && now > utc(record.due_at),
+        overdue: status.is_some_and(|s| s.is_overdue(utc(record.due_at), now)),
         outcome: record.outcome.clone(),
         computation: serde_json::from_str(&record.due_explanation)
             .unwrap_or(serde_json::Value::Null),

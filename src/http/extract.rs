@@ -24,6 +24,14 @@ pub fn is_json_content_type(req: &HttpRequest) -> bool {
         })
 }
 
+/// For JSON merge patches: tells an absent field (`None`, with `#[serde(default)]`) from an explicit
+/// `null` (`Some(None)`).
+pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// Deserialises `bytes`, reporting the JSON path of the first invalid value.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);

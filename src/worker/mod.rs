@@ -17,7 +17,6 @@ use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
     config::WebhookSettings,
-    domain::dossier::Status,
     service::webhooks::{self as hooks, EventType},
     store::{
         self, DbConnection, DbPool, StoreError,
@@ -297,7 +296,7 @@ fn emit_notice(
 ) -> Result<bool, StoreError> {
     write_transaction(conn, |conn| {
         let record = outbox::lock_dossier(conn, dossier_id)?;
-        let open = matches!(record.status()?, Status::Received | Status::Processing);
+        let open = record.status()?.clock_running();
         let applies = match kind {
             NoticeKind::Overdue => utc(record.due_at) < now,
             NoticeKind::DueSoon => utc(record.due_at) >= now,
