@@ -25,7 +25,7 @@ use crate::{
             NewDossier, NewEvent, PauseRecord, naive, utc,
         },
         feed::{self, ChangePosition},
-        idempotency, outbox, write_transaction,
+        outbox, write_transaction,
     },
 };
 
@@ -162,152 +162,146 @@ pub fn receive(
     let now = Utc::now();
     validate_receipt(&input, now)?;
     let received_at = input.received_at.unwrap_or(now).min(now);
-    let result = write_transaction(conn, |conn| {
-        if let Some(idem) = idem
-            && let Some(reply) = replay(conn, who, idem)?
-        {
-            return Ok(reply);
-        }
-        let procedure =
-            catalogue::latest_procedure(conn, &input.procedure_code).map_err(|e| match e {
-                StoreError::NotFound => ServiceError::invalid(
-                    "procedure_code",
-                    format!("no procedure `{}`", input.procedure_code),
-                ),
-                other => other.into(),
-            })?;
-        if !procedure.active {
-            return Err(ServiceError::invalid(
+    super::idempotency::run(conn, who, idem, |conn| {
+        write_transaction(conn, |conn| {
+            receive_once(conn, calendars, who, audit, &input, received_at, render)
+        })
+    })
+}
+
+/// The receipt itself, inside the caller's transaction.
+fn receive_once(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    who: &Principal,
+    audit: &AuditContext,
+    input: &ReceiptInput,
+    received_at: DateTime<Utc>,
+    render: impl FnOnce(&Received) -> StoredReply,
+) -> Result<StoredReply, ServiceError> {
+    let now = Utc::now();
+    let procedure =
+        catalogue::latest_procedure(conn, &input.procedure_code).map_err(|e| match e {
+            StoreError::NotFound => ServiceError::invalid(
                 "procedure_code",
-                "the procedure is not active",
-            ));
-        }
-        let lead_unit = catalogue::get_unit(conn, &procedure.unit_code)?;
-        let (revision, calendar) = calendars.get(conn)?;
-        let receipt = dossier::receive(&calendar, &procedure.rules, received_at)?;
-        let local_day: NaiveDate = to_local(received_at)
-            .map(|t| t.date())
-            .ok_or_else(|| ServiceError::invalid("received_at", "out of range"))?;
-        let number = store::next_dossier_number(conn, &lead_unit.agency_code, local_day)?;
-        if number > 9999 {
-            return Err(ServiceError::Conflict(
-                "the day's dossier numbers (9999) are exhausted for this agency".into(),
-            ));
-        }
-        let code = format!(
-            "{}-{}-{number:04}",
-            lead_unit.agency_code,
-            local_day.format("%y%m%d")
-        );
-        let lookup_secret = uuid::Uuid::new_v4().simple().to_string();
-        let mut explanation =
-            serde_json::to_value(&receipt.due).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        explanation["calendar_revision"] = revision.into();
-        let first_step = &procedure.rules.steps[0];
-        let stamp = naive(now);
-        let record = store::insert_dossier(
-            conn,
-            &NewDossier {
-                code: code.clone(),
-                agency_code: lead_unit.agency_code.clone(),
-                procedure_code: procedure.code.clone(),
-                procedure_version: procedure.version,
-                unit_code: procedure.unit_code.clone(),
-                field: procedure.field.clone(),
-                channel: input.channel.clone(),
-                status: Status::Received.as_str().to_owned(),
-                applicant_name: input.applicant.name.trim().to_owned(),
-                applicant: serde_json::to_string(&input.applicant)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                received_at: naive(received_at),
-                due_at: naive(receipt.due.due_at),
-                due_explanation: explanation.to_string(),
-                current_step: Some(0),
-                current_unit_code: Some(first_step.unit_code.clone()),
-                current_step_started_at: Some(naive(received_at)),
-                current_step_due_at: Some(naive(receipt.first_step_due_at)),
-                external_ref: input.external_ref.clone(),
-                lookup_secret_hash: sha256_hex(lookup_secret.as_bytes()),
-                created_by: who.subject.clone(),
-                created_by_client: principal_client(who),
-                version: 1,
-                created_at: stamp,
-                updated_at: stamp,
-            },
-        )
-        .map_err(|e| match e {
-            StoreError::UniqueViolation(what) if what.contains("external_ref") => {
-                ServiceError::Conflict(format!(
-                    "a dossier with external_ref `{}` exists already",
-                    input.external_ref.as_deref().unwrap_or_default()
-                ))
-            }
+                format!("no procedure `{}`", input.procedure_code),
+            ),
             other => other.into(),
         })?;
-        store::insert_event(conn, &NewEvent {
-            dossier_id: record.id,
-            seq: 1,
-            action: "receive".into(),
-            at: naive(received_at),
-            status_after: Status::Received.as_str().into(),
-            step: None,
-            step_name: None,
-            unit_code: None,
-            from_user: who.subject.clone(),
-            to_user: None,
-            to_unit_code: Some(first_step.unit_code.clone()),
-            to_step: Some(0),
-            step_due_at: None,
-            step_outcome: None,
-            note: Some(format!("channel: {}", input.channel)),
-            details: Some(serde_json::json!({"due_at": receipt.due.due_at, "first_step_due_at": receipt.first_step_due_at}).to_string()),
-        })?;
-        // Statistics (issue 6): the report's counters, in this transaction.
-        super::stats::on_dossier_change(conn, &calendar, &procedure.rules, None, &record)?;
-        audit.record(conn, "dossier.receive", "dossier", &record.code, serde_json::json!({
+    if !procedure.active {
+        return Err(ServiceError::invalid(
+            "procedure_code",
+            "the procedure is not active",
+        ));
+    }
+    let lead_unit = catalogue::get_unit(conn, &procedure.unit_code)?;
+    let (revision, calendar) = calendars.get(conn)?;
+    let receipt = dossier::receive(&calendar, &procedure.rules, received_at)?;
+    let local_day: NaiveDate = to_local(received_at)
+        .map(|t| t.date())
+        .ok_or_else(|| ServiceError::invalid("received_at", "out of range"))?;
+    let number = store::next_dossier_number(conn, &lead_unit.agency_code, local_day)?;
+    if number > 9999 {
+        return Err(ServiceError::Conflict(
+            "the day's dossier numbers (9999) are exhausted for this agency".into(),
+        ));
+    }
+    let code = format!(
+        "{}-{}-{number:04}",
+        lead_unit.agency_code,
+        local_day.format("%y%m%d")
+    );
+    let lookup_secret = uuid::Uuid::new_v4().simple().to_string();
+    let mut explanation =
+        serde_json::to_value(&receipt.due).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    explanation["calendar_revision"] = revision.into();
+    let first_step = &procedure.rules.steps[0];
+    let stamp = naive(now);
+    let record = store::insert_dossier(
+        conn,
+        &NewDossier {
+            code: code.clone(),
+            agency_code: lead_unit.agency_code.clone(),
+            procedure_code: procedure.code.clone(),
+            procedure_version: procedure.version,
+            unit_code: procedure.unit_code.clone(),
+            field: procedure.field.clone(),
+            channel: input.channel.clone(),
+            status: Status::Received.as_str().to_owned(),
+            applicant_name: input.applicant.name.trim().to_owned(),
+            applicant: serde_json::to_string(&input.applicant)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            received_at: naive(received_at),
+            due_at: naive(receipt.due.due_at),
+            due_explanation: explanation.to_string(),
+            current_step: Some(0),
+            current_unit_code: Some(first_step.unit_code.clone()),
+            current_step_started_at: Some(naive(received_at)),
+            current_step_due_at: Some(naive(receipt.first_step_due_at)),
+            external_ref: input.external_ref.clone(),
+            lookup_secret_hash: sha256_hex(lookup_secret.as_bytes()),
+            created_by: who.subject.clone(),
+            created_by_client: principal_client(who),
+            version: 1,
+            created_at: stamp,
+            updated_at: stamp,
+        },
+    )
+    .map_err(|e| match e {
+        StoreError::UniqueViolation(what) if what.contains("external_ref") => {
+            ServiceError::Conflict(format!(
+                "a dossier with external_ref `{}` exists already",
+                input.external_ref.as_deref().unwrap_or_default()
+            ))
+        }
+        other => other.into(),
+    })?;
+    store::insert_event(conn, &NewEvent {
+        dossier_id: record.id,
+        seq: 1,
+        action: "receive".into(),
+        at: naive(received_at),
+        status_after: Status::Received.as_str().into(),
+        step: None,
+        step_name: None,
+        unit_code: None,
+        from_user: who.subject.clone(),
+        to_user: None,
+        to_unit_code: Some(first_step.unit_code.clone()),
+        to_step: Some(0),
+        step_due_at: None,
+        step_outcome: None,
+        note: Some(format!("channel: {}", input.channel)),
+        details: Some(serde_json::json!({"due_at": receipt.due.due_at, "first_step_due_at": receipt.first_step_due_at}).to_string()),
+    })?;
+    // Statistics (issue 6): the report's counters, in this transaction.
+    super::stats::on_dossier_change(conn, &calendar, &procedure.rules, None, &record)?;
+    audit.record(
+        conn,
+        "dossier.receive",
+        "dossier",
+        &record.code,
+        serde_json::json!({
             "procedure_code": record.procedure_code, "procedure_version": record.procedure_version,
             "channel": record.channel, "received_at": received_at, "due_at": receipt.due.due_at,
             "external_ref": record.external_ref,
-        }))?;
-        // The change feed and the webhook outbox, in the receipt's transaction.
-        feed::record_change(conn, record.id, record.version, record.updated_at)?;
-        outbox::enqueue(
-            conn,
-            &webhooks::dossier_event(
-                EventType::Received,
-                &record,
-                received_at,
-                serde_json::json!({"actor": who.subject}),
-            ),
-        )?;
-        let reply = render(&Received {
-            record,
-            lookup_secret,
-        });
-        if let Some(idem) = idem {
-            idempotency::save(
-                conn,
-                &who.subject,
-                &idem.key,
-                &idem.request_hash,
-                reply.status,
-                reply.location.as_deref(),
-                &reply.body,
-            )?;
-        }
-        Ok(reply)
-    });
-    match result {
-        // Two requests with one key raced: the loser's insert hit the key's primary key; replay the
-        // winner's response.
-        Err(ServiceError::Store(StoreError::UniqueViolation(_))) if idem.is_some() => {
-            let idem = idem.expect("checked above");
-            replay(conn, who, idem)?.ok_or_else(|| {
-                ServiceError::Conflict("concurrent request with the same Idempotency-Key".into())
-            })
-        }
-        other => other,
-    }
+        }),
+    )?;
+    // The change feed and the webhook outbox, in the receipt's transaction.
+    feed::record_change(conn, record.id, record.version, record.updated_at)?;
+    outbox::enqueue(
+        conn,
+        &webhooks::dossier_event(
+            EventType::Received,
+            &record,
+            received_at,
+            serde_json::json!({"actor": who.subject}),
+        ),
+    )?;
+    Ok(render(&Received {
+        record,
+        lookup_secret,
+    }))
 }
 
 fn load(conn: &mut DbConnection, code: &str) -> Result<DossierRecord, ServiceError> {
