@@ -500,6 +500,16 @@ fn valid_code(code: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
+/// Checks one record as far as it can be checked without the database: required columns, codes,
+/// numbers, instants, the JSON of `steps` and `actions`. The import runs the same checks on each row
+/// before it looks anything up.
+pub fn check_record(kind: ImportKind, record: &Record) -> Result<(), Vec<RowError>> {
+    match kind {
+        ImportKind::Procedures => procedure_row(&record.fields).map(drop),
+        ImportKind::Dossiers => dossier_row(&record.fields).map(drop),
+    }
+}
+
 /// A procedure row as a code and a draft.
 fn procedure_row(fields: &Map<String, Value>) -> Result<(String, ProcedureDraft), Vec<RowError>> {
     let mut f = Fields::new(fields);

@@ -1,6 +1,6 @@
 //! Crash safety: the server is killed with SIGKILL while receipts and actions are in flight; after a
-//! restart every request that was answered 2xx is there with its full control slip, and nothing is
-//! half-applied.
+//! restart every request that was answered 2xx is there with its full control slip, nothing is
+//! half-applied, and the outbox delivers every committed event (and none that was not committed).
 
 use std::{
     process::{Child, Command, Stdio},
@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 
 use crate::{
     catalogue::PROCEDURE,
-    helpers::{TEST_JWT_SECRET, TestDb, admin_token, backends},
+    helpers::{TEST_JWT_SECRET, TestDb, admin_token, backends, client_builder},
+    webhooks::Receiver,
 };
 
 fn start_server(target: &DatabaseTarget, port: u16) -> Child {
@@ -27,6 +28,11 @@ fn start_server(target: &DatabaseTarget, port: u16) -> Child {
         .env("MOTCUA_JWT_SECRET", TEST_JWT_SECRET)
         .env("MOTCUA_LOG", "warn")
         .env("MOTCUA_WORKERS", "2")
+        // Quick polling and a short lease, so that deliveries cut off by the kill are retried soon.
+        .env("MOTCUA_WEBHOOK_POLL_MS", "50")
+        .env("MOTCUA_WEBHOOK_BACKOFF_BASE_MS", "100")
+        .env("MOTCUA_WEBHOOK_TIMEOUT_SECONDS", "2")
+        .env("MOTCUA_WEBHOOK_LEASE_SECONDS", "3")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -68,15 +74,7 @@ struct Acknowledged {
 async fn sigkill_mid_load_loses_nothing_acknowledged() {
     for backend in backends() {
         let db = TestDb::create(backend);
-        let client = reqwest::Client::builder()
-            .default_headers({
-                let mut h = reqwest::header::HeaderMap::new();
-                h.insert(
-                    "authorization",
-                    format!("Bearer {}", admin_token()).parse().unwrap(),
-                );
-                h
-            })
+        let client = client_builder(Some(&admin_token()))
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
@@ -98,6 +96,15 @@ async fn sigkill_mid_load_loses_nothing_acknowledged() {
         let r = client
             .post(format!("{base}/api/v1/procedures"))
             .json(&crate::catalogue::procedure_body(Some(PROCEDURE), 5))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        // A receiver outside the server, so it lives through the crash.
+        let receiver = Receiver::start(&[]).await;
+        let r = client
+            .post(format!("{base}/api/v1/webhooks"))
+            .json(&json!({"url": receiver.url, "events": ["dossier.received", "dossier.started", "dossier.forwarded"]}))
             .send()
             .await
             .unwrap();
@@ -211,6 +218,65 @@ async fn sigkill_mid_load_loses_nothing_acknowledged() {
             numbers.sort();
             assert_eq!(*numbers, (1..=numbers.len() as u32).collect::<Vec<_>>());
         }
+
+        // Every committed event (one per control-slip entry: the dossier at each version) is
+        // delivered, and nothing that was rolled back or never committed ever was.
+        let committed: std::collections::BTreeSet<(String, i64)> = all
+            .iter()
+            .flat_map(|d| {
+                let code = d["code"].as_str().unwrap().to_owned();
+                (1..=d["version"].as_i64().unwrap()).map(move |v| (code.clone(), v))
+            })
+            .collect();
+        let delivered = |messages: &[crate::webhooks::Received]| {
+            messages
+                .iter()
+                .map(|m| {
+                    let body = m.json();
+                    let data = &body["data"];
+                    (
+                        data["code"].as_str().unwrap().to_owned(),
+                        data["version"].as_i64().unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut waited = 0;
+        loop {
+            let got: std::collections::BTreeSet<_> =
+                delivered(&receiver.received()).into_iter().collect();
+            if committed.is_subset(&got) || waited >= 600 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            waited += 1;
+        }
+        let messages = receiver.received();
+        let events = delivered(&messages);
+        let got: std::collections::BTreeSet<_> = events.iter().cloned().collect();
+        let missing: Vec<_> = committed.difference(&got).collect();
+        assert!(
+            missing.is_empty(),
+            "events never delivered ({backend:?}): {missing:?}"
+        );
+        let phantom: Vec<_> = got.difference(&committed).collect();
+        assert!(
+            phantom.is_empty(),
+            "events delivered but not committed ({backend:?}): {phantom:?}"
+        );
+        // At least once: only a delivery cut off by the kill may arrive twice, with the same id.
+        let ids: std::collections::HashSet<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(
+            ids.len(),
+            committed.len(),
+            "one message id per event ({backend:?})"
+        );
+        assert!(
+            events.len() - committed.len() <= 8,
+            "{} repeats, more than the deliveries that can be in flight ({backend:?})",
+            events.len() - committed.len()
+        );
+        receiver.stop().await;
         server.kill().unwrap();
         server.wait().unwrap();
     }

@@ -122,7 +122,11 @@ pub fn admin_token() -> String {
     token(Role::Admin, None, "admin", PrincipalKind::User)
 }
 
-fn client_with_token(token: Option<&str>) -> reqwest::Client {
+/// A client for the tests' requests, with the caller's bearer token when given. Installs the TLS
+/// crypto provider first: reqwest is built without a default one, and a test whose server runs in
+/// another process would otherwise have none.
+pub fn client_builder(token: Option<&str>) -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(token) = token {
         headers.insert(
@@ -133,8 +137,10 @@ fn client_with_token(token: Option<&str>) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(headers)
-        .build()
-        .expect("client")
+}
+
+pub fn client_with_token(token: Option<&str>) -> reqwest::Client {
+    client_builder(token).build().expect("client")
 }
 
 pub struct TestApp {

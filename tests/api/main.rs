@@ -14,6 +14,7 @@ mod feed;
 mod imports;
 mod openapi;
 mod operations;
+mod scale_out;
 mod startup;
 mod stats;
 mod webhooks;

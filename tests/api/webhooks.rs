@@ -19,7 +19,7 @@ use sha2::Sha256;
 
 use crate::{
     catalogue::{PROCEDURE, seed_catalogue},
-    helpers::{Backend, TestApp, TestDb, expect_problem, test_config, token},
+    helpers::{Backend, TestApp, TestDb, client_with_token, expect_problem, test_config, token},
 };
 
 /// Fast retries, a short lease and frequent scans, so that a test takes seconds.
@@ -76,24 +76,12 @@ pub async fn start(backend: Backend, settings: WebhookSettings) -> Instance {
     let mut config = test_config(db.target.clone());
     config.webhooks = settings;
     let (address, handle, task) = launch(config).await;
-    let client = reqwest::Client::builder()
-        .default_headers(
-            [(
-                reqwest::header::AUTHORIZATION,
-                format!("Bearer {}", crate::helpers::admin_token())
-                    .parse()
-                    .unwrap(),
-            )]
-            .into_iter()
-            .collect(),
-        )
-        .build()
-        .unwrap();
+    let client = client_with_token(Some(&crate::helpers::admin_token()));
     Instance {
         app: TestApp {
             address,
             client,
-            anonymous: reqwest::Client::new(),
+            anonymous: client_with_token(None),
             db,
             handle,
         },
