@@ -25,7 +25,7 @@ trap cleanup EXIT
 port=18777
 password="load test administrator"
 start_server() { # $1 = DATABASE_URL
-  MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$1" MOTCUA_LOG=warn MOTCUA_DB_POOL_SIZE=32 \
+  MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$1" MOTCUA_LOG=warn MOTCUA_DB_POOL_SIZE="${LOAD_POOL_SIZE:-32}" \
     MOTCUA_JWT_SECRET="load-test-secret-0123456789abcdefghij" MOTCUA_JWT_TTL_SECONDS=3600 \
     MOTCUA_ADMIN_PASSWORD="$password" "$binary" serve > "$work/server.log" 2>&1 &
   server=$!

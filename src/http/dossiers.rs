@@ -233,6 +233,7 @@ pub async fn receive(
         external_ref: parsed.external_ref,
     };
     let calendars = state.calendar.clone();
+    let _turn = state.admit(&state.receipt_gate).await?;
     let reply = state
         .db(move |conn| {
             service::receive(

@@ -12,11 +12,19 @@ use crate::{
     },
     config::Config,
     domain::calendar::Calendar,
-    store::{DbConnection, DbPool, StoreError, calendar::CalendarCache},
+    store::{self, DbConnection, DbPool, calendar::CalendarCache},
 };
 
 pub struct AppState {
     pub pool: DbPool,
+    /// One permit per pooled connection: requests wait for the database here, in arrival order.
+    /// Waiting inside the pool instead is unfair (a blocking thread that has just handed a
+    /// connection back takes it again ahead of older waiters), which shows as a long latency tail.
+    pub db_gate: tokio::sync::Semaphore,
+    /// Receipts in flight on this instance (`MOTCUA_RECEIPT_CONCURRENCY`): receipts of one agency
+    /// take turns on its day counter in the database; beyond a few, waiting there would only keep
+    /// connections from other requests.
+    pub receipt_gate: tokio::sync::Semaphore,
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub calendar: Arc<CalendarCache>,
@@ -37,16 +45,31 @@ impl AppState {
         T: Send + 'static,
         E: Into<ApiError> + Send + 'static,
     {
+        let _permit = self.admit(&self.db_gate).await?;
         let pool = self.pool.clone();
-        web::block(move || -> Result<T, ApiError> {
-            let mut conn = pool.get().map_err(StoreError::from)?;
-            f(&mut conn).map_err(Into::into)
+        web::block(move || {
+            store::with_connection(&pool, |conn| f(conn).map_err(Into::<ApiError>::into))
         })
         .await?
     }
 }
 
 impl AppState {
+    /// Waits for a permit of `gate`, in arrival order, for at most the database timeout.
+    pub async fn admit<'a>(
+        &self,
+        gate: &'a tokio::sync::Semaphore,
+    ) -> Result<tokio::sync::SemaphorePermit<'a>, ApiError> {
+        tokio::time::timeout(self.config.pool_timeout, gate.acquire())
+            .await
+            .map_err(|_| {
+                ApiError::ServiceUnavailable(
+                    "the service is busy: no database connection became free in time".to_owned(),
+                )
+            })?
+            .map_err(|_| ApiError::Internal("a request gate is closed".to_owned()))
+    }
+
     /// The calendar as currently stored (cached per revision).
     pub async fn calendar(&self) -> Result<Arc<Calendar>, ApiError> {
         let cache = Arc::clone(&self.calendar);

@@ -200,27 +200,24 @@ fn receive_once(
     let local_day: NaiveDate = to_local(received_at)
         .map(|t| t.date())
         .ok_or_else(|| ServiceError::invalid("received_at", "out of range"))?;
-    let number = store::next_dossier_number(conn, &lead_unit.agency_code, local_day)?;
-    if number > 9999 {
-        return Err(ServiceError::Conflict(
-            "the day's dossier numbers (9999) are exhausted for this agency".into(),
-        ));
-    }
-    let code = format!(
-        "{}-{}-{number:04}",
-        lead_unit.agency_code,
-        local_day.format("%y%m%d")
-    );
     let lookup_secret = uuid::Uuid::new_v4().simple().to_string();
     let mut explanation =
         serde_json::to_value(&receipt.due).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     explanation["calendar_revision"] = revision.into();
     let first_step = &procedure.rules.steps[0];
     let stamp = naive(now);
-    let record = store::insert_dossier(
+    // The day's number is taken last (below): receipts of one agency wait for each other from
+    // that moment until they commit, so everything that does not need the number comes first,
+    // under a provisional code no other transaction can see.
+    let provisional_code = format!(
+        "{}-pending-{}",
+        lead_unit.agency_code,
+        uuid::Uuid::new_v4().simple()
+    );
+    let mut record = store::insert_dossier(
         conn,
         &NewDossier {
-            code: code.clone(),
+            code: provisional_code,
             agency_code: lead_unit.agency_code.clone(),
             procedure_code: procedure.code.clone(),
             procedure_version: procedure.version,
@@ -274,7 +271,21 @@ fn receive_once(
         note: Some(format!("channel: {}", input.channel)),
         details: Some(serde_json::json!({"due_at": receipt.due.due_at, "first_step_due_at": receipt.first_step_due_at}).to_string()),
     })?;
-    // Statistics (issue 6): the report's counters, in this transaction.
+    feed::record_change(conn, record.id, record.version, record.updated_at)?;
+    let number = store::next_dossier_number(conn, &lead_unit.agency_code, local_day)?;
+    if number > 9999 {
+        return Err(ServiceError::Conflict(
+            "the day's dossier numbers (9999) are exhausted for this agency".into(),
+        ));
+    }
+    record.code = format!(
+        "{}-{}-{number:04}",
+        lead_unit.agency_code,
+        local_day.format("%y%m%d")
+    );
+    store::set_dossier_code(conn, record.id, &record.code)?;
+    // Statistics (issue 6): the report's counters, in this transaction. They are shared rows
+    // too, so they are also written after the number.
     super::stats::on_dossier_change(conn, &calendar, &procedure.rules, None, &record)?;
     audit.record(
         conn,
@@ -287,8 +298,7 @@ fn receive_once(
             "external_ref": record.external_ref,
         }),
     )?;
-    // The change feed and the webhook outbox, in the receipt's transaction.
-    feed::record_change(conn, record.id, record.version, record.updated_at)?;
+    // The webhook outbox, in the receipt's transaction (the change feed is written above).
     outbox::enqueue(
         conn,
         &webhooks::dossier_event(

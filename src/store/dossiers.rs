@@ -238,6 +238,14 @@ pub fn insert_dossier(
     get_dossier(conn, &dossier.code)
 }
 
+/// Gives a dossier inserted under a provisional code its final one.
+pub fn set_dossier_code(conn: &mut DbConnection, id: i64, code: &str) -> Result<(), StoreError> {
+    diesel::update(dossiers::table.find(id))
+        .set(dossiers::code.eq(code))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn get_dossier(conn: &mut DbConnection, code: &str) -> Result<DossierRecord, StoreError> {
     Ok(dossiers::table
         .filter(dossiers::code.eq(code))

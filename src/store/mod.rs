@@ -12,6 +12,7 @@ pub mod error;
 pub mod feed;
 pub mod idempotency;
 pub mod outbox;
+pub mod pool;
 pub mod schema;
 pub mod stats;
 pub mod webhooks;
@@ -22,12 +23,13 @@ use diesel::{
     Connection,
     connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
     pg::PgConnection,
-    r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection},
+    r2d2::CustomizeConnection,
     sqlite::SqliteConnection,
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use error::StoreError;
+pub use pool::{DbPool, PooledDb, with_connection};
 
 use crate::config::DatabaseTarget;
 
@@ -37,9 +39,6 @@ pub enum DbConnection {
     Pg(PgConnection),
     Sqlite(SqliteConnection),
 }
-
-pub type DbPool = Pool<ConnectionManager<DbConnection>>;
-pub type PooledDb = PooledConnection<ConnectionManager<DbConnection>>;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -115,13 +114,7 @@ pub fn build_pool(
     size: u32,
     timeout: Duration,
 ) -> Result<DbPool, StoreError> {
-    let manager = ConnectionManager::<DbConnection>::new(connection_url(target)?);
-    Pool::builder()
-        .max_size(size.max(1))
-        .connection_timeout(timeout)
-        .connection_customizer(Box::new(SqlitePragmas))
-        .build(manager)
-        .map_err(|e| StoreError::Setup(format!("cannot open the database: {e}")))
+    pool::build(connection_url(target)?, size, timeout, SqlitePragmas)
 }
 
 /// Applies every pending migration. On PostgreSQL an advisory lock makes instances that start at the

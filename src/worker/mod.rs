@@ -88,12 +88,9 @@ where
     T: Send + 'static,
 {
     let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| StoreError::Setup(format!("worker task failed: {e}")))?
+    tokio::task::spawn_blocking(move || store::with_connection(&pool, f))
+        .await
+        .map_err(|e| StoreError::Setup(format!("worker task failed: {e}")))?
 }
 
 impl Worker {

@@ -1,0 +1,128 @@
+//! The connection pool. A connection is checked with a round trip (`SELECT 1`) only when it may have
+//! gone bad: after it sat idle, or after work on it failed. r2d2's own check on every checkout
+//! would add one round trip to every request, which under load is a large share of the database's
+//! work (a dossier read is one query).
+
+use std::{
+    ops::{Deref, DerefMut},
+    time::{Duration, Instant},
+};
+
+use diesel::r2d2::{
+    ConnectionManager, CustomizeConnection, Error as ManagerError, ManageConnection, Pool,
+    PooledConnection,
+};
+
+use super::{DbConnection, StoreError};
+
+/// A connection handed back less than this long ago is trusted without a check.
+const TRUSTED_FOR: Duration = Duration::from_secs(2);
+
+/// A pooled connection with what the pool needs to decide whether to check it.
+pub struct Slot {
+    conn: DbConnection,
+    returned_at: Instant,
+    /// Work on it failed: check it before it is used again.
+    suspect: bool,
+}
+
+impl Deref for Slot {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Slot {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+/// diesel's connection manager, with the checks above.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<DbConnection>);
+
+impl ManageConnection for Manager {
+    type Connection = Slot;
+    type Error = ManagerError;
+
+    fn connect(&self) -> Result<Slot, ManagerError> {
+        Ok(Slot {
+            conn: self.0.connect()?,
+            returned_at: Instant::now(),
+            suspect: false,
+        })
+    }
+
+    /// Called on checkout.
+    fn is_valid(&self, slot: &mut Slot) -> Result<(), ManagerError> {
+        if slot.suspect || slot.returned_at.elapsed() >= TRUSTED_FOR {
+            self.0.is_valid(&mut slot.conn)?;
+            slot.suspect = false;
+        }
+        Ok(())
+    }
+
+    /// Called when a connection comes back: a suspect one is checked now, so that a dead
+    /// connection leaves the pool at once instead of failing the next request too.
+    fn has_broken(&self, slot: &mut Slot) -> bool {
+        if self.0.has_broken(&mut slot.conn)
+            || (slot.suspect && self.0.is_valid(&mut slot.conn).is_err())
+        {
+            return true;
+        }
+        slot.suspect = false;
+        slot.returned_at = Instant::now();
+        false
+    }
+}
+
+pub type DbPool = Pool<Manager>;
+pub type PooledDb = PooledConnection<Manager>;
+
+/// Adapts a customizer of plain connections to pooled ones.
+#[derive(Debug)]
+struct Customize<C>(C);
+
+impl<C> CustomizeConnection<Slot, ManagerError> for Customize<C>
+where
+    C: CustomizeConnection<DbConnection, ManagerError>,
+{
+    fn on_acquire(&self, slot: &mut Slot) -> Result<(), ManagerError> {
+        self.0.on_acquire(&mut slot.conn)
+    }
+}
+
+pub fn build(
+    url: String,
+    size: u32,
+    timeout: Duration,
+    customizer: impl CustomizeConnection<DbConnection, ManagerError> + 'static,
+) -> Result<DbPool, StoreError> {
+    Pool::builder()
+        .max_size(size.max(1))
+        .connection_timeout(timeout)
+        // `is_valid` decides itself when a round trip is worth it.
+        .test_on_check_out(true)
+        .connection_customizer(Box::new(Customize(customizer)))
+        .build(Manager(ConnectionManager::new(url)))
+        .map_err(|e| StoreError::Setup(format!("cannot open the database: {e}")))
+}
+
+/// Runs `f` on a pooled connection (blocking). When `f` fails, the connection is checked before
+/// anyone uses it again.
+pub fn with_connection<T, E>(
+    pool: &DbPool,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    let mut slot = pool.get().map_err(StoreError::from)?;
+    let result = f(&mut slot);
+    if result.is_err() {
+        slot.suspect = true;
+    }
+    result
+}
