@@ -180,7 +180,9 @@ pub async fn create_client(
 ) -> Result<HttpResponse, ApiError> {
     let name = body.0.name;
     let (client, secret) = state
-        .db(move |conn| service::create_client(conn, &caller.principal, &caller.audit, &name))
+        .db_as(caller, move |conn, caller| {
+            service::create_client(conn, &caller.principal, &caller.audit, &name)
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
@@ -209,7 +211,9 @@ pub async fn list_clients(
     let limit = page.limit()?;
     let after = page.after_id()?;
     let rows = state
-        .db(move |conn| service::list_clients(conn, &caller.principal, after, limit + 1))
+        .db_as(caller, move |conn, caller| {
+            service::list_clients(conn, &caller.principal, after, limit + 1)
+        })
         .await?;
     Ok(web::Json(Page::from_rows(
         rows,
@@ -323,7 +327,7 @@ pub async fn create_user(
     let idem = body.idempotency;
     let body = body.value;
     let reply = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, caller| {
             idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
                 let user = service::create_user(
                     conn,
@@ -354,7 +358,9 @@ pub async fn list_users(
     let limit = page.limit()?;
     let after = page.after_id()?;
     let rows = state
-        .db(move |conn| service::list_users(conn, &caller.principal, after, limit + 1))
+        .db_as(caller, move |conn, caller| {
+            service::list_users(conn, &caller.principal, after, limit + 1)
+        })
         .await?;
     Ok(web::Json(Page::from_rows(
         rows,
@@ -375,7 +381,9 @@ pub async fn get_user(
 ) -> Result<web::Json<UserDto>, ApiError> {
     let username = path.into_inner().username;
     let user = state
-        .db(move |conn| service::get_user(conn, &caller.principal, &username))
+        .db_as(caller, move |conn, caller| {
+            service::get_user(conn, &caller.principal, &username)
+        })
         .await?;
     Ok(web::Json(user.into()))
 }
@@ -405,7 +413,7 @@ pub async fn patch_user(
         active: body.active,
     };
     let user = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, caller| {
             service::update_user(conn, &caller.principal, &caller.audit, &username, update)
         })
         .await?;

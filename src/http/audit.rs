@@ -74,7 +74,9 @@ pub async fn list(
         actor: q.actor,
     };
     let rows = state
-        .db(move |conn| audit::list(conn, &filter, after, limit + 1))
+        .db_as(caller, move |conn, _| {
+            audit::list(conn, &filter, after, limit + 1)
+        })
         .await?;
     Ok(web::Json(Page::from_rows(
         rows,

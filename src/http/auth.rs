@@ -1,14 +1,12 @@
 //! Authentication of requests: the bearer token becomes a [`Caller`] carrying the principal and the
 //! audit context. Authorisation itself is decided in `auth::policy`, called by the services.
 
-use std::{future::Future, pin::Pin};
-
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 
 use super::{error::ApiError, middleware::RequestId, state::AppState};
 use crate::{
     auth::policy::{Principal, PrincipalKind},
-    store::{accounts, audit::AuditContext},
+    store::audit::AuditContext,
 };
 
 /// Optional header carrying why a change is made; it is written to the audit log.
@@ -70,32 +68,14 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     })
 }
 
+/// Validates the bearer token only. Whether the account is still active is checked on the
+/// handler's own database connection, by [`super::state::AppState::db_as`], which is how every
+/// handler taking a `Caller` reaches the database: one trip to the database pool per request.
 impl FromRequest for Caller {
-    type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let caller = authenticate(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            let caller = caller?;
-            let state =
-                state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
-            // A token outlives a deactivation by up to its lifetime unless the account is checked.
-            let (subject, is_client) = (
-                caller.principal.subject.clone(),
-                caller.principal.kind == PrincipalKind::Client,
-            );
-            let deactivated = state
-                .db(move |conn| accounts::is_deactivated(conn, &subject, is_client))
-                .await?;
-            if deactivated {
-                tracing::info!(subject = %caller.principal.subject, "token of a deactivated account refused");
-                return Err(
-                    ApiError::Unauthorized("this account is deactivated".to_owned()).into(),
-                );
-            }
-            Ok(caller)
-        })
+        std::future::ready(authenticate(req))
     }
 }

@@ -117,7 +117,7 @@ pub async fn list_days(
             format!("the range may span at most {MAX_DAYS_RANGE} days"),
         ));
     }
-    let calendar = state.calendar().await?;
+    let calendar = state.calendar_as(caller).await?;
     let days = calendar
         .days(from, to)
         .map_err(|e| calendar_error("from", e))?;
@@ -178,7 +178,7 @@ pub async fn put_day(
     if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
         return Err(ApiError::validation("name", "at most 200 characters"));
     }
-    let current = state.calendar().await?;
+    let current = state.calendar_as(caller.clone()).await?;
     current
         .day_info(date)
         .map_err(|e| calendar_error("date", e))?;
@@ -188,9 +188,11 @@ pub async fn put_day(
     };
     let day = DayOverride { date, kind, name };
     state
-        .db(move |conn| store::calendar::put_override(conn, &day))
+        .db_as(caller.clone(), move |conn, _| {
+            store::calendar::put_override(conn, &day)
+        })
         .await?;
-    let calendar = state.calendar().await?;
+    let calendar = state.calendar_as(caller).await?;
     let info = calendar
         .day_info(date)
         .map_err(|e| calendar_error("date", e))?;
@@ -214,7 +216,9 @@ pub async fn delete_day(
         .map_err(crate::service::ServiceError::from)?;
     let date = path.into_inner().date;
     state
-        .db(move |conn| store::calendar::delete_override(conn, date))
+        .db_as(caller, move |conn, _| {
+            store::calendar::delete_override(conn, date)
+        })
         .await
         .map_err(|e| match e {
             ApiError::NotFound(_) => ApiError::NotFound(format!("{date} has no override")),
@@ -340,7 +344,7 @@ pub async fn get_office_hours(
 ) -> Result<web::Json<OfficeHoursDto>, ApiError> {
     authorize(&caller.principal, &Action::ReadCatalogue, None)
         .map_err(crate::service::ServiceError::from)?;
-    let calendar = state.calendar().await?;
+    let calendar = state.calendar_as(caller).await?;
     Ok(web::Json(OfficeHoursDto::from(calendar.office_hours())))
 }
 
@@ -363,7 +367,9 @@ pub async fn put_office_hours(
     let hours = body.0.into_domain()?;
     let stored = hours.clone();
     state
-        .db(move |conn| store::calendar::put_office_hours(conn, &stored))
+        .db_as(caller, move |conn, _| {
+            store::calendar::put_office_hours(conn, &stored)
+        })
         .await?;
     Ok(web::Json(OfficeHoursDto::from(&hours)))
 }
@@ -445,7 +451,7 @@ pub async fn deadline_preview(
     if !(1..=3650).contains(&q.amount) {
         return Err(ApiError::validation("amount", "must be between 1 and 3650"));
     }
-    let calendar = state.calendar().await?;
+    let calendar = state.calendar_as(caller).await?;
     let limit = TimeLimit {
         amount: q.amount,
         unit: q.unit.into(),

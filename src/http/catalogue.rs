@@ -160,7 +160,7 @@ pub async fn create_unit(
         agency_code: body.agency_code,
     };
     let reply = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, caller| {
             idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
                 let created = service::create_unit(conn, &caller.principal, &caller.audit, unit)?;
                 Ok(json_reply(
@@ -186,7 +186,9 @@ pub async fn list_units(
     let limit = page.limit()?;
     let after = page.after_id()?;
     let rows = state
-        .db(move |conn| service::list_units(conn, &caller.principal, after, limit + 1))
+        .db_as(caller, move |conn, caller| {
+            service::list_units(conn, &caller.principal, after, limit + 1)
+        })
         .await?;
     Ok(web::Json(Page::from_rows(
         rows,
@@ -207,7 +209,9 @@ pub async fn get_unit(
 ) -> Result<web::Json<UnitDto>, ApiError> {
     let code = path.into_inner().code;
     let unit = state
-        .db(move |conn| service::get_unit(conn, &caller.principal, &code))
+        .db_as(caller, move |conn, caller| {
+            service::get_unit(conn, &caller.principal, &code)
+        })
         .await?;
     Ok(web::Json(unit.into()))
 }
@@ -243,7 +247,7 @@ pub async fn patch_unit(
         agency_code: body.agency_code,
     };
     let unit = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, caller| {
             service::update_unit(conn, &caller.principal, &caller.audit, &code, changes)
         })
         .await?;
@@ -423,7 +427,7 @@ pub async fn create_procedure(
     let draft = body.into_draft()?;
     let calendars = state.calendar.clone();
     let reply = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, caller| {
             idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
                 let created = service::create_procedure(
                     conn,
@@ -471,7 +475,7 @@ pub async fn put_procedure(
     let draft = body.into_draft()?;
     let calendars = state.calendar.clone();
     let updated = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, caller| {
             service::update_procedure(
                 conn,
                 &calendars,
@@ -496,7 +500,9 @@ pub async fn get_procedure(
 ) -> Result<web::Json<ProcedureDto>, ApiError> {
     let code = path.into_inner().code;
     let p = state
-        .db(move |conn| service::get_procedure(conn, &caller.principal, &code))
+        .db_as(caller, move |conn, caller| {
+            service::get_procedure(conn, &caller.principal, &code)
+        })
         .await?;
     Ok(web::Json(p.into()))
 }
@@ -517,7 +523,9 @@ pub async fn procedure_versions(
 ) -> Result<web::Json<ProcedureVersions>, ApiError> {
     let code = path.into_inner().code;
     let versions = state
-        .db(move |conn| service::procedure_versions(conn, &caller.principal, &code))
+        .db_as(caller, move |conn, caller| {
+            service::procedure_versions(conn, &caller.principal, &code)
+        })
         .await?;
     Ok(web::Json(ProcedureVersions {
         items: versions.into_iter().map(Into::into).collect(),
@@ -536,7 +544,9 @@ pub async fn list_procedures(
     let limit = page.limit()?;
     let after = page.after_id()?;
     let rows = state
-        .db(move |conn| service::list_procedures(conn, &caller.principal, after, limit + 1))
+        .db_as(caller, move |conn, caller| {
+            service::list_procedures(conn, &caller.principal, after, limit + 1)
+        })
         .await?;
     Ok(web::Json(Page::from_rows(
         rows,

@@ -235,7 +235,7 @@ pub async fn receive(
     let calendars = state.calendar.clone();
     let _turn = state.admit(&state.receipt_gate).await?;
     let reply = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, caller| {
             service::receive(
                 conn,
                 &calendars,
@@ -282,7 +282,9 @@ pub async fn get_dossier(
 ) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner().code;
     let record = state
-        .db(move |conn| service::get(conn, &caller.principal, &code))
+        .db_as(caller, move |conn, caller| {
+            service::get(conn, &caller.principal, &code)
+        })
         .await?;
     Ok(dossier_response(StatusCode::OK, record))
 }
@@ -478,7 +480,7 @@ pub async fn act(
     };
     let calendars = state.calendar.clone();
     let record = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, caller| {
             service::act(
                 conn,
                 &calendars,
@@ -535,7 +537,9 @@ pub async fn history(
 ) -> Result<web::Json<History>, ApiError> {
     let code = path.into_inner().code;
     let detail = state
-        .db(move |conn| service::detail(conn, &caller.principal, &code))
+        .db_as(caller, move |conn, caller| {
+            service::detail(conn, &caller.principal, &code)
+        })
         .await?;
     Ok(web::Json(History {
         code: detail.record.code,
@@ -602,9 +606,11 @@ pub async fn deadline(
 ) -> Result<web::Json<DeadlineExplanation>, ApiError> {
     let code = path.into_inner().code;
     let detail = state
-        .db(move |conn| service::detail(conn, &caller.principal, &code))
+        .db_as(caller.clone(), move |conn, caller| {
+            service::detail(conn, &caller.principal, &code)
+        })
         .await?;
-    let calendar = state.calendar().await?;
+    let calendar = state.calendar_as(caller).await?;
     let record = detail.record;
     let now = Utc::now();
     let pauses: Vec<crate::domain::deadline::Pause> = detail
@@ -901,7 +907,9 @@ pub async fn list(
         }
     };
     let rows = state
-        .db(move |conn| service::list(conn, &caller.principal, filter, &after, limit + 1))
+        .db_as(caller, move |conn, caller| {
+            service::list(conn, &caller.principal, filter, &after, limit + 1)
+        })
         .await?;
     let page = Page::from_rows(
         rows,
@@ -926,7 +934,9 @@ async fn feed(
     now: DateTime<Utc>,
 ) -> Result<web::Json<DossierPage>, ApiError> {
     let changes = state
-        .db(move |conn| service::changes(conn, &caller.principal, filter, after, limit + 1))
+        .db_as(caller, move |conn, caller| {
+            service::changes(conn, &caller.principal, filter, after, limit + 1)
+        })
         .await?;
     let mut rows = changes.rows;
     let more = rows.len() as i64 > limit;

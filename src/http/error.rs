@@ -207,6 +207,9 @@ impl From<StoreError> for ApiError {
             StoreError::Connection(e) => {
                 Self::ServiceUnavailable(format!("database unavailable: {e}"))
             }
+            StoreError::ConnectionLost(e) => {
+                Self::ServiceUnavailable(format!("database unavailable: {e}"))
+            }
             other => Self::Internal(other.to_string()),
         }
     }

@@ -175,7 +175,7 @@ pub async fn import(
     };
     let calendars = state.calendar.clone();
     let report = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, caller| {
             // Refuse before reading the file: a stranger learns nothing about its validity.
             crate::auth::policy::authorize(
                 &caller.principal,

@@ -4,15 +4,16 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-use super::{error::ApiError, metrics::Metrics};
+use super::{auth::Caller, error::ApiError, metrics::Metrics};
 use crate::{
     auth::{
+        policy::PrincipalKind,
         rate_limit::{LoginLockout, RateLimiter},
         token::TokenService,
     },
     config::Config,
     domain::calendar::Calendar,
-    store::{self, DbConnection, DbPool, calendar::CalendarCache},
+    store::{self, DbConnection, DbPool, accounts, calendar::CalendarCache},
 };
 
 pub struct AppState {
@@ -55,6 +56,38 @@ impl AppState {
 }
 
 impl AppState {
+    /// Runs storage work for an authenticated caller: on the same connection and in the same trip
+    /// to the blocking pool, first refuses a caller whose account has been deactivated since the
+    /// token was issued, then runs `f` (with the caller handed back).
+    pub async fn db_as<T, E, F>(&self, caller: Caller, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, &Caller) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        self.db(move |conn| {
+            let principal = &caller.principal;
+            let is_client = principal.kind == PrincipalKind::Client;
+            if accounts::is_deactivated(conn, &principal.subject, is_client)? {
+                tracing::info!(subject = %principal.subject, "token of a deactivated account refused");
+                return Err(ApiError::Unauthorized(
+                    "this account is deactivated".to_owned(),
+                ));
+            }
+            f(conn, &caller).map_err(Into::into)
+        })
+        .await
+    }
+
+    /// The calendar as currently stored, for an authenticated caller (see [`AppState::db_as`]).
+    pub async fn calendar_as(&self, caller: Caller) -> Result<Arc<Calendar>, ApiError> {
+        let cache = Arc::clone(&self.calendar);
+        self.db_as(caller, move |conn, _| {
+            cache.get(conn).map(|(_, calendar)| calendar)
+        })
+        .await
+    }
+
     /// Waits for a permit of `gate`, in arrival order, for at most the database timeout.
     pub async fn admit<'a>(
         &self,

@@ -481,7 +481,9 @@ pub async fn summary(
         group_by,
     };
     let report = state
-        .db(move |conn| service::summary(conn, &calendars, &caller.principal, &query))
+        .db_as(caller, move |conn, caller| {
+            service::summary(conn, &calendars, &caller.principal, &query)
+        })
         .await?;
     let name = format!(
         "bao-cao-{}-{}-{}",
@@ -607,7 +609,7 @@ pub async fn late(
     let now = Utc::now();
     let calendars = state.calendar.clone();
     let rows = state
-        .db(move |conn| {
+        .db_as(caller.clone(), move |conn, caller| {
             service::late(
                 conn,
                 &calendars,
@@ -619,7 +621,11 @@ pub async fn late(
             )
         })
         .await?;
-    let day = state.calendar().await?.standard_day_minutes().max(1) as f64;
+    let day = state
+        .calendar_as(caller)
+        .await?
+        .standard_day_minutes()
+        .max(1) as f64;
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
@@ -717,7 +723,7 @@ pub async fn due_soon(
     let calendars = state.calendar.clone();
     let unit = q.unit_code;
     let rows = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, caller| {
             service::due_soon(
                 conn,
                 &calendars,

@@ -142,7 +142,7 @@ pub async fn create(
         client_id: body.client_id,
     };
     let reply = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, caller| {
             crate::service::idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
                 let record = service::create(conn, &caller.principal, &caller.audit, input)?;
                 let location = format!("/api/v1/webhooks/{}", record.id);
@@ -170,7 +170,9 @@ pub async fn list(
     let limit = page.limit()?;
     let after = page.after_id()?;
     let rows = state
-        .db(move |conn| service::list(conn, &caller.principal, after, limit + 1))
+        .db_as(caller, move |conn, caller| {
+            service::list(conn, &caller.principal, after, limit + 1)
+        })
         .await?;
     Ok(web::Json(Page::from_rows(
         rows,
@@ -197,7 +199,9 @@ pub async fn get(
 ) -> Result<web::Json<WebhookDto>, ApiError> {
     let id = path.into_inner().id;
     let record = state
-        .db(move |conn| service::get(conn, &caller.principal, id))
+        .db_as(caller, move |conn, caller| {
+            service::get(conn, &caller.principal, id)
+        })
         .await?;
     Ok(web::Json(webhook_dto(record, false)))
 }
@@ -214,7 +218,9 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner().id;
     state
-        .db(move |conn| service::delete(conn, &caller.principal, &caller.audit, id))
+        .db_as(caller, move |conn, caller| {
+            service::delete(conn, &caller.principal, &caller.audit, id)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -358,7 +364,9 @@ pub async fn deliveries(
     };
     let status = q.status.map(DeliveryStatus::as_str);
     let log = state
-        .db(move |conn| service::deliveries(conn, &caller.principal, id, status, before, limit + 1))
+        .db_as(caller, move |conn, caller| {
+            service::deliveries(conn, &caller.principal, id, status, before, limit + 1)
+        })
         .await?;
     let DeliveryLog {
         deliveries,
@@ -397,7 +405,9 @@ pub async fn redeliver(
 ) -> Result<HttpResponse, ApiError> {
     let DeliveryPath { id, delivery_id } = path.into_inner();
     let log = state
-        .db(move |conn| service::redeliver(conn, &caller.principal, &caller.audit, id, delivery_id))
+        .db_as(caller, move |conn, caller| {
+            service::redeliver(conn, &caller.principal, &caller.audit, id, delivery_id)
+        })
         .await?;
     let created = log
         .deliveries

@@ -22,6 +22,9 @@ pub enum StoreError {
     Database(DieselError),
     #[error("cannot connect to the database: {0}")]
     Connection(#[from] diesel::ConnectionError),
+    /// The connection broke during the work (the server went away, a network failure).
+    #[error("the database connection was lost: {0}")]
+    ConnectionLost(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -36,6 +39,10 @@ impl From<DieselError> for StoreError {
                         .map_or_else(|| info.message().to_owned(), str::to_owned),
                 )
             }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => Self::ConnectionLost(info.message().to_owned()),
             other => Self::Database(other),
         }
     }

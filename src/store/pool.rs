@@ -5,6 +5,7 @@
 
 use std::{
     ops::{Deref, DerefMut},
+    sync::atomic::{AtomicU64, Ordering},
     time::{Duration, Instant},
 };
 
@@ -24,6 +25,8 @@ pub struct Slot {
     returned_at: Instant,
     /// Work on it failed: check it before it is used again.
     suspect: bool,
+    /// The pool's count of lost connections when this one was last known good.
+    losses_seen: u64,
 }
 
 impl Deref for Slot {
@@ -41,7 +44,13 @@ impl DerefMut for Slot {
 
 /// diesel's connection manager, with the checks above.
 #[derive(Debug)]
-pub struct Manager(ConnectionManager<DbConnection>);
+pub struct Manager {
+    inner: ConnectionManager<DbConnection>,
+    /// Connections found dead so far. When one is, the others are likely dead too (the server
+    /// restarted): each is then checked before its next use, so that one failed request is
+    /// enough to clear the pool.
+    losses: AtomicU64,
+}
 
 impl ManageConnection for Manager {
     type Connection = Slot;
@@ -49,17 +58,20 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<Slot, ManagerError> {
         Ok(Slot {
-            conn: self.0.connect()?,
+            conn: self.inner.connect()?,
             returned_at: Instant::now(),
             suspect: false,
+            losses_seen: self.losses.load(Ordering::Relaxed),
         })
     }
 
     /// Called on checkout.
     fn is_valid(&self, slot: &mut Slot) -> Result<(), ManagerError> {
-        if slot.suspect || slot.returned_at.elapsed() >= TRUSTED_FOR {
-            self.0.is_valid(&mut slot.conn)?;
+        let losses = self.losses.load(Ordering::Relaxed);
+        if slot.suspect || slot.losses_seen != losses || slot.returned_at.elapsed() >= TRUSTED_FOR {
+            self.inner.is_valid(&mut slot.conn)?;
             slot.suspect = false;
+            slot.losses_seen = losses;
         }
         Ok(())
     }
@@ -67,9 +79,12 @@ impl ManageConnection for Manager {
     /// Called when a connection comes back: a suspect one is checked now, so that a dead
     /// connection leaves the pool at once instead of failing the next request too.
     fn has_broken(&self, slot: &mut Slot) -> bool {
-        if self.0.has_broken(&mut slot.conn)
-            || (slot.suspect && self.0.is_valid(&mut slot.conn).is_err())
-        {
+        let broken = self.inner.has_broken(&mut slot.conn)
+            || (slot.suspect && self.inner.is_valid(&mut slot.conn).is_err());
+        if broken {
+            if slot.suspect {
+                self.losses.fetch_add(1, Ordering::Relaxed);
+            }
             return true;
         }
         slot.suspect = false;
@@ -106,7 +121,10 @@ pub fn build(
         // `is_valid` decides itself when a round trip is worth it.
         .test_on_check_out(true)
         .connection_customizer(Box::new(Customize(customizer)))
-        .build(Manager(ConnectionManager::new(url)))
+        .build(Manager {
+            inner: ConnectionManager::new(url),
+            losses: AtomicU64::new(0),
+        })
         .map_err(|e| StoreError::Setup(format!("cannot open the database: {e}")))
 }
 

@@ -139,6 +139,38 @@ backend_tests! {
             }
         }
         assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+
+        // A deactivated administrator, with a token issued before the deactivation, is treated as
+        // no caller at all on every endpoint: the account check cannot be skipped by any handler.
+        for username in ["quan.tri", "cu.quan.tri"] {
+            // Two, since the last active administrator cannot be deactivated.
+            let created = app.post_json("/api/v1/users", &json!({"username": username, "password": "a long enough password", "role": "admin"})).await;
+            assert_eq!(created.status(), 201);
+        }
+        let off = app.client.patch(app.url("/api/v1/users/cu.quan.tri")).json(&json!({"active": false})).send().await.unwrap();
+        assert_eq!(off.status(), 200);
+        let deactivated = token(Role::Admin, None, "cu.quan.tri", PrincipalKind::User);
+        for (method, path, body, expected) in &rows {
+            let path = path.replace("{caller}", "deactivated").replace("{own}", &own[0]);
+            let mut request = app.anonymous.request(method.parse().unwrap(), app.url(&path)).bearer_auth(&deactivated);
+            if path.ends_with("/actions") {
+                request = request.header("If-Match", "\"2\"");
+            }
+            if path.starts_with("/api/v1/imports") {
+                request = request.header("content-type", "text/csv").body(
+                    "code,name,field,unit_code,time_limit_amount,time_limit_unit,supplement_policy,steps,active\n",
+                );
+            } else if let Some(body) = body {
+                let text = body.to_string().replace("{caller}", "deactivated");
+                request = request.header("content-type", "application/json").body(text);
+            }
+            let status = request.send().await.unwrap().status().as_u16();
+            let anonymous = expected[CALLERS.len() - 1];
+            if status != anonymous {
+                mismatches.push(format!("{method} {path} as a deactivated admin: expected {anonymous}, got {status}"));
+            }
+        }
+        assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     }
 
     async fn deactivated_account_token_is_refused(app: &TestApp) {

@@ -103,3 +103,47 @@ async fn readyz_is_503_when_the_database_is_gone() {
     assert_eq!(app.get("/healthz").await.status(), 200);
     app.shutdown().await;
 }
+
+/// Connections that PostgreSQL closed (a restart, a failover, an administrator) leave the pool:
+/// a request that meets one fails with 503, and the service recovers by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(motcua_test_postgres),
+    ignore = "set MOTCUA_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+async fn closed_connections_are_replaced() {
+    use crate::helpers::{Backend, TestDb, expect_problem, postgres_admin_url, spawn_app_on};
+    use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+
+    let app = spawn_app_on(TestDb::create(Backend::Postgres), None).await;
+    assert_eq!(app.get("/api/v1/units").await.status(), 200);
+    let name = match &app.db.target {
+        motcua::config::DatabaseTarget::Postgres(url) => url.rsplit('/').next().unwrap().to_owned(),
+        other => panic!("unexpected {other:?}"),
+    };
+    let mut admin = PgConnection::establish(&postgres_admin_url()).unwrap();
+    let terminated = diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    assert!(terminated > 0, "the pool had open connections");
+
+    // The first request on a dead connection fails; the pool then checks every other connection
+    // before its next use. (The webhook worker may be the one to meet the first dead connection.)
+    let mut failed = 0;
+    for _ in 0..8 {
+        let response = app.get("/api/v1/units").await;
+        if response.status() == 503 {
+            expect_problem(response, 503).await;
+            failed += 1;
+        } else {
+            assert_eq!(response.status(), 200);
+        }
+    }
+    assert!(failed <= 1, "{failed} requests failed");
+    for _ in 0..10 {
+        assert_eq!(app.get("/api/v1/units").await.status(), 200, "recovered");
+    }
+    app.shutdown().await;
+}
