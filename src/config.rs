@@ -207,9 +207,6 @@ pub struct Config {
     pub database: DatabaseTarget,
     pub pool_size: u32,
     pub pool_timeout: Duration,
-    /// Receipts in flight at once per instance (`MOTCUA_RECEIPT_CONCURRENCY`). Receipts of one
-    /// agency take turns anyway (gap-free numbers); the rest wait without holding a connection.
-    pub receipt_concurrency: u32,
     pub log_filter: String,
     pub log_format: LogFormat,
     pub body_limit: usize,
@@ -258,11 +255,6 @@ impl Config {
                 get("MOTCUA_DB_TIMEOUT_SECONDS"),
                 5,
             )?),
-            receipt_concurrency: parse_or(
-                "MOTCUA_RECEIPT_CONCURRENCY",
-                get("MOTCUA_RECEIPT_CONCURRENCY"),
-                4,
-            )?,
             log_filter: get("MOTCUA_LOG").unwrap_or_else(|| "info".to_owned()),
             log_format: match get("MOTCUA_LOG_FORMAT").as_deref() {
                 None | Some("text") => LogFormat::Text,

@@ -143,7 +143,6 @@ impl Application {
         let worker_calendar = Arc::clone(&calendar);
         let state = web::Data::new(AppState {
             db_gate: tokio::sync::Semaphore::new(config.pool_size.max(1) as usize),
-            receipt_gate: tokio::sync::Semaphore::new(config.receipt_concurrency.max(1) as usize),
             pool,
             config: Arc::new(config),
             metrics: Metrics::new(),

@@ -5,7 +5,7 @@
 # PostgreSQL, and what PostgreSQL backends were waiting for.
 #
 # Settings: MIX (mixed | read | write; default mixed), LOAD_SECONDS (20), LOAD_CONNECTIONS (64),
-# LOAD_DOSSIERS (2000), LOAD_POSTGRES_URL (postgres://postgres@127.0.0.1:5432).
+# LOAD_DOSSIERS (2000), LOAD_POOL_SIZE (10), LOAD_POSTGRES_URL (postgres://postgres@127.0.0.1:5432).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mix="${MIX:-mixed}"
@@ -28,7 +28,7 @@ port=18778
 password="load test administrator"
 db="motcua_profile_$(date +%s)"
 psql -q "$pg/postgres" -c "CREATE DATABASE $db"
-MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$pg/$db" MOTCUA_LOG=warn MOTCUA_DB_POOL_SIZE="${LOAD_POOL_SIZE:-32}" \
+MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$pg/$db" MOTCUA_LOG=warn MOTCUA_DB_POOL_SIZE="${LOAD_POOL_SIZE:-10}" \
   MOTCUA_JWT_SECRET="load-test-secret-0123456789abcdefghij" MOTCUA_JWT_TTL_SECONDS=3600 \
   MOTCUA_ADMIN_PASSWORD="$password" "$binary" serve > "$work/server.log" 2>&1 &
 server=$!

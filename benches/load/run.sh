@@ -4,6 +4,7 @@
 # Prints requests/s, p50/p99 latency, non-2xx counts, the server's peak RSS and the ratios.
 #
 # Settings (environment): LOAD_SECONDS (20), LOAD_CONNECTIONS (64), LOAD_DOSSIERS (2000),
+# LOAD_POOL_SIZE (10, the service's default MOTCUA_DB_POOL_SIZE),
 # LOAD_POSTGRES_URL (postgres://postgres@127.0.0.1:5432, trust auth; a fresh database is created).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,7 +26,7 @@ trap cleanup EXIT
 port=18777
 password="load test administrator"
 start_server() { # $1 = DATABASE_URL
-  MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$1" MOTCUA_LOG=warn MOTCUA_DB_POOL_SIZE="${LOAD_POOL_SIZE:-32}" \
+  MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$1" MOTCUA_LOG=warn MOTCUA_DB_POOL_SIZE="${LOAD_POOL_SIZE:-10}" \
     MOTCUA_JWT_SECRET="load-test-secret-0123456789abcdefghij" MOTCUA_JWT_TTL_SECONDS=3600 \
     MOTCUA_ADMIN_PASSWORD="$password" "$binary" serve > "$work/server.log" 2>&1 &
   server=$!
@@ -48,6 +49,10 @@ run_wrk() { # $1 = mix, $2 = label; prints a summary line and stores requests/s 
   errors=$(awk '/Non-2xx/ {print $5}' "$out"); errors="${errors:-0}"
   printf '%-28s %10s req/s   p50 %9s   p99 %9s   non-2xx %s\n' "$2" "$rps" "$p50" "$p99" "$errors"
 }
+route_latency() { # the server's own histograms: which requests make up the tail
+  curl -fsS "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
+  python3 "$here/route_latency.py" "$work/metrics.txt" | grep -v '/auth/token\|/units\|/procedures'
+}
 run_pgbench() { # $1 = script, $2 = label; stores tps in $tps
   tps=$(pgbench -n -c "$connections" -j 2 -T "$seconds" -D n="$dossiers" -f "$here/$1" "$pg/$db" 2> /dev/null \
     | awk '/^tps/ {print $3}')
@@ -63,6 +68,7 @@ start_server "$pg/$db"
 tok=$(token)
 python3 "$here/seed.py" "http://127.0.0.1:$port" "$tok" "$dossiers" "$work/codes.txt"
 run_wrk mixed "mix 60/20/15/5"
+route_latency
 run_wrk read "reads only"; motcua_read=$rps
 run_wrk write "actions only"; motcua_write=$rps
 echo "server peak RSS: $(peak_rss_mb) MB"
@@ -82,5 +88,6 @@ start_server "$work/motcua.db"
 tok=$(token)
 python3 "$here/seed.py" "http://127.0.0.1:$port" "$tok" "$dossiers" "$work/codes.txt"
 run_wrk mixed "mix 60/20/15/5"
+route_latency
 echo "server peak RSS: $(peak_rss_mb) MB"
 stop_server

@@ -233,7 +233,6 @@ pub async fn receive(
         external_ref: parsed.external_ref,
     };
     let calendars = state.calendar.clone();
-    let _turn = state.admit(&state.receipt_gate).await?;
     let reply = state
         .db_as(caller, move |conn, caller| {
             service::receive(

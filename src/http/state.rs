@@ -22,10 +22,6 @@ pub struct AppState {
     /// Waiting inside the pool instead is unfair (a blocking thread that has just handed a
     /// connection back takes it again ahead of older waiters), which shows as a long latency tail.
     pub db_gate: tokio::sync::Semaphore,
-    /// Receipts in flight on this instance (`MOTCUA_RECEIPT_CONCURRENCY`): receipts of one agency
-    /// take turns on its day counter in the database; beyond a few, waiting there would only keep
-    /// connections from other requests.
-    pub receipt_gate: tokio::sync::Semaphore,
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub calendar: Arc<CalendarCache>,
@@ -46,7 +42,14 @@ impl AppState {
         T: Send + 'static,
         E: Into<ApiError> + Send + 'static,
     {
-        let _permit = self.admit(&self.db_gate).await?;
+        let _permit = tokio::time::timeout(self.config.pool_timeout, self.db_gate.acquire())
+            .await
+            .map_err(|_| {
+                ApiError::ServiceUnavailable(
+                    "the service is busy: no database connection became free in time".to_owned(),
+                )
+            })?
+            .map_err(|_| ApiError::Internal("the database gate is closed".to_owned()))?;
         let pool = self.pool.clone();
         web::block(move || {
             store::with_connection(&pool, |conn| f(conn).map_err(Into::<ApiError>::into))
@@ -86,27 +89,5 @@ impl AppState {
             cache.get(conn).map(|(_, calendar)| calendar)
         })
         .await
-    }
-
-    /// Waits for a permit of `gate`, in arrival order, for at most the database timeout.
-    pub async fn admit<'a>(
-        &self,
-        gate: &'a tokio::sync::Semaphore,
-    ) -> Result<tokio::sync::SemaphorePermit<'a>, ApiError> {
-        tokio::time::timeout(self.config.pool_timeout, gate.acquire())
-            .await
-            .map_err(|_| {
-                ApiError::ServiceUnavailable(
-                    "the service is busy: no database connection became free in time".to_owned(),
-                )
-            })?
-            .map_err(|_| ApiError::Internal("a request gate is closed".to_owned()))
-    }
-
-    /// The calendar as currently stored (cached per revision).
-    pub async fn calendar(&self) -> Result<Arc<Calendar>, ApiError> {
-        let cache = Arc::clone(&self.calendar);
-        self.db(move |conn| cache.get(conn).map(|(_, calendar)| calendar))
-            .await
     }
 }

@@ -115,7 +115,22 @@ pub fn on_dossier_change(
         // Forward, start, apologize: nothing the report counts has changed.
         return Ok(());
     }
-    let mut row = store::facts_of(conn, after.id)?;
+    let mut row = match before {
+        // A new dossier: everything the counters need is in the record (no pauses, not resolved),
+        // so the receipt, whose counters are written while it holds the day's numbering, skips
+        // the read.
+        None => store::FactsRow {
+            id: after.id,
+            key: store::CounterKey {
+                unit_code: after.unit_code.clone(),
+                procedure_code: after.procedure_code.clone(),
+                field: after.field.clone(),
+                channel: after.channel.clone(),
+            },
+            facts: facts_before(after, &[], (None, None)),
+        },
+        Some(_) => store::facts_of(conn, after.id)?,
+    };
     let stored = (row.facts.working_minutes_used, row.facts.limit_minutes);
     if let Some(resolved_at) = after.resolved_at
         && before.is_none_or(|(b, _)| b.resolved_at.is_none())
