@@ -142,7 +142,7 @@ impl Application {
         let worker_pool = pool.clone();
         let worker_calendar = Arc::clone(&calendar);
         let state = web::Data::new(AppState {
-            db_gate: tokio::sync::Semaphore::new(config.pool_size.max(1) as usize),
+            db_gate: Arc::new(tokio::sync::Semaphore::new(config.pool_size.max(1) as usize)),
             pool,
             config: Arc::new(config),
             metrics: Metrics::new(),

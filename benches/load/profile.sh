@@ -4,7 +4,7 @@
 # pg_stat_activity. Prints the CPU share of each program, the hottest symbols in motcua and in
 # PostgreSQL, and what PostgreSQL backends were waiting for.
 #
-# Settings: MIX (mixed | read | write; default mixed), LOAD_SECONDS (20), LOAD_CONNECTIONS (64),
+# Settings: MIX (mixed | read | write | receipt; default mixed), LOAD_SECONDS (20), LOAD_CONNECTIONS (64),
 # LOAD_DOSSIERS (2000), LOAD_POOL_SIZE (10), LOAD_POSTGRES_URL (postgres://postgres@127.0.0.1:5432).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -47,6 +47,7 @@ sample_waits() {
     sleep 0.2
   done > "$work/waits.txt"
 }
+curl -fsS "http://127.0.0.1:$port/metrics" > "$work/metrics-before.txt"
 stat() { psql -qAtX "$pg/postgres" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$db'"; }
 transactions_before=$(stat)
 sample_waits &
@@ -70,7 +71,7 @@ requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 echo "PostgreSQL transactions per request: $(python3 -c "print(round($transactions / $requests, 2))") ($transactions for $requests requests)"
 echo
 echo "== the server's own latency by route (its /metrics histograms)"
-python3 "$here/route_latency.py" "$work/metrics.txt"
+python3 "$here/route_latency.py" "$work/metrics.txt" "$work/metrics-before.txt"
 echo
 # The first $1 sample lines of `perf report` with the rest of its arguments, trimmed to fit.
 report() {

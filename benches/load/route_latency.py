@@ -1,23 +1,35 @@
 #!/usr/bin/env python3
 """Summarises the server's own latency histograms (GET /metrics) by route: requests, the share above
-50 ms, and the bucket holding the median and the 99th percentile.
+50 ms, and the bucket holding the median and the 99th percentile. With a second file taken before
+the run, only the requests in between are counted (the histograms are cumulative).
 
-Usage: route_latency.py METRICS_FILE   (standard library only)
+Usage: route_latency.py METRICS_FILE [METRICS_BEFORE]   (standard library only)
 """
 import collections
 import re
 import sys
 
 line = re.compile(r'http_request_duration_seconds_bucket\{(?P<labels>.*)\} (?P<count>\S+)$')
-buckets = collections.defaultdict(dict)
-for text in open(sys.argv[1], encoding="utf-8"):
-    m = line.search(text)
-    if not m:
-        continue
-    labels = dict(re.findall(r'(\w+)="([^"]*)"', m["labels"]))
-    route = f'{labels["method"]} {labels["route"]} {labels["status"]}'
-    le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
-    buckets[route][le] = buckets[route].get(le, 0) + float(m["count"])
+
+
+def read(path):
+    buckets = collections.defaultdict(dict)
+    for text in open(path, encoding="utf-8"):
+        m = line.search(text)
+        if not m:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m["labels"]))
+        route = f'{labels["method"]} {labels["route"]} {labels["status"]}'
+        le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
+        buckets[route][le] = buckets[route].get(le, 0) + float(m["count"])
+    return buckets
+
+
+buckets = read(sys.argv[1])
+if len(sys.argv) > 2:
+    for route, by_le in read(sys.argv[2]).items():
+        for le, count in by_le.items():
+            buckets[route][le] -= count
 
 
 def bound(cumulative, total, share):

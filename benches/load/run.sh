@@ -49,9 +49,10 @@ run_wrk() { # $1 = mix, $2 = label; prints a summary line and stores requests/s 
   errors=$(awk '/Non-2xx/ {print $5}' "$out"); errors="${errors:-0}"
   printf '%-28s %10s req/s   p50 %9s   p99 %9s   non-2xx %s\n' "$2" "$rps" "$p50" "$p99" "$errors"
 }
-route_latency() { # the server's own histograms: which requests make up the tail
+metrics_before() { curl -fsS "http://127.0.0.1:$port/metrics" > "$work/metrics-before.txt"; }
+route_latency() { # the server's own histograms since metrics_before: which requests make up the tail
   curl -fsS "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
-  python3 "$here/route_latency.py" "$work/metrics.txt" | grep -v '/auth/token\|/units\|/procedures'
+  python3 "$here/route_latency.py" "$work/metrics.txt" "$work/metrics-before.txt"
 }
 run_pgbench() { # $1 = script, $2 = label; stores tps in $tps
   tps=$(pgbench -n -c "$connections" -j 2 -T "$seconds" -D n="$dossiers" -f "$here/$1" "$pg/$db" 2> /dev/null \
@@ -67,6 +68,7 @@ psql -q "$pg/postgres" -c "CREATE DATABASE $db"
 start_server "$pg/$db"
 tok=$(token)
 python3 "$here/seed.py" "http://127.0.0.1:$port" "$tok" "$dossiers" "$work/codes.txt"
+metrics_before
 run_wrk mixed "mix 60/20/15/5"
 route_latency
 run_wrk read "reads only"; motcua_read=$rps
@@ -87,6 +89,7 @@ echo "== SQLite (the embedded default)"
 start_server "$work/motcua.db"
 tok=$(token)
 python3 "$here/seed.py" "http://127.0.0.1:$port" "$tok" "$dossiers" "$work/codes.txt"
+metrics_before
 run_wrk mixed "mix 60/20/15/5"
 route_latency
 echo "server peak RSS: $(peak_rss_mb) MB"

@@ -193,6 +193,14 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Internal errors and unavailability may come from a bad connection; every other answer is a
+/// decision about the request.
+impl crate::store::ConnectionFault for ApiError {
+    fn may_be_connection_fault(&self) -> bool {
+        matches!(self, Self::Internal(_) | Self::ServiceUnavailable(_))
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -207,9 +215,13 @@ impl From<StoreError> for ApiError {
             StoreError::Connection(e) => {
                 Self::ServiceUnavailable(format!("database unavailable: {e}"))
             }
-            StoreError::ConnectionLost(e) => {
-                Self::ServiceUnavailable(format!("database unavailable: {e}"))
-            }
+            // The outcome of a write in progress is unknown: a retry must carry the same
+            // Idempotency-Key to be safe.
+            StoreError::ConnectionLost(e) => Self::ServiceUnavailable(format!(
+                "database connection lost ({}); a change in progress may or may not have been \
+                 saved: retry with the same Idempotency-Key, or read the resource first",
+                e.trim()
+            )),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -21,7 +21,7 @@ pub struct AppState {
     /// One permit per pooled connection: requests wait for the database here, in arrival order.
     /// Waiting inside the pool instead is unfair (a blocking thread that has just handed a
     /// connection back takes it again ahead of older waiters), which shows as a long latency tail.
-    pub db_gate: tokio::sync::Semaphore,
+    pub db_gate: Arc<tokio::sync::Semaphore>,
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub calendar: Arc<CalendarCache>,
@@ -42,16 +42,22 @@ impl AppState {
         T: Send + 'static,
         E: Into<ApiError> + Send + 'static,
     {
-        let _permit = tokio::time::timeout(self.config.pool_timeout, self.db_gate.acquire())
-            .await
-            .map_err(|_| {
-                ApiError::ServiceUnavailable(
-                    "the service is busy: no database connection became free in time".to_owned(),
-                )
-            })?
-            .map_err(|_| ApiError::Internal("the database gate is closed".to_owned()))?;
+        let permit = tokio::time::timeout(
+            self.config.pool_timeout,
+            Arc::clone(&self.db_gate).acquire_owned(),
+        )
+        .await
+        .map_err(|_| {
+            ApiError::ServiceUnavailable(
+                "the service is busy: no database connection became free in time".to_owned(),
+            )
+        })?
+        .map_err(|_| ApiError::Internal("the database gate is closed".to_owned()))?;
         let pool = self.pool.clone();
         web::block(move || {
+            // The permit goes with the work: if the request is dropped meanwhile, the connection
+            // stays counted until the blocking work is done with it.
+            let _permit = permit;
             store::with_connection(&pool, |conn| f(conn).map_err(Into::<ApiError>::into))
         })
         .await?

@@ -69,7 +69,10 @@ impl ManageConnection for Manager {
     fn is_valid(&self, slot: &mut Slot) -> Result<(), ManagerError> {
         let losses = self.losses.load(Ordering::Relaxed);
         if slot.suspect || slot.losses_seen != losses || slot.returned_at.elapsed() >= TRUSTED_FOR {
-            self.inner.is_valid(&mut slot.conn)?;
+            if let Err(e) = self.inner.is_valid(&mut slot.conn) {
+                self.losses.fetch_add(1, Ordering::Relaxed);
+                return Err(e);
+            }
             slot.suspect = false;
             slot.losses_seen = losses;
         }
@@ -128,18 +131,39 @@ pub fn build(
         .map_err(|e| StoreError::Setup(format!("cannot open the database: {e}")))
 }
 
-/// Runs `f` on a pooled connection (blocking). When `f` fails, the connection is checked before
-/// anyone uses it again.
+/// Whether an error may mean the connection itself is bad (as opposed to a refusal, a missing row
+/// or a conflict, which say nothing about it).
+pub trait ConnectionFault {
+    fn may_be_connection_fault(&self) -> bool;
+}
+
+impl ConnectionFault for StoreError {
+    fn may_be_connection_fault(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(_)
+                | StoreError::ConnectionLost(_)
+                | StoreError::Connection(_)
+                | StoreError::Pool(_)
+        )
+    }
+}
+
+/// Runs `f` on a pooled connection (blocking). When `f` fails in a way that may come from the
+/// connection, the connection is checked before anyone uses it again.
 pub fn with_connection<T, E>(
     pool: &DbPool,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
-    E: From<StoreError>,
+    E: From<StoreError> + ConnectionFault,
 {
     let mut slot = pool.get().map_err(StoreError::from)?;
     let result = f(&mut slot);
-    if result.is_err() {
+    if result
+        .as_ref()
+        .is_err_and(ConnectionFault::may_be_connection_fault)
+    {
         slot.suspect = true;
     }
     result
