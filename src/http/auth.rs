@@ -70,8 +70,8 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
 
 /// Validates the bearer token only. Whether the account is still active is checked on the
 /// handler's own database connection, by [`super::state::AppState::db_as`], which is how every
-/// handler taking a `Caller` reaches the database (in the same trip to the blocking pool as the
-/// handler's work; a handler that needs two trips is checked on each).
+/// handler taking a `Caller` reaches the database, in the same trip to the blocking pool as the
+/// handler's work.
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;

@@ -178,24 +178,27 @@ pub async fn put_day(
     if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
         return Err(ApiError::validation("name", "at most 200 characters"));
     }
-    let current = state.calendar_as(caller.clone()).await?;
-    current
-        .day_info(date)
-        .map_err(|e| calendar_error("date", e))?;
     let kind = match body.kind {
         OverrideKindDto::Holiday => OverrideKind::Holiday,
         OverrideKindDto::Working => OverrideKind::Working,
     };
     let day = DayOverride { date, kind, name };
-    state
-        .db_as(caller.clone(), move |conn, _| {
-            store::calendar::put_override(conn, &day)
+    let calendars = state.calendar.clone();
+    let (calendar, info) = state
+        .db_as(caller, move |conn, _| -> Result<_, ApiError> {
+            // The date must be one the calendar covers before anything is stored.
+            let (_, current) = calendars.get(conn)?;
+            current
+                .day_info(date)
+                .map_err(|e| calendar_error("date", e))?;
+            store::calendar::put_override(conn, &day)?;
+            let (_, calendar) = calendars.get(conn)?;
+            let info = calendar
+                .day_info(date)
+                .map_err(|e| calendar_error("date", e))?;
+            Ok((calendar, info))
         })
         .await?;
-    let calendar = state.calendar_as(caller).await?;
-    let info = calendar
-        .day_info(date)
-        .map_err(|e| calendar_error("date", e))?;
     Ok(web::Json(day_dto(&calendar, info)))
 }
 

@@ -604,12 +604,14 @@ pub async fn deadline(
     path: web::Path<DossierPath>,
 ) -> Result<web::Json<DeadlineExplanation>, ApiError> {
     let code = path.into_inner().code;
-    let detail = state
-        .db_as(caller.clone(), move |conn, caller| {
-            service::detail(conn, &caller.principal, &code)
+    let calendars = state.calendar.clone();
+    let (detail, calendar) = state
+        .db_as(caller, move |conn, caller| -> Result<_, ApiError> {
+            let detail = service::detail(conn, &caller.principal, &code)?;
+            let (_, calendar) = calendars.get(conn)?;
+            Ok((detail, calendar))
         })
         .await?;
-    let calendar = state.calendar_as(caller).await?;
     let record = detail.record;
     let now = Utc::now();
     let pauses: Vec<crate::domain::deadline::Pause> = detail

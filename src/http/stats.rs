@@ -608,9 +608,9 @@ pub async fn late(
     };
     let now = Utc::now();
     let calendars = state.calendar.clone();
-    let rows = state
-        .db_as(caller.clone(), move |conn, caller| {
-            service::late(
+    let (rows, calendar) = state
+        .db_as(caller, move |conn, caller| -> Result<_, ApiError> {
+            let rows = service::late(
                 conn,
                 &calendars,
                 &caller.principal,
@@ -618,14 +618,12 @@ pub async fn late(
                 now,
                 after_id,
                 limit + 1,
-            )
+            )?;
+            let (_, calendar) = calendars.get(conn)?;
+            Ok((rows, calendar))
         })
         .await?;
-    let day = state
-        .calendar_as(caller)
-        .await?
-        .standard_day_minutes()
-        .max(1) as f64;
+    let day = calendar.standard_day_minutes().max(1) as f64;
     Ok(web::Json(Page::from_rows(
         rows,
         limit,

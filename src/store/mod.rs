@@ -29,7 +29,7 @@ use diesel::{
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use error::StoreError;
-pub use pool::{ConnectionFault, DbPool, PooledDb, with_connection};
+pub use pool::{ConnectionFault, DbPool, with_connection};
 
 use crate::config::DatabaseTarget;
 

@@ -11,7 +11,6 @@ use std::{
 
 use diesel::r2d2::{
     ConnectionManager, CustomizeConnection, Error as ManagerError, ManageConnection, Pool,
-    PooledConnection,
 };
 
 use super::{DbConnection, StoreError};
@@ -97,7 +96,6 @@ impl ManageConnection for Manager {
 }
 
 pub type DbPool = Pool<Manager>;
-pub type PooledDb = PooledConnection<Manager>;
 
 /// Adapts a customizer of plain connections to pooled ones.
 #[derive(Debug)]
