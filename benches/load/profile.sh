@@ -15,26 +15,13 @@ dossiers="${LOAD_DOSSIERS:-2000}"
 pg="${LOAD_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
 here="benches/load"
 
-command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 command -v perf > /dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
-cargo build --release --quiet --bin motcua
-binary="target/release/motcua"
-work="$(mktemp -d)"
-server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2> /dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
 port=18778
-password="load test administrator"
+. "$here/common.sh"
 db="motcua_profile_$(date +%s)"
 psql -q "$pg/postgres" -c "CREATE DATABASE $db"
-MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$pg/$db" MOTCUA_LOG=warn MOTCUA_DB_POOL_SIZE="${LOAD_POOL_SIZE:-10}" \
-  MOTCUA_JWT_SECRET="load-test-secret-0123456789abcdefghij" MOTCUA_JWT_TTL_SECONDS=3600 \
-  MOTCUA_ADMIN_PASSWORD="$password" "$binary" serve > "$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && break; sleep 0.1; done
-tok=$(curl -fsS "http://127.0.0.1:$port/api/v1/auth/token" -H 'content-type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+start_server "$pg/$db"
+tok=$(token)
 python3 "$here/seed.py" "http://127.0.0.1:$port" "$tok" "$dossiers" "$work/codes.txt"
 
 # Wait events of the benchmark database's backends, sampled every 200 ms while wrk runs.
@@ -47,7 +34,7 @@ sample_waits() {
     sleep 0.2
   done > "$work/waits.txt"
 }
-curl -fsS "http://127.0.0.1:$port/metrics" > "$work/metrics-before.txt"
+metrics_before
 stat() { psql -qAtX "$pg/postgres" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$db'"; }
 transactions_before=$(stat)
 sample_waits &
@@ -58,9 +45,9 @@ perf record -F 499 -a -g -o "$work/perf.data" -- \
   > "$work/wrk.txt" 2> /dev/null
 wait "$sampler"
 transactions=$(( $(stat) - transactions_before ))
-curl -fsS "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
+route_latency > "$work/routes.txt"
 server_pid=$server
-kill "$server"; wait "$server" 2> /dev/null || true; server=""
+stop_server
 psql -q "$pg/postgres" -c "DROP DATABASE $db WITH (FORCE)"
 
 echo "== wrk ($mix, $connections connections, ${seconds}s)"
@@ -71,7 +58,7 @@ requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 echo "PostgreSQL transactions per request: $(python3 -c "print(round($transactions / $requests, 2))") ($transactions for $requests requests)"
 echo
 echo "== the server's own latency by route (its /metrics histograms)"
-python3 "$here/route_latency.py" "$work/metrics.txt" "$work/metrics-before.txt"
+cat "$work/routes.txt"
 echo
 # The first $1 sample lines of `perf report` with the rest of its arguments, trimmed to fit.
 report() {

@@ -14,31 +14,10 @@ dossiers="${LOAD_DOSSIERS:-2000}"
 pg="${LOAD_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
 here="benches/load"
 
-command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 command -v pgbench > /dev/null || { echo "pgbench is required (Debian: postgresql-contrib or postgresql-client)" >&2; exit 1; }
-cargo build --release --quiet --bin motcua
-binary="target/release/motcua"
-work="$(mktemp -d)"
-server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2> /dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
 port=18777
-password="load test administrator"
-start_server() { # $1 = DATABASE_URL
-  MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$1" MOTCUA_LOG=warn MOTCUA_DB_POOL_SIZE="${LOAD_POOL_SIZE:-10}" \
-    MOTCUA_JWT_SECRET="load-test-secret-0123456789abcdefghij" MOTCUA_JWT_TTL_SECONDS=3600 \
-    MOTCUA_ADMIN_PASSWORD="$password" "$binary" serve > "$work/server.log" 2>&1 &
-  server=$!
-  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && return; sleep 0.1; done
-  echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1
-}
-stop_server() { kill "$server"; wait "$server" 2> /dev/null || true; server=""; }
+. "$here/common.sh"
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$server/status"; }
-token() {
-  curl -fsS "http://127.0.0.1:$port/api/v1/auth/token" -H 'content-type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
-}
 run_wrk() { # $1 = mix, $2 = label; prints a summary line and stores requests/s in $rps
   local out="$work/wrk-$1.txt"
   MIX="$1" MOTCUA_TOKEN="$tok" CODES_FILE="$work/codes.txt" WRK_THREADS="$connections" \
@@ -48,11 +27,6 @@ run_wrk() { # $1 = mix, $2 = label; prints a summary line and stores requests/s 
   p50=$(awk '/^ +50%/ {print $2}' "$out"); p99=$(awk '/^ +99%/ {print $2}' "$out")
   errors=$(awk '/Non-2xx/ {print $5}' "$out"); errors="${errors:-0}"
   printf '%-28s %10s req/s   p50 %9s   p99 %9s   non-2xx %s\n' "$2" "$rps" "$p50" "$p99" "$errors"
-}
-metrics_before() { curl -fsS "http://127.0.0.1:$port/metrics" > "$work/metrics-before.txt"; }
-route_latency() { # the server's own histograms since metrics_before: which requests make up the tail
-  curl -fsS "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
-  python3 "$here/route_latency.py" "$work/metrics.txt" "$work/metrics-before.txt"
 }
 run_pgbench() { # $1 = script, $2 = label; stores tps in $tps
   tps=$(pgbench -n -c "$connections" -j 2 -T "$seconds" -D n="$dossiers" -f "$here/$1" "$pg/$db" 2> /dev/null \
