@@ -170,19 +170,8 @@ fn add_user(config: &Config, username: &str, role: &str, unit: Option<&str>) -> 
     };
     let mut conn = store::establish(&config.database)?;
     store::run_migrations(&mut conn)?;
-    motcua::service::accounts::add_user(&mut conn, username, &password, role, unit).map_err(
-        |e| match e {
-            motcua::service::ServiceError::Invalid(errors) => anyhow::anyhow!(
-                "{}",
-                errors
-                    .iter()
-                    .map(|(f, m)| format!("{f}: {m}"))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            other => anyhow::anyhow!("{other}"),
-        },
-    )?;
+    motcua::service::accounts::add_user(&mut conn, username, &password, role, unit)
+        .map_err(service_error)?;
     println!("added user {username} ({role})");
     Ok(())
 }
