@@ -50,12 +50,8 @@ fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// A fresh in-memory SQLite database with units SCT, MC, QLTM, BGD and three procedures: 3 working
-/// days (pause policy), 2 working days (restart policy) and 10 calendar days.
-fn seeded_db() -> (DbConnection, CalendarCache) {
-    seeded_db_on(&DatabaseTarget::Sqlite(":memory:".into()))
-}
-
+/// A fresh database with units SCT, MC, QLTM, BGD and three procedures: 3 working days (pause
+/// policy), 2 working days (restart policy) and 10 calendar days.
 fn seeded_db_on(target: &DatabaseTarget) -> (DbConnection, CalendarCache) {
     let mut conn = store::establish(target).unwrap();
     store::run_migrations(&mut conn).unwrap();
@@ -451,9 +447,22 @@ proptest! {
     }
 }
 
-#[test]
-fn a_known_history_gives_the_expected_report() {
-    let (mut conn, calendars) = seeded_db();
+crate::backend_tests! {
+    async fn a_known_history_gives_the_expected_report(backend: Backend) {
+        let db = crate::helpers::TestDb::create(backend);
+        a_known_history_report(&db.target);
+    }
+
+    /// `motcua demo`'s loader: 418 dossiers through the real receipt and actions, and a report
+    /// whose every count reconciles with the dossier list.
+    async fn demo_loads_418_dossiers_and_its_report_reconciles(backend: Backend) {
+        let db = crate::helpers::TestDb::create(backend);
+        demo_report(&db.target);
+    }
+}
+
+fn a_known_history_report(target: &DatabaseTarget) {
+    let (mut conn, calendars) = seeded_db_on(target);
     // P-PAUSE: 3 working days. Received Thu 2025-03-06 09:00 → due Tue 11 Mar 09:00.
     let receive = |conn: &mut DbConnection, at: DateTime<Utc>, channel: &str| {
         dossier_service::receive(
@@ -851,12 +860,8 @@ mod api {
     }
 }
 
-/// `motcua demo`'s loader on a temporary SQLite file: 418 dossiers through the real receipt and
-/// actions, and a report whose every count reconciles with the dossier list.
-#[test]
-fn demo_loads_418_dossiers_and_its_report_reconciles() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut conn = store::establish(&DatabaseTarget::Sqlite(dir.path().join("demo.db"))).unwrap();
+fn demo_report(target: &DatabaseTarget) {
+    let mut conn = store::establish(target).unwrap();
     store::run_migrations(&mut conn).unwrap();
     let calendars = CalendarCache::default();
     assert!(!motcua::demo::already_loaded(&mut conn).unwrap());
