@@ -150,6 +150,10 @@ pub fn client_builder(token: Option<&str>) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(headers)
+        // Below the server's keep-alive (5 s): a pooled connection is never reused just as the
+        // server closes it, which fails the request with "connection closed before message
+        // completed" on a busy machine.
+        .pool_idle_timeout(Duration::from_secs(2))
 }
 
 pub fn client_with_token(token: Option<&str>) -> reqwest::Client {
