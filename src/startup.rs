@@ -141,11 +141,13 @@ impl Application {
         let webhooks = config.webhooks.clone();
         let worker_pool = pool.clone();
         let worker_calendar = Arc::clone(&calendar);
+        let metrics = Metrics::new();
+        let worker_counters = metrics.worker.clone();
         let state = web::Data::new(AppState {
             db_gate: Arc::new(tokio::sync::Semaphore::new(config.pool_size.max(1) as usize)),
             pool,
             config: Arc::new(config),
-            metrics: Metrics::new(),
+            metrics,
             calendar,
             tokens: Arc::new(tokens),
             login_limiter: RateLimiter::new(30, 10),
@@ -180,7 +182,13 @@ impl Application {
         })?
         .run();
         let worker = if webhooks.enabled {
-            match crate::worker::start(worker_pool, worker_calendar, webhooks, grace) {
+            match crate::worker::start(
+                worker_pool,
+                worker_calendar,
+                webhooks,
+                grace,
+                worker_counters,
+            ) {
                 Ok(worker) => Some(worker),
                 Err(e) => {
                     server.handle().stop(false).await;

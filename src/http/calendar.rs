@@ -1,5 +1,7 @@
 //! Calendar endpoints: days with their kind, date overrides, office hours, and the deadline preview.
 
+use std::sync::Arc;
+
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,12 +15,11 @@ use super::{
     time::{deserialize_instant, local},
 };
 use crate::{
-    auth::policy::{Action, authorize},
     domain::{
         calendar::{Calendar, DayInfo, DayKind, DayOverride, OfficeHours, OverrideKind, Session},
-        deadline::{self, TimeLimit, TimeUnit},
+        deadline::{TimeLimit, TimeUnit},
     },
-    store,
+    service::calendar as service,
 };
 
 /// Longest range `GET /calendar/days` returns at once.
@@ -87,10 +88,6 @@ pub struct CalendarDays {
     pub items: Vec<CalendarDay>,
 }
 
-fn calendar_error(field: &str, e: impl std::fmt::Display) -> ApiError {
-    ApiError::validation(field, e.to_string())
-}
-
 /// The working calendar day by day: weekends, public holidays (built in from the Labour Code,
 /// lunar dates by the Vietnamese calendar at UTC+7), compensatory days off and overrides.
 #[utoipa::path(
@@ -105,8 +102,6 @@ pub async fn list_days(
     caller: Caller,
     query: web::Query<DaysQuery>,
 ) -> Result<web::Json<CalendarDays>, ApiError> {
-    authorize(&caller.principal, &Action::ReadCatalogue, None)
-        .map_err(crate::service::ServiceError::from)?;
     let DaysQuery { from, to } = query.into_inner();
     if to < from {
         return Err(ApiError::validation("to", "must not be before `from`"));
@@ -117,10 +112,12 @@ pub async fn list_days(
             format!("the range may span at most {MAX_DAYS_RANGE} days"),
         ));
     }
-    let calendar = state.calendar_as(caller).await?;
-    let days = calendar
-        .days(from, to)
-        .map_err(|e| calendar_error("from", e))?;
+    let calendars = Arc::clone(&state.calendar);
+    let (calendar, days) = state
+        .db_as(caller, move |conn, caller| {
+            service::days(conn, &calendars, &caller.principal, from, to)
+        })
+        .await?;
     Ok(web::Json(CalendarDays {
         items: days.into_iter().map(|d| day_dto(&calendar, d)).collect(),
     }))
@@ -142,6 +139,23 @@ pub struct PutDayRequest {
     /// Shown in the calendar, e.g. `Nghỉ Tết (Quyết định …)`; at most 200 characters.
     #[schema(max_length = 200)]
     pub name: Option<String>,
+}
+
+impl PutDayRequest {
+    fn into_override(self, date: NaiveDate) -> Result<DayOverride, ApiError> {
+        let name = self
+            .name
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
+        if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+            return Err(ApiError::validation("name", "at most 200 characters"));
+        }
+        let kind = match self.kind {
+            OverrideKindDto::Holiday => OverrideKind::Holiday,
+            OverrideKindDto::Working => OverrideKind::Working,
+        };
+        Ok(DayOverride { date, kind, name })
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -167,36 +181,11 @@ pub async fn put_day(
     path: web::Path<DatePath>,
     body: ApiJson<PutDayRequest>,
 ) -> Result<web::Json<CalendarDay>, ApiError> {
-    authorize(&caller.principal, &Action::ManageCatalogue, None)
-        .map_err(crate::service::ServiceError::from)?;
-    let date = path.into_inner().date;
-    let body = body.0;
-    let name = body
-        .name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(ApiError::validation("name", "at most 200 characters"));
-    }
-    let kind = match body.kind {
-        OverrideKindDto::Holiday => OverrideKind::Holiday,
-        OverrideKindDto::Working => OverrideKind::Working,
-    };
-    let day = DayOverride { date, kind, name };
-    let calendars = state.calendar.clone();
+    let day = body.0.into_override(path.into_inner().date)?;
+    let calendars = Arc::clone(&state.calendar);
     let (calendar, info) = state
-        .db_as(caller, move |conn, _| -> Result<_, ApiError> {
-            // The date must be one the calendar covers before anything is stored.
-            let (_, current) = calendars.get(conn)?;
-            current
-                .day_info(date)
-                .map_err(|e| calendar_error("date", e))?;
-            store::calendar::put_override(conn, &day)?;
-            let (_, calendar) = calendars.get(conn)?;
-            let info = calendar
-                .day_info(date)
-                .map_err(|e| calendar_error("date", e))?;
-            Ok((calendar, info))
+        .db_as(caller, move |conn, caller| {
+            service::put_override(conn, &calendars, &caller.principal, &caller.audit, day)
         })
         .await?;
     Ok(web::Json(day_dto(&calendar, info)))
@@ -215,18 +204,12 @@ pub async fn delete_day(
     caller: Caller,
     path: web::Path<DatePath>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&caller.principal, &Action::ManageCatalogue, None)
-        .map_err(crate::service::ServiceError::from)?;
     let date = path.into_inner().date;
     state
-        .db_as(caller, move |conn, _| {
-            store::calendar::delete_override(conn, date)
+        .db_as(caller, move |conn, caller| {
+            service::delete_override(conn, &caller.principal, &caller.audit, date)
         })
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => ApiError::NotFound(format!("{date} has no override")),
-            other => other,
-        })?;
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -329,9 +312,6 @@ impl OfficeHoursDto {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        hours
-            .validate()
-            .map_err(|e| ApiError::validation("office_hours", e.to_string()))?;
         Ok(hours)
     }
 }
@@ -345,9 +325,12 @@ pub async fn get_office_hours(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<web::Json<OfficeHoursDto>, ApiError> {
-    authorize(&caller.principal, &Action::ReadCatalogue, None)
-        .map_err(crate::service::ServiceError::from)?;
-    let calendar = state.calendar_as(caller).await?;
+    let calendars = Arc::clone(&state.calendar);
+    let calendar = state
+        .db_as(caller, move |conn, caller| {
+            service::current(conn, &calendars, &caller.principal)
+        })
+        .await?;
     Ok(web::Json(OfficeHoursDto::from(calendar.office_hours())))
 }
 
@@ -365,16 +348,13 @@ pub async fn put_office_hours(
     caller: Caller,
     body: ApiJson<OfficeHoursDto>,
 ) -> Result<web::Json<OfficeHoursDto>, ApiError> {
-    authorize(&caller.principal, &Action::ManageCatalogue, None)
-        .map_err(crate::service::ServiceError::from)?;
     let hours = body.0.into_domain()?;
-    let stored = hours.clone();
-    state
-        .db_as(caller, move |conn, _| {
-            store::calendar::put_office_hours(conn, &stored)
+    let stored = state
+        .db_as(caller, move |conn, caller| {
+            service::put_office_hours(conn, &caller.principal, &caller.audit, hours)
         })
         .await?;
-    Ok(web::Json(OfficeHoursDto::from(&hours)))
+    Ok(web::Json(OfficeHoursDto::from(&stored)))
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -448,29 +428,28 @@ pub async fn deadline_preview(
     caller: Caller,
     query: web::Query<DeadlineQuery>,
 ) -> Result<web::Json<DeadlinePreview>, ApiError> {
-    authorize(&caller.principal, &Action::ReadCatalogue, None)
-        .map_err(crate::service::ServiceError::from)?;
     let q = query.into_inner();
     if !(1..=3650).contains(&q.amount) {
         return Err(ApiError::validation("amount", "must be between 1 and 3650"));
     }
-    let calendar = state.calendar_as(caller).await?;
     let limit = TimeLimit {
         amount: q.amount,
         unit: q.unit.into(),
     };
-    let counting = calendar
-        .next_working_instant(q.start)
-        .map_err(|e| calendar_error("start", e))?;
-    let due =
-        deadline::due_at(&calendar, q.start, limit).map_err(|e| calendar_error("start", e))?;
+    let calendars = Arc::clone(&state.calendar);
+    let start = q.start;
+    let preview = state
+        .db_as(caller, move |conn, caller| {
+            service::preview_deadline(conn, &calendars, &caller.principal, start, limit)
+        })
+        .await?;
     Ok(web::Json(DeadlinePreview {
         start: local(q.start),
-        counting_starts_at: local(counting),
+        counting_starts_at: local(preview.counting_starts_at),
         amount: q.amount,
         unit: q.unit,
-        working_minutes: limit.working_minutes(&calendar),
-        due_at: local(due),
+        working_minutes: preview.working_minutes,
+        due_at: local(preview.due_at),
     }))
 }
 

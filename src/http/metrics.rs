@@ -1,4 +1,5 @@
-//! Prometheus metrics: request counts and latency histograms by method, route and status.
+//! Prometheus metrics: request counts and latency histograms by method, route and status, and the
+//! background worker's progress.
 
 use std::time::Duration;
 
@@ -6,11 +7,15 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
+use crate::worker::WorkerCounters;
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// The background worker's counters, exported beside the requests'.
+    pub worker: WorkerCounters,
 }
 
 impl Metrics {
@@ -38,10 +43,13 @@ impl Metrics {
         registry
             .register(Box::new(latency.clone()))
             .expect("registered once");
+        let worker = WorkerCounters::new();
+        worker.register(&registry).expect("registered once");
         Self {
             registry,
             requests,
             latency,
+            worker,
         }
     }
 

@@ -12,7 +12,6 @@ use crate::{
         token::TokenService,
     },
     config::Config,
-    domain::calendar::Calendar,
     store::{self, DbConnection, DbPool, accounts, calendar::CalendarCache},
 };
 
@@ -84,15 +83,6 @@ impl AppState {
                 ));
             }
             f(conn, &caller).map_err(Into::into)
-        })
-        .await
-    }
-
-    /// The calendar as currently stored, for an authenticated caller (see [`AppState::db_as`]).
-    pub async fn calendar_as(&self, caller: Caller) -> Result<Arc<Calendar>, ApiError> {
-        let cache = Arc::clone(&self.calendar);
-        self.db_as(caller, move |conn, _| {
-            cache.get(conn).map(|(_, calendar)| calendar)
         })
         .await
     }

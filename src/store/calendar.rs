@@ -69,6 +69,36 @@ pub fn overrides(conn: &mut DbConnection) -> Result<Vec<DayOverride>, StoreError
         .collect()
 }
 
+/// The override of one date, if it has one.
+pub fn override_on(
+    conn: &mut DbConnection,
+    date: NaiveDate,
+) -> Result<Option<DayOverride>, StoreError> {
+    let row: Option<(String, Option<String>)> = calendar_overrides::table
+        .find(date)
+        .select((calendar_overrides::kind, calendar_overrides::name))
+        .first(conn)
+        .optional()?;
+    row.map(|(kind, name)| {
+        Ok(DayOverride {
+            date,
+            kind: kind_from_str(&kind)?,
+            name,
+        })
+    })
+    .transpose()
+}
+
+/// Takes the calendar's write lock until the enclosing transaction ends, so that concurrent changes
+/// queue and each reads the state it replaces. SQLite's `BEGIN IMMEDIATE` already holds the
+/// database's write lock; on PostgreSQL the no-op update locks the settings row.
+pub fn lock(conn: &mut DbConnection) -> Result<(), StoreError> {
+    diesel::update(calendar_settings::table.find(SETTINGS_ID))
+        .set(calendar_settings::revision.eq(calendar_settings::revision))
+        .execute(conn)?;
+    Ok(())
+}
+
 fn bump_revision(conn: &mut DbConnection) -> Result<i64, StoreError> {
     diesel::update(calendar_settings::table.find(SETTINGS_ID))
         .set((

@@ -33,6 +33,51 @@ const FAN_OUT_BATCH: i64 = 200;
 /// Dossiers examined per deadline scan and kind; the rest wait for the next scan.
 const SCAN_BATCH: i64 = 500;
 
+/// The worker's progress, exported with the service's metrics: an operator sees that it is alive
+/// and keeping up, and a test waits for the worker to have moved on instead of sleeping.
+#[derive(Clone)]
+pub struct WorkerCounters {
+    /// Rounds completed: fan-out, the deadline scan when one is due, the claim of due deliveries.
+    pub rounds: prometheus::IntCounter,
+    /// Deadline scans completed, counted once the events they emitted are fanned out.
+    pub deadline_scans: prometheus::IntCounter,
+    /// Webhook attempts started and not yet collected when the last round ended. Zero means every
+    /// attempt claimed until then has finished, and that round claimed none.
+    pub attempts_in_flight: prometheus::IntGauge,
+}
+
+impl WorkerCounters {
+    pub fn new() -> Self {
+        let counter = |name: &str, help: &str| {
+            prometheus::IntCounter::new(name, help).expect("static metric definition is valid")
+        };
+        Self {
+            rounds: counter("worker_rounds_total", "Rounds of the background worker"),
+            deadline_scans: counter(
+                "worker_deadline_scans_total",
+                "Deadline scans of the background worker",
+            ),
+            attempts_in_flight: prometheus::IntGauge::new(
+                "worker_webhook_attempts_in_flight",
+                "Webhook attempts not yet collected at the end of the worker's last round",
+            )
+            .expect("static metric definition is valid"),
+        }
+    }
+
+    pub fn register(&self, registry: &prometheus::Registry) -> prometheus::Result<()> {
+        registry.register(Box::new(self.rounds.clone()))?;
+        registry.register(Box::new(self.deadline_scans.clone()))?;
+        registry.register(Box::new(self.attempts_in_flight.clone()))
+    }
+}
+
+impl Default for WorkerCounters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A running worker; stop it with [`WorkerHandle::shutdown`].
 pub struct WorkerHandle {
     stop: watch::Sender<bool>,
@@ -61,6 +106,7 @@ pub fn start(
     calendars: Arc<CalendarCache>,
     settings: WebhookSettings,
     grace: Duration,
+    counters: WorkerCounters,
 ) -> Result<WorkerHandle, String> {
     let sender = delivery::Sender::new(&settings)?;
     let (stop, stopped) = watch::channel(false);
@@ -69,6 +115,7 @@ pub fn start(
         calendars,
         settings,
         sender: Arc::new(sender),
+        counters,
     };
     let task = tokio::spawn(worker.run(stopped, grace));
     Ok(WorkerHandle { stop, task })
@@ -79,6 +126,7 @@ struct Worker {
     calendars: Arc<CalendarCache>,
     settings: WebhookSettings,
     sender: Arc<delivery::Sender>,
+    counters: WorkerCounters,
 }
 
 /// Runs blocking storage work on the blocking pool with a pooled connection.
@@ -107,10 +155,12 @@ impl Worker {
             }
             while in_flight.try_join_next().is_some() {}
             let now = tokio::time::Instant::now();
+            let mut scanned = false;
             if now >= next_scan {
                 next_scan = now + self.settings.scan_interval;
-                if let Err(e) = self.scan_deadlines().await {
-                    tracing::warn!(error = %e, "deadline scan failed");
+                match self.scan_deadlines().await {
+                    Ok(()) => scanned = true,
+                    Err(e) => tracing::warn!(error = %e, "deadline scan failed"),
                 }
             }
             if now >= next_purge {
@@ -122,24 +172,30 @@ impl Worker {
             if let Err(e) = self.fan_out().await {
                 tracing::warn!(error = %e, "webhook fan-out failed");
             }
+            if scanned {
+                self.counters.deadline_scans.inc();
+            }
             let room = self.settings.concurrency.saturating_sub(in_flight.len());
-            if room == 0 {
-                continue;
-            }
-            match self.claim(room).await {
-                Ok(claimed) => {
-                    for claim in claimed {
-                        let (pool, sender, settings) = (
-                            self.pool.clone(),
-                            Arc::clone(&self.sender),
-                            self.settings.clone(),
-                        );
-                        in_flight
-                            .spawn(async move { attempt(pool, sender, settings, claim).await });
+            if room > 0 {
+                match self.claim(room).await {
+                    Ok(claimed) => {
+                        for claim in claimed {
+                            let (pool, sender, settings) = (
+                                self.pool.clone(),
+                                Arc::clone(&self.sender),
+                                self.settings.clone(),
+                            );
+                            in_flight
+                                .spawn(async move { attempt(pool, sender, settings, claim).await });
+                        }
                     }
+                    Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
                 }
-                Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
             }
+            self.counters
+                .attempts_in_flight
+                .set(i64::try_from(in_flight.len()).unwrap_or(i64::MAX));
+            self.counters.rounds.inc();
         }
         // Shutting down: attempts in flight may finish within the grace period.
         let drained = tokio::time::timeout(grace, async {

@@ -2,7 +2,10 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestDb, backends, expect_problem, test_config};
+use crate::{
+    backend_tests,
+    helpers::{Backend, TestDb, expect_problem, test_config},
+};
 
 const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
@@ -13,9 +16,8 @@ async fn app_with_admin(backend: Backend) -> crate::helpers::TestApp {
     crate::helpers::spawn_app_with_config(db, config).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn password_and_client_credentials_grants() {
-    for backend in backends() {
+backend_tests! {
+    async fn password_and_client_credentials_grants(backend: Backend) {
         let app = app_with_admin(backend).await;
         let login = app
             .anonymous
@@ -99,71 +101,68 @@ async fn password_and_client_credentials_grants() {
         );
         app.shutdown().await;
     }
-}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repeated_failures_lock_the_account() {
-    let app = app_with_admin(Backend::Sqlite).await;
-    for _ in 0..5 {
-        let r = app
+    async fn repeated_failures_lock_the_account(backend: Backend) {
+        let app = app_with_admin(backend).await;
+        for _ in 0..5 {
+            let r = app
+                .anonymous
+                .post(app.url("/api/v1/auth/token"))
+                .json(&json!({"username": "admin", "password": "not the password"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401);
+        }
+        let locked = app
             .anonymous
             .post(app.url("/api/v1/auth/token"))
-            .json(&json!({"username": "admin", "password": "not the password"}))
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 401);
+        assert!(locked.headers().contains_key("retry-after"));
+        expect_problem(locked, 429).await;
+        app.shutdown().await;
     }
-    let locked = app
-        .anonymous
-        .post(app.url("/api/v1/auth/token"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert!(locked.headers().contains_key("retry-after"));
-    expect_problem(locked, 429).await;
-    app.shutdown().await;
-}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn token_endpoint_is_rate_limited_per_address() {
-    let app = app_with_admin(Backend::Sqlite).await;
-    let mut statuses = Vec::new();
-    for i in 0..15 {
-        let r = app
-            .anonymous
-            .post(app.url("/api/v1/auth/token"))
-            .json(&json!({"username": format!("nobody{i}"), "password": "x"}))
-            .send()
-            .await
-            .unwrap();
-        statuses.push(r.status().as_u16());
+    async fn token_endpoint_is_rate_limited_per_address(backend: Backend) {
+        let app = app_with_admin(backend).await;
+        let mut statuses = Vec::new();
+        for i in 0..15 {
+            let r = app
+                .anonymous
+                .post(app.url("/api/v1/auth/token"))
+                .json(&json!({"username": format!("nobody{i}"), "password": "x"}))
+                .send()
+                .await
+                .unwrap();
+            statuses.push(r.status().as_u16());
+        }
+        assert_eq!(&statuses[..10], &[401; 10], "the burst of 10 is served");
+        assert!(statuses[10..].contains(&429), "{statuses:?}");
+        app.shutdown().await;
     }
-    assert_eq!(&statuses[..10], &[401; 10], "the burst of 10 is served");
-    assert!(statuses[10..].contains(&429), "{statuses:?}");
-    app.shutdown().await;
-}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn startup_refuses_a_short_secret_outside_dev_mode() {
-    let db = TestDb::create(Backend::Sqlite);
-    let mut config = test_config(db.target.clone());
-    config.jwt.secret = Some("short".to_owned());
-    let err = motcua::startup::Application::build(config.clone())
-        .await
-        .err()
-        .expect("refused");
-    assert!(err.to_string().contains("MOTCUA_JWT_SECRET"), "{err}");
-    config.jwt.secret = None;
-    assert!(
-        motcua::startup::Application::build(config.clone())
+    async fn startup_refuses_a_short_secret_outside_dev_mode(backend: Backend) {
+        let db = TestDb::create(backend);
+        let mut config = test_config(db.target.clone());
+        config.jwt.secret = Some("short".to_owned());
+        let err = motcua::startup::Application::build(config.clone())
             .await
-            .is_err()
-    );
-    config.dev_mode = true;
-    let app = motcua::startup::Application::build(config)
-        .await
-        .expect("dev mode starts");
-    drop(app);
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("MOTCUA_JWT_SECRET"), "{err}");
+        config.jwt.secret = None;
+        assert!(
+            motcua::startup::Application::build(config.clone())
+                .await
+                .is_err()
+        );
+        config.dev_mode = true;
+        let app = motcua::startup::Application::build(config)
+            .await
+            .expect("dev mode starts");
+        drop(app);
+    }
 }

@@ -12,18 +12,20 @@ use motcua::config::DatabaseTarget;
 use serde_json::{Value, json};
 
 use crate::{
+    backend_tests,
     catalogue::PROCEDURE,
-    helpers::{TEST_JWT_SECRET, TestDb, admin_token, backends, client_builder},
-    webhooks::Receiver,
+    helpers::{
+        TEST_JWT_SECRET, TestDb, admin_token, client_builder, database_url, eventually, poll_within,
+    },
+    webhooks::{Api, Receiver, workers_quiet},
 };
 
+/// How long the restarted server may take to deliver every committed event.
+const DELIVERY_DEADLINE: Duration = Duration::from_secs(60);
+
 fn start_server(target: &DatabaseTarget, port: u16) -> Child {
-    let url = match target {
-        DatabaseTarget::Sqlite(path) => path.display().to_string(),
-        DatabaseTarget::Postgres(url) => url.clone(),
-    };
     Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .env("DATABASE_URL", url)
+        .env("DATABASE_URL", database_url(target))
         .env("MOTCUA_BIND", format!("127.0.0.1:{port}"))
         .env("MOTCUA_JWT_SECRET", TEST_JWT_SECRET)
         .env("MOTCUA_LOG", "warn")
@@ -48,18 +50,14 @@ fn free_port() -> u16 {
 }
 
 async fn wait_ready(client: &reqwest::Client, base: &str) {
-    for _ in 0..100 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server at {base} never became ready");
+    eventually(
+        format!("the server at {base} to become ready"),
+        async || {
+            let ready = client.get(format!("{base}/readyz")).send().await;
+            ready.is_ok_and(|r| r.status() == 200).then_some(())
+        },
+    )
+    .await;
 }
 
 /// What the clients were told: receipts and actions answered 2xx.
@@ -70,9 +68,8 @@ struct Acknowledged {
     acted: Vec<(String, i64)>,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sigkill_mid_load_loses_nothing_acknowledged() {
-    for backend in backends() {
+backend_tests! {
+    async fn sigkill_mid_load_loses_nothing_acknowledged(backend: Backend) {
         let db = TestDb::create(backend);
         let client = client_builder(Some(&admin_token()))
             .timeout(Duration::from_secs(10))
@@ -136,7 +133,11 @@ async fn sigkill_mid_load_loses_nothing_acknowledged() {
                 }
             }));
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Killed once the load is well under way, with requests of every kind in flight.
+        eventually("20 receipts acknowledged under load", async || {
+            (acknowledged.lock().unwrap().received.len() >= 20).then_some(())
+        })
+        .await;
         server.kill().expect("SIGKILL");
         server.wait().unwrap();
         for worker in workers {
@@ -194,7 +195,7 @@ async fn sigkill_mid_load_loses_nothing_acknowledged() {
         for code in &acknowledged.received {
             assert!(
                 codes.contains(&code.as_str()),
-                "acknowledged receipt {code} lost ({backend:?})"
+                "acknowledged receipt {code} lost"
             );
         }
         for (code, version) in &acknowledged.acted {
@@ -241,39 +242,38 @@ async fn sigkill_mid_load_loses_nothing_acknowledged() {
                 })
                 .collect::<Vec<_>>()
         };
-        let mut waited = 0;
-        loop {
+        poll_within(DELIVERY_DEADLINE, async || {
             let got: std::collections::BTreeSet<_> =
                 delivered(&receiver.received()).into_iter().collect();
-            if committed.is_subset(&got) || waited >= 600 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            waited += 1;
-        }
+            committed.is_subset(&got).then_some(())
+        })
+        .await;
+        // Repeats of deliveries cut off by the kill come before the worker goes quiet.
+        let restarted = Api { address: base.clone(), client: client.clone() };
+        workers_quiet(&[&restarted]).await;
         let messages = receiver.received();
         let events = delivered(&messages);
         let got: std::collections::BTreeSet<_> = events.iter().cloned().collect();
         let missing: Vec<_> = committed.difference(&got).collect();
         assert!(
             missing.is_empty(),
-            "events never delivered ({backend:?}): {missing:?}"
+            "events never delivered: {missing:?}"
         );
         let phantom: Vec<_> = got.difference(&committed).collect();
         assert!(
             phantom.is_empty(),
-            "events delivered but not committed ({backend:?}): {phantom:?}"
+            "events delivered but not committed: {phantom:?}"
         );
         // At least once: only a delivery cut off by the kill may arrive twice, with the same id.
         let ids: std::collections::HashSet<&str> = messages.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(
             ids.len(),
             committed.len(),
-            "one message id per event ({backend:?})"
+            "one message id per event"
         );
         assert!(
             events.len() - committed.len() <= 8,
-            "{} repeats, more than the deliveries that can be in flight ({backend:?})",
+            "{} repeats, more than the deliveries that can be in flight",
             events.len() - committed.len()
         );
         receiver.stop().await;

@@ -1,7 +1,7 @@
 //! The change feed (`GET /api/v1/dossiers?updated_since=…`): pull-based sync whose cursor neither
 //! skips nor repeats a change, even when changes commit out of order.
 
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
 
 use diesel::{Connection, connection::TransactionManager};
 use motcua::{
@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use crate::{
     backend_tests,
     catalogue::{PROCEDURE, seed_catalogue},
-    helpers::{Backend, TestApp, expect_problem, token},
+    helpers::{Backend, DEADLINE, TestApp, eventually, expect_problem, poll_within, token},
+    postgres_tests,
 };
 
 fn receipt(external_ref: &str) -> Value {
@@ -87,28 +88,29 @@ fn with_cursor(start: &str, cursor: &str) -> String {
 async fn poll_until(app: &TestApp, start: &str, wanted: usize) -> (Vec<(String, i64)>, String) {
     let mut seen = Vec::new();
     let mut path = start.to_owned();
-    for _ in 0..200 {
+    let done = poll_within(DEADLINE, async || {
         let (items, sync) = poll(app, None, &path).await;
         seen.extend(items);
         path = with_cursor(start, &sync);
-        if seen.len() >= wanted {
-            return (seen, sync);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        (seen.len() >= wanted).then_some(sync)
+    })
+    .await;
+    match done {
+        Some(sync) => (seen, sync),
+        None => panic!("expected {wanted} changes, saw {seen:?}"),
     }
-    panic!("expected {wanted} changes, saw {seen:?}");
 }
 
 /// The first page of the feed, read until it holds `n` items.
 pub async fn feed_with(app: &TestApp, path: &str, n: usize) -> Value {
-    for _ in 0..200 {
-        let page: Value = app.get(path).await.json().await.unwrap();
-        if page["items"].as_array().unwrap().len() >= n {
-            return page;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the feed at {path} never held {n} items");
+    eventually(
+        format!("the feed at {path} to hold {n} items"),
+        async || {
+            let page: Value = app.get(path).await.json().await.unwrap();
+            (page["items"].as_array().unwrap().len() >= n).then_some(page)
+        },
+    )
+    .await
 }
 
 const FEED: &str = "/api/v1/dossiers?updated_since=2000-01-01T00:00:00Z&limit=2";
@@ -139,12 +141,10 @@ backend_tests! {
         let portal = token(Role::Portal, None, "cl_feed", PrincipalKind::Client);
         let created = app.client.post(app.url("/api/v1/dossiers")).bearer_auth(&portal).json(&receipt("F-P")).send().await.unwrap();
         assert_eq!(created.status(), 201);
-        let mut own = Vec::new();
-        for _ in 0..200 {
-            own = poll(app, Some(&portal), FEED).await.0;
-            if !own.is_empty() { break; }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let own = eventually("the portal's own dossier in its feed", async || {
+            let own = poll(app, Some(&portal), FEED).await.0;
+            (!own.is_empty()).then_some(own)
+        }).await;
         assert_eq!(own.len(), 1);
         assert_eq!(own[0].1, 1);
 
@@ -184,17 +184,19 @@ backend_tests! {
         let mut seen: Vec<(String, i64)> = Vec::new();
         let mut path = FEED.to_owned();
         let mut done = false;
-        for _ in 0..400 {
+        // Read all along until, after the writers have finished, every final version has arrived
+        // (the assertions below say what is missing if that never happens).
+        poll_within(DEADLINE, async || {
             let (items, sync) = poll(app, None, &path).await;
             seen.extend(items);
             path = with_cursor(FEED, &sync);
             let latest: HashMap<&String, i64> = seen.iter().map(|(c, v)| (c, *v)).collect();
             if done && codes.iter().all(|c| latest.get(c) == Some(&4)) {
-                break;
+                return Some(());
             }
             done = writers.iter().all(|w| w.is_finished());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            None
+        }).await;
         for writer in writers {
             writer.await.unwrap();
         }
@@ -214,96 +216,96 @@ backend_tests! {
     }
 }
 
-/// Two changes commit out of order on PostgreSQL: the change made first commits last. With a
-/// cursor on the change instant, a reader between the two commits would have moved past the first
-/// change for good; the feed holds the second change back until the first has committed, then
-/// returns both, once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(motcua_test_postgres),
-    ignore = "set MOTCUA_TEST_POSTGRES_URL to run on PostgreSQL"
-)]
-async fn out_of_order_commits_on_postgres_are_neither_skipped_nor_repeated() {
-    let app = crate::helpers::spawn_app(Backend::Postgres).await;
-    seed_catalogue(&app).await;
-    let first = receive(&app, "OOO-1").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let second = receive(&app, "OOO-2").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (seen, sync) = poll_until(&app, FEED, 2).await;
-    assert_eq!(seen, [(first.clone(), 1), (second.clone(), 1)]);
+postgres_tests! {
+    /// Two changes commit out of order on PostgreSQL: the change made first commits last. With a
+    /// cursor on the change instant, a reader between the two commits would have moved past the first
+    /// change for good; the feed holds the second change back until the first has committed, then
+    /// returns both, once.
+    async fn out_of_order_commits_on_postgres_are_neither_skipped_nor_repeated() {
+        let app = crate::helpers::spawn_app(Backend::Postgres).await;
+        seed_catalogue(&app).await;
+        let first = receive(&app, "OOO-1").await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let second = receive(&app, "OOO-2").await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (seen, sync) = poll_until(&app, FEED, 2).await;
+        assert_eq!(seen, [(first.clone(), 1), (second.clone(), 1)]);
 
-    // Transaction 1 starts the first dossier and stays open.
-    let mut open = store::establish(&app.db.target).expect("connect");
-    <DbConnection as Connection>::TransactionManager::begin_transaction(&mut open).unwrap();
-    let admin = Principal {
-        subject: "admin".into(),
-        role: Role::Admin,
-        unit_code: None,
-        kind: PrincipalKind::User,
-    };
-    let audit = AuditContext {
-        actor: "admin".into(),
-        actor_role: "admin".into(),
-        client_id: None,
-        reason: Some("out-of-order test".into()),
-        request_id: None,
-    };
-    let input = ActionInput {
-        command: Command::Start,
-        expected_version: 1,
-        at: None,
-        to_user: None,
-        note: None,
-    };
-    let early = act(
-        &mut open,
-        &CalendarCache::default(),
-        &admin,
-        &audit,
-        &first,
-        input,
-    )
-    .expect("the first change is made");
-    // Transaction 2 changes the second dossier later and commits at once.
-    start(&app, &second, 1).await;
-    let committed: Value = app
-        .get(&format!("/api/v1/dossiers/{second}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        early.updated_at.and_utc()
-            < chrono::DateTime::parse_from_rfc3339(committed["updated_at"].as_str().unwrap())
-                .unwrap(),
-        "the uncommitted change is the older one"
-    );
+        // Transaction 1 starts the first dossier and stays open.
+        let mut open = store::establish(&app.db.target).expect("connect");
+        <DbConnection as Connection>::TransactionManager::begin_transaction(&mut open).unwrap();
+        let admin = Principal {
+            subject: "admin".into(),
+            role: Role::Admin,
+            unit_code: None,
+            kind: PrincipalKind::User,
+        };
+        let audit = AuditContext {
+            actor: "admin".into(),
+            actor_role: "admin".into(),
+            client_id: None,
+            reason: Some("out-of-order test".into()),
+            request_id: None,
+        };
+        let input = ActionInput {
+            command: Command::Start,
+            expected_version: 1,
+            at: None,
+            to_user: None,
+            note: None,
+        };
+        let early = act(
+            &mut open,
+            &CalendarCache::default(),
+            &admin,
+            &audit,
+            &first,
+            input,
+        )
+        .expect("the first change is made");
+        // Transaction 2 changes the second dossier later and commits at once.
+        start(&app, &second, 1).await;
+        let committed: Value = app
+            .get(&format!("/api/v1/dossiers/{second}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            early.updated_at.and_utc()
+                < chrono::DateTime::parse_from_rfc3339(committed["updated_at"].as_str().unwrap())
+                    .unwrap(),
+            "the uncommitted change is the older one"
+        );
 
-    // A reader now must not get past the first change: it sees neither change yet.
-    let (between, sync_between) = poll(&app, None, &with_cursor(FEED, &sync)).await;
-    assert!(
-        between.is_empty(),
-        "returned {between:?} while an older change was uncommitted"
-    );
+        // A reader now must not get past the first change: it sees neither change yet.
+        let (between, sync_between) = poll(&app, None, &with_cursor(FEED, &sync)).await;
+        assert!(
+            between.is_empty(),
+            "returned {between:?} while an older change was uncommitted"
+        );
 
-    <DbConnection as Connection>::TransactionManager::commit_transaction(&mut open).unwrap();
-    let (after, _) = poll_until(&app, &with_cursor(FEED, &sync_between), 2).await;
-    let mut after_sorted = after.clone();
-    after_sorted.sort();
-    assert_eq!(
-        after_sorted,
-        [(first.clone(), 2), (second.clone(), 2)],
-        "both, once: {after:?}"
-    );
-    // Polling on finds nothing more.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (_, last_sync) = poll(&app, None, &with_cursor(FEED, &sync_between)).await;
-    let (rest, _) = poll(&app, None, &with_cursor(FEED, &last_sync)).await;
-    assert!(rest.is_empty(), "{rest:?}");
-    app.shutdown().await;
+        <DbConnection as Connection>::TransactionManager::commit_transaction(&mut open).unwrap();
+        let (after, _) = poll_until(&app, &with_cursor(FEED, &sync_between), 2).await;
+        let mut after_sorted = after.clone();
+        after_sorted.sort();
+        assert_eq!(
+            after_sorted,
+            [(first.clone(), 2), (second.clone(), 2)],
+            "both, once: {after:?}"
+        );
+        // Polling on finds nothing more: a later change is the next thing the feed returns.
+        let (_, last_sync) = poll(&app, None, &with_cursor(FEED, &sync_between)).await;
+        let third = receive(&app, "OOO-3").await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (rest, _) = poll_until(&app, &with_cursor(FEED, &last_sync), 1).await;
+        assert_eq!(rest, [(third, 1)], "nothing repeated before the later change");
+        app.shutdown().await;
+    }
 }

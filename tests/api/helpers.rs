@@ -1,6 +1,11 @@
 //! Test harness: the real application on a random port against a fresh database.
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    collections::HashSet,
+    path::PathBuf,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use actix_web::web;
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
@@ -90,6 +95,14 @@ impl Drop for TestDb {
     }
 }
 
+/// What `DATABASE_URL` names for the command line and a server process: a file path or a URL.
+pub fn database_url(target: &DatabaseTarget) -> String {
+    match target {
+        DatabaseTarget::Sqlite(path) => path.display().to_string(),
+        DatabaseTarget::Postgres(url) => url.clone(),
+    }
+}
+
 pub fn test_config(target: DatabaseTarget) -> Config {
     let mut config = Config::from_lookup(|_| None).expect("default configuration");
     config.bind = "127.0.0.1:0".parse().expect("address");
@@ -137,6 +150,10 @@ pub fn client_builder(token: Option<&str>) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(headers)
+        // Below the server's keep-alive (5 s): a pooled connection is never reused just as the
+        // server closes it, which fails the request with "connection closed before message
+        // completed" on a busy machine.
+        .pool_idle_timeout(Duration::from_secs(2))
 }
 
 pub fn client_with_token(token: Option<&str>) -> reqwest::Client {
@@ -199,15 +216,41 @@ fn test_routes(cfg: &mut web::ServiceConfig) {
         }
         "unreachable"
     }))
-    .service(web::resource("/test/slow").get(|| async {
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        "finished"
-    }))
+    .service(
+        web::resource("/test/slow").get(|query: web::Query<SlowQuery>| async move {
+            if let Some(tag) = query.into_inner().tag {
+                SLOW_STARTED
+                    .lock()
+                    .unwrap()
+                    .get_or_insert_with(HashSet::new)
+                    .insert(tag);
+            }
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            "finished"
+        }),
+    )
     .service(web::resource("/test/echo").post(
         |body: motcua::http::extract::ApiJson<EchoBody>| async move {
             web::Json(serde_json::json!({ "name": body.0.name, "count": body.0.count }))
         },
     ));
+}
+
+/// Tags of the `/test/slow?tag=…` requests whose handler has started.
+static SLOW_STARTED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+#[derive(serde::Deserialize)]
+pub struct SlowQuery {
+    tag: Option<String>,
+}
+
+/// Whether the server has started handling the `/test/slow` request with `tag`.
+pub fn slow_request_started(tag: &str) -> bool {
+    SLOW_STARTED
+        .lock()
+        .unwrap()
+        .as_ref()
+        .is_some_and(|tags| tags.contains(tag))
 }
 
 #[derive(serde::Deserialize)]
@@ -243,15 +286,6 @@ async fn start(db: TestDb, config: Config, extra: Option<ExtraRoutes>) -> TestAp
         anonymous: client_with_token(None),
         db,
         handle,
-    }
-}
-
-/// The backends a test that loops over them should cover: SQLite always, PostgreSQL when configured.
-pub fn backends() -> Vec<Backend> {
-    if std::env::var_os("MOTCUA_TEST_POSTGRES_URL").is_some() {
-        vec![Backend::Sqlite, Backend::Postgres]
-    } else {
-        vec![Backend::Sqlite]
     }
 }
 
@@ -304,33 +338,96 @@ pub async fn expect_problem(response: reqwest::Response, status: u16) -> serde_j
     body
 }
 
-/// Declares a test that runs once on SQLite and once on PostgreSQL (ignored, with the reason, when
-/// `MOTCUA_TEST_POSTGRES_URL` was not set at build time).
+/// How long a test waits for something that is bound to happen before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+/// How often a waiting test looks again.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Polls `check` until it gives a value or `within` has passed (then `None`). Tests wait for a
+/// condition this way, never for a fixed time.
+pub async fn poll_within<T>(
+    within: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if start.elapsed() >= within {
+            return None;
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+/// Polls `check` until it gives a value; fails the test, naming `what` it waited for, after
+/// [`DEADLINE`].
+pub async fn eventually<T>(
+    what: impl std::fmt::Display,
+    check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    match poll_within(DEADLINE, check).await {
+        Some(value) => value,
+        None => panic!("waited {DEADLINE:?} in vain for {what}"),
+    }
+}
+
+/// Declares tests that run once on SQLite (`…::sqlite`) and once on PostgreSQL (`…::postgres`,
+/// ignored with the reason when `MOTCUA_TEST_POSTGRES_URL` was not set at build time, so that the
+/// number of tests is the same either way). Two forms, which may be mixed:
+/// - `async fn name(app: &TestApp) { … }` runs on a fresh application with the test routes;
+/// - `async fn name(backend: Backend) { … }` sets itself up on `backend` (its own configuration,
+///   several instances, a server process…).
 #[macro_export]
 macro_rules! backend_tests {
-    ($($(#[doc = $doc:expr])* async fn $name:ident($app:ident : &TestApp) $body:block)*) => {$(
+    () => {};
+    ($(#[doc = $doc:expr])* async fn $name:ident($app:ident : &TestApp) $body:block $($rest:tt)*) => {
+        $crate::backend_tests! {
+            $(#[doc = $doc])*
+            async fn $name(backend: Backend) {
+                async fn body($app: &$crate::helpers::TestApp) $body
+                let app = $crate::helpers::spawn_app(backend).await;
+                body(&app).await;
+                app.shutdown().await;
+            }
+            $($rest)*
+        }
+    };
+    ($(#[doc = $doc:expr])* async fn $name:ident($backend:ident : Backend) $body:block $($rest:tt)*) => {
         $(#[doc = $doc])*
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            use $crate::helpers::{spawn_app, Backend, TestApp};
+            #[allow(unused_imports)]
+            use $crate::helpers::{Backend, TestApp};
 
-            async fn run($app: &TestApp) $body
+            async fn run($backend: Backend) $body
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = spawn_app(Backend::Sqlite).await;
-                run(&app).await;
-                app.shutdown().await;
+                run(Backend::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             #[cfg_attr(not(motcua_test_postgres), ignore = "set MOTCUA_TEST_POSTGRES_URL to run on PostgreSQL")]
             async fn postgres() {
-                let app = spawn_app(Backend::Postgres).await;
-                run(&app).await;
-                app.shutdown().await;
+                run(Backend::Postgres).await;
             }
         }
+        $crate::backend_tests! { $($rest)* }
+    };
+}
+
+/// Declares tests that only PostgreSQL can run (advisory locks, terminated backends, concurrent
+/// open transactions); without `MOTCUA_TEST_POSTGRES_URL` at build time they are reported as
+/// ignored, with the reason.
+#[macro_export]
+macro_rules! postgres_tests {
+    ($($(#[doc = $doc:expr])* async fn $name:ident() $body:block)*) => {$(
+        $(#[doc = $doc])*
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(not(motcua_test_postgres), ignore = "PostgreSQL only: set MOTCUA_TEST_POSTGRES_URL to run it")]
+        async fn $name() $body
     )*};
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::{
     backend_tests,
     catalogue::{PROCEDURE, seed_catalogue},
-    helpers::{Backend, TestApp, expect_problem, spawn_app, token},
+    helpers::{TestApp, database_url, expect_problem, token},
 };
 
 const STEPS: &str = r#"[{"name":"Tiếp nhận","unit_code":"MC","hours":4},{"name":"Thẩm định","unit_code":"QLTM","hours":16},{"name":"Trả kết quả","unit_code":"MC","hours":4}]"#;
@@ -161,64 +161,61 @@ backend_tests! {
     }
 }
 
-/// `motcua import dossiers FILE --per-row` on the database of a running instance: a report on
-/// standard output naming the bad row, exit status 1, and the good rows there for the API.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_command_line_import_reports_and_imports() {
-    let app = spawn_app(Backend::Sqlite).await;
-    seed_catalogue(&app).await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("export.jsonl");
-    let bad = dossier_line("CLI-2", "2999-01-01T00:00:00+07:00", json!([]));
-    std::fs::write(&file, [returned_dossier("CLI-1"), bad].join("\n")).unwrap();
-    let motcua::config::DatabaseTarget::Sqlite(path) = &app.db.target else {
-        unreachable!("a SQLite test database");
-    };
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
-            .args(args)
-            .env("DATABASE_URL", path)
-            .env("MOTCUA_LOG", "off")
-            .output()
-            .expect("motcua runs")
-    };
-    let file_arg = file.to_str().unwrap();
-    let output = run(&["import", "dossiers", file_arg, "--per-row"]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
-    assert!(stdout.contains("row 2 (line 2) CLI-2: failed"), "{stdout}");
-    assert!(
-        stdout.contains("received_at: must not be in the future"),
-        "{stdout}"
-    );
-    assert!(
-        stderr.contains("2 row(s): 1 imported, 0 skipped, 1 failed"),
-        "{stderr}"
-    );
-    let imported: Value = app
-        .get("/api/v1/dossiers?external_ref=CLI-1")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(imported["items"][0]["status"], "returned");
+backend_tests! {
+    /// `motcua import dossiers FILE --per-row` on the database of a running instance: a report on
+    /// standard output naming the bad row, exit status 1, and the good rows there for the API.
+    async fn the_command_line_import_reports_and_imports(app: &TestApp) {
+        seed_catalogue(app).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("export.jsonl");
+        let bad = dossier_line("CLI-2", "2999-01-01T00:00:00+07:00", json!([]));
+        std::fs::write(&file, [returned_dossier("CLI-1"), bad].join("\n")).unwrap();
+        let url = database_url(&app.db.target);
+        let run = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
+                .args(args)
+                .env("DATABASE_URL", &url)
+                .env("MOTCUA_LOG", "off")
+                .output()
+                .expect("motcua runs")
+        };
+        let file_arg = file.to_str().unwrap();
+        let output = run(&["import", "dossiers", file_arg, "--per-row"]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(stdout.contains("row 2 (line 2) CLI-2: failed"), "{stdout}");
+        assert!(
+            stdout.contains("received_at: must not be in the future"),
+            "{stdout}"
+        );
+        assert!(
+            stderr.contains("2 row(s): 1 imported, 0 skipped, 1 failed"),
+            "{stderr}"
+        );
+        let imported: Value = app
+            .get("/api/v1/dossiers?external_ref=CLI-1")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(imported["items"][0]["status"], "returned");
 
-    // Neither flag, or both: refused before anything happens.
-    assert_eq!(
-        run(&["import", "dossiers", file_arg]).status.code(),
-        Some(2)
-    );
-    assert_eq!(
-        run(&["import", "dossiers", file_arg, "--atomic", "--per-row"])
-            .status
-            .code(),
-        Some(2)
-    );
-    let again = run(&["import", "dossiers", file_arg, "--atomic", "--json"]);
-    assert_eq!(again.status.code(), Some(1));
-    let report: Value = serde_json::from_slice(&again.stdout).expect("a JSON report");
-    assert_eq!(report["committed"], false);
-    assert_eq!(report["rows"][0]["status"], "skipped");
-    app.shutdown().await;
+        // Neither flag, or both: refused before anything happens.
+        assert_eq!(
+            run(&["import", "dossiers", file_arg]).status.code(),
+            Some(2)
+        );
+        assert_eq!(
+            run(&["import", "dossiers", file_arg, "--atomic", "--per-row"])
+                .status
+                .code(),
+            Some(2)
+        );
+        let again = run(&["import", "dossiers", file_arg, "--atomic", "--json"]);
+        assert_eq!(again.status.code(), Some(1));
+        let report: Value = serde_json::from_slice(&again.stdout).expect("a JSON report");
+        assert_eq!(report["committed"], false);
+        assert_eq!(report["rows"][0]["status"], "skipped");
+    }
 }

@@ -1,4 +1,4 @@
-use crate::backend_tests;
+use crate::{backend_tests, postgres_tests};
 
 backend_tests! {
     async fn healthz_answers_ok(app: &TestApp) {
@@ -77,76 +77,70 @@ backend_tests! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(motcua_test_postgres),
-    ignore = "set MOTCUA_TEST_POSTGRES_URL to run on PostgreSQL"
-)]
-async fn readyz_is_503_when_the_database_is_gone() {
-    use crate::helpers::{Backend, TestDb, expect_problem, postgres_admin_url, spawn_app_on};
-    use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+postgres_tests! {
+    /// Readiness follows the database: dropped from under a running instance (a server-side
+    /// database can be; an open SQLite file cannot), `/readyz` answers 503 and liveness stays up.
+    async fn readyz_is_503_when_the_database_is_gone() {
+        use crate::helpers::{Backend, TestDb, expect_problem, postgres_admin_url, spawn_app_on};
+        use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 
-    let app = spawn_app_on(TestDb::create(Backend::Postgres), None).await;
-    assert_eq!(app.get("/readyz").await.status(), 200);
-    let name = match &app.db.target {
-        motcua::config::DatabaseTarget::Postgres(url) => url.rsplit('/').next().unwrap().to_owned(),
-        other => panic!("unexpected {other:?}"),
-    };
-    let mut admin = PgConnection::establish(&postgres_admin_url()).unwrap();
-    diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+        let app = spawn_app_on(TestDb::create(Backend::Postgres), None).await;
+        assert_eq!(app.get("/readyz").await.status(), 200);
+        let name = match &app.db.target {
+            motcua::config::DatabaseTarget::Postgres(url) => url.rsplit('/').next().unwrap().to_owned(),
+            other => panic!("unexpected {other:?}"),
+        };
+        let mut admin = PgConnection::establish(&postgres_admin_url()).unwrap();
+        diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .unwrap();
+
+        let problem = expect_problem(app.get("/readyz").await, 503).await;
+        assert_eq!(problem["type"], "/problems/unavailable");
+        // Liveness does not depend on the database.
+        assert_eq!(app.get("/healthz").await.status(), 200);
+        app.shutdown().await;
+    }
+
+    /// Connections that PostgreSQL closed (a restart, a failover, an administrator) leave the pool:
+    /// a request that meets one fails with 503, and the service recovers by itself.
+    async fn closed_connections_are_replaced() {
+        use crate::helpers::{
+            Backend, TestDb, expect_problem, postgres_admin_url, spawn_app_with_config, test_config,
+        };
+        use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+
+        // Without the webhook worker, the requests below are the only users of the pool.
+        let db = TestDb::create(Backend::Postgres);
+        let mut config = test_config(db.target.clone());
+        config.webhooks.enabled = false;
+        let app = spawn_app_with_config(db, config).await;
+        assert_eq!(app.get("/api/v1/units").await.status(), 200);
+        let name = match &app.db.target {
+            motcua::config::DatabaseTarget::Postgres(url) => url.rsplit('/').next().unwrap().to_owned(),
+            other => panic!("unexpected {other:?}"),
+        };
+        let mut admin = PgConnection::establish(&postgres_admin_url()).unwrap();
+        let terminated = diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
         .execute(&mut admin)
         .unwrap();
+        assert!(terminated > 0, "the pool had open connections");
 
-    let problem = expect_problem(app.get("/readyz").await, 503).await;
-    assert_eq!(problem["type"], "/problems/unavailable");
-    // Liveness does not depend on the database.
-    assert_eq!(app.get("/healthz").await.status(), 200);
-    app.shutdown().await;
-}
-
-/// Connections that PostgreSQL closed (a restart, a failover, an administrator) leave the pool:
-/// a request that meets one fails with 503, and the service recovers by itself.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(motcua_test_postgres),
-    ignore = "set MOTCUA_TEST_POSTGRES_URL to run on PostgreSQL"
-)]
-async fn closed_connections_are_replaced() {
-    use crate::helpers::{
-        Backend, TestDb, expect_problem, postgres_admin_url, spawn_app_with_config, test_config,
-    };
-    use diesel::{Connection, RunQueryDsl, pg::PgConnection};
-
-    // Without the webhook worker, the requests below are the only users of the pool.
-    let db = TestDb::create(Backend::Postgres);
-    let mut config = test_config(db.target.clone());
-    config.webhooks.enabled = false;
-    let app = spawn_app_with_config(db, config).await;
-    assert_eq!(app.get("/api/v1/units").await.status(), 200);
-    let name = match &app.db.target {
-        motcua::config::DatabaseTarget::Postgres(url) => url.rsplit('/').next().unwrap().to_owned(),
-        other => panic!("unexpected {other:?}"),
-    };
-    let mut admin = PgConnection::establish(&postgres_admin_url()).unwrap();
-    let terminated = diesel::sql_query(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-    ))
-    .execute(&mut admin)
-    .unwrap();
-    assert!(terminated > 0, "the pool had open connections");
-
-    // The next request takes the connection used a moment ago, which the pool trusts without a
-    // check: it fails with 503. The pool then checks every other connection before its next use.
-    let problem = expect_problem(app.get("/api/v1/units").await, 503).await;
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("connection lost"),
-        "{problem}"
-    );
-    for _ in 0..10 {
-        assert_eq!(app.get("/api/v1/units").await.status(), 200, "recovered");
+        // The next request takes the connection used a moment ago, which the pool trusts without a
+        // check: it fails with 503. The pool then checks every other connection before its next use.
+        let problem = expect_problem(app.get("/api/v1/units").await, 503).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("connection lost"),
+            "{problem}"
+        );
+        for _ in 0..10 {
+            assert_eq!(app.get("/api/v1/units").await.status(), 200, "recovered");
+        }
+        app.shutdown().await;
     }
-    app.shutdown().await;
 }

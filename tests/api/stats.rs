@@ -50,12 +50,8 @@ fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// A fresh in-memory SQLite database with units SCT, MC, QLTM, BGD and three procedures: 3 working
-/// days (pause policy), 2 working days (restart policy) and 10 calendar days.
-fn seeded_db() -> (DbConnection, CalendarCache) {
-    seeded_db_on(&DatabaseTarget::Sqlite(":memory:".into()))
-}
-
+/// A fresh database with units SCT, MC, QLTM, BGD and three procedures: 3 working days (pause
+/// policy), 2 working days (restart policy) and 10 calendar days.
 fn seeded_db_on(target: &DatabaseTarget) -> (DbConnection, CalendarCache) {
     let mut conn = store::establish(target).unwrap();
     store::run_migrations(&mut conn).unwrap();
@@ -421,39 +417,51 @@ fn check_histories(
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 16, max_shrink_iters: 200, ..ProptestConfig::default() })]
-
+crate::backend_tests! {
     /// Random dossier histories through the real receipt and actions (backdated): every count of
     /// the report equals the length of the dossier list with the cell's filters, for random periods
     /// and every grouping; and the counters kept change by change equal a rebuild from scratch.
-    #[test]
-    fn summary_counts_equal_the_dossier_lists(
-        histories in prop::collection::vec(history(), 1..30),
-        periods in prop::collection::vec((0i64..110, 0i64..70), 3),
-    ) {
-        check_histories(&DatabaseTarget::Sqlite(":memory:".into()), &histories, &periods)?;
+    /// Fewer cases on PostgreSQL, where each creates a database on the server.
+    async fn summary_counts_equal_the_dossier_lists(backend: Backend) {
+        let (cases, max_shrink_iters, periods) = match backend {
+            Backend::Sqlite => (16, 200, 3),
+            Backend::Postgres => (4, 20, 2),
+        };
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases,
+            max_shrink_iters,
+            // Where the seeds of earlier failures are kept and replayed first, as `proptest!` does.
+            source_file: Some(file!()),
+            ..ProptestConfig::default()
+        });
+        let strategy = (
+            prop::collection::vec(history(), 1..30),
+            prop::collection::vec((0i64..110, 0i64..70), periods),
+        );
+        let outcome = runner.run(&strategy, |(histories, periods)| {
+            let db = crate::helpers::TestDb::create(backend);
+            check_histories(&db.target, &histories, &periods)
+        });
+        if let Err(e) = outcome {
+            panic!("{e}");
+        }
+    }
+
+    async fn a_known_history_gives_the_expected_report(backend: Backend) {
+        let db = crate::helpers::TestDb::create(backend);
+        a_known_history_report(&db.target);
+    }
+
+    /// `motcua demo`'s loader: 418 dossiers through the real receipt and actions, and a report
+    /// whose every count reconciles with the dossier list.
+    async fn demo_loads_418_dossiers_and_its_report_reconciles(backend: Backend) {
+        let db = crate::helpers::TestDb::create(backend);
+        demo_report(&db.target);
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 4, max_shrink_iters: 20, ..ProptestConfig::default() })]
-
-    /// The same on PostgreSQL (fewer cases: each creates a database).
-    #[test]
-    #[cfg_attr(not(motcua_test_postgres), ignore = "set MOTCUA_TEST_POSTGRES_URL to run on PostgreSQL")]
-    fn summary_counts_equal_the_dossier_lists_on_postgres(
-        histories in prop::collection::vec(history(), 1..30),
-        periods in prop::collection::vec((0i64..110, 0i64..70), 2),
-    ) {
-        let db = crate::helpers::TestDb::create(crate::helpers::Backend::Postgres);
-        check_histories(&db.target, &histories, &periods)?;
-    }
-}
-
-#[test]
-fn a_known_history_gives_the_expected_report() {
-    let (mut conn, calendars) = seeded_db();
+fn a_known_history_report(target: &DatabaseTarget) {
+    let (mut conn, calendars) = seeded_db_on(target);
     // P-PAUSE: 3 working days. Received Thu 2025-03-06 09:00 → due Tue 11 Mar 09:00.
     let receive = |conn: &mut DbConnection, at: DateTime<Utc>, channel: &str| {
         dossier_service::receive(
@@ -851,12 +859,8 @@ mod api {
     }
 }
 
-/// `motcua demo`'s loader on a temporary SQLite file: 418 dossiers through the real receipt and
-/// actions, and a report whose every count reconciles with the dossier list.
-#[test]
-fn demo_loads_418_dossiers_and_its_report_reconciles() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut conn = store::establish(&DatabaseTarget::Sqlite(dir.path().join("demo.db"))).unwrap();
+fn demo_report(target: &DatabaseTarget) {
+    let mut conn = store::establish(target).unwrap();
     store::run_migrations(&mut conn).unwrap();
     let calendars = CalendarCache::default();
     assert!(!motcua::demo::already_loaded(&mut conn).unwrap());

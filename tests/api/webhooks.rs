@@ -18,8 +18,12 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::{
+    backend_tests,
     catalogue::{PROCEDURE, seed_catalogue},
-    helpers::{Backend, TestApp, TestDb, client_with_token, expect_problem, test_config, token},
+    helpers::{
+        Backend, DEADLINE, TestApp, TestDb, client_with_token, eventually, expect_problem,
+        poll_within, test_config, token,
+    },
 };
 
 /// Fast retries, a short lease and frequent scans, so that a test takes seconds.
@@ -203,14 +207,12 @@ impl Receiver {
 
     /// Waits until at least `n` requests arrived.
     pub async fn wait_for(&self, n: usize) -> Vec<Received> {
-        for _ in 0..300 {
+        let got = poll_within(DEADLINE, async || {
             let got = self.received();
-            if got.len() >= n {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("expected {n} webhook requests, got {:#?}", self.received());
+            (got.len() >= n).then_some(got)
+        })
+        .await;
+        got.unwrap_or_else(|| panic!("expected {n} webhook requests, got {:#?}", self.received()))
     }
 
     pub async fn stop(self) {
@@ -295,8 +297,7 @@ impl From<&TestApp> for Api {
     }
 }
 
-async fn deliveries(app: impl Into<Api>, webhook: &Value) -> Vec<Value> {
-    let api = app.into();
+async fn deliveries(api: &Api, webhook: &Value) -> Vec<Value> {
     let page: Value = api
         .client
         .get(format!(
@@ -315,21 +316,71 @@ async fn deliveries(app: impl Into<Api>, webhook: &Value) -> Vec<Value> {
 /// Waits until every delivery of the subscription is finished (none pending).
 async fn settled(app: impl Into<Api>, webhook: &Value, expected: usize) -> Vec<Value> {
     let api: Api = app.into();
-    let read = || Api {
-        address: api.address.clone(),
-        client: api.client.clone(),
-    };
-    for _ in 0..300 {
-        let items = deliveries(read(), webhook).await;
-        if items.len() >= expected && items.iter().all(|d| d["status"] != "pending") {
-            return items;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let settled = poll_within(DEADLINE, async || {
+        let items = deliveries(&api, webhook).await;
+        (items.len() >= expected && items.iter().all(|d| d["status"] != "pending")).then_some(items)
+    })
+    .await;
+    match settled {
+        Some(items) => items,
+        None => panic!(
+            "deliveries did not settle: {:#?}",
+            deliveries(&api, webhook).await
+        ),
     }
-    panic!(
-        "deliveries did not settle: {:#?}",
-        deliveries(read(), webhook).await
-    );
+}
+
+/// The background worker's counters, as an instance's `/metrics` shows them.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerCounters {
+    pub rounds: u64,
+    pub deadline_scans: u64,
+    pub attempts_in_flight: u64,
+}
+
+pub async fn worker_counters(api: &Api) -> WorkerCounters {
+    let text = api
+        .client
+        .get(format!("{}/metrics", api.address))
+        .send()
+        .await
+        .expect("the instance answers")
+        .text()
+        .await
+        .unwrap();
+    let metric = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+    };
+    WorkerCounters {
+        rounds: metric("motcua_worker_rounds_total"),
+        deadline_scans: metric("motcua_worker_deadline_scans_total"),
+        attempts_in_flight: metric("motcua_worker_webhook_attempts_in_flight"),
+    }
+}
+
+/// Waits until the worker of every instance has finished two more rounds, the last of them with
+/// no webhook attempt in flight. Every delivery that was due when the wait began has then been
+/// attempted and answered: a message that could arrive twice would have arrived by now.
+pub async fn workers_quiet(instances: &[&Api]) {
+    let mut start = Vec::new();
+    for api in instances {
+        start.push(worker_counters(api).await.rounds);
+    }
+    eventually(
+        "every worker to finish two rounds with nothing in flight",
+        async || {
+            for (api, start) in instances.iter().zip(&start) {
+                let now = worker_counters(api).await;
+                if now.rounds < start + 2 || now.attempts_in_flight > 0 {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await;
 }
 
 fn types(messages: &[Received]) -> Vec<String> {
@@ -339,31 +390,7 @@ fn types(messages: &[Received]) -> Vec<String> {
         .collect()
 }
 
-/// Declares a webhook test on SQLite and on PostgreSQL.
-macro_rules! webhook_tests {
-    ($($(#[doc = $doc:expr])* async fn $name:ident($backend:ident : Backend) $body:block)*) => {$(
-        $(#[doc = $doc])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run($backend: Backend) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run(Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(not(motcua_test_postgres), ignore = "set MOTCUA_TEST_POSTGRES_URL to run on PostgreSQL")]
-            async fn postgres() {
-                run(Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
-webhook_tests! {
+backend_tests! {
     /// Events of a dossier arrive signed, in order, once each, and the log shows each delivery.
     async fn signed_events_arrive_in_order(backend: Backend) {
         let service = start(backend, fast_webhooks()).await;
@@ -418,7 +445,7 @@ webhook_tests! {
             assert_eq!(delivery["dossier_code"], code.as_str());
         }
         assert_eq!(log[2]["message_id"], messages[0].id.as_str());
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        workers_quiet(&[&app.into()]).await;
         assert_eq!(receiver.received().len(), 3, "nothing is sent twice");
 
         let audit: Value = app.get(&format!("/api/v1/audit?entity_type=webhook&entity_id={}", hook["id"])).await.json().await.unwrap();
@@ -520,6 +547,7 @@ webhook_tests! {
         assert_eq!(messages[1].id, messages[0].id, "the same event, not a new one");
         verify(hook["secret"].as_str().unwrap(), &messages[1]);
         assert_eq!(messages[1].json()["data"]["code"], d["code"]);
+        workers_quiet(&[&second]).await;
         let log = settled(second, &hook, 1).await;
         assert_eq!(log[0]["status"], "delivered");
         assert_eq!(log[0]["attempts"], 2);
@@ -545,10 +573,24 @@ webhook_tests! {
         subscribe(app, None, json!({"url": receiver.url, "events": ["dossier.due_soon", "dossier.overdue"]})).await;
         let late = receive(app, &receipt(Some("2025-03-03T08:00:00+07:00"), None)).await;
         let fresh = receive(app, &receipt(None, None)).await;
-        let (_, handle, task) = start_beside(app, settings).await;
+        let (second_address, handle, task) = start_beside(app, settings).await;
         receiver.wait_for(2).await;
-        // Several more scans by both instances.
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        // Each instance scans twice more, then both go quiet: an event emitted a second time
+        // would have been delivered by then.
+        let instances = [Api::from(app), Api { address: second_address, client: app.client.clone() }];
+        let mut scans = Vec::new();
+        for api in &instances {
+            scans.push(worker_counters(api).await.deadline_scans);
+        }
+        eventually("two more deadline scans by each instance", async || {
+            for (api, start) in instances.iter().zip(&scans) {
+                if worker_counters(api).await.deadline_scans < start + 2 {
+                    return None;
+                }
+            }
+            Some(())
+        }).await;
+        workers_quiet(&[&instances[0], &instances[1]]).await;
         let messages = receiver.received();
         let mut seen: Vec<(String, String)> = messages.iter().map(|m| {
             let body = m.json();
@@ -603,7 +645,7 @@ webhook_tests! {
         assert_eq!(response.status(), 201);
         settled(app, &admin_hook, 2).await;
         settled(app, &own, 1).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        workers_quiet(&[&app.into()]).await;
         let refs: Vec<String> = receiver.received().iter()
             .map(Received::json)
             .map(|b| b["data"]["external_ref"].as_str().unwrap().to_owned())
@@ -611,7 +653,7 @@ webhook_tests! {
         assert_eq!(refs.len(), 3);
         assert_eq!(refs.iter().filter(|r| *r == "PORTAL-1").count(), 2);
         assert_eq!(refs.iter().filter(|r| *r == "COUNTER-1").count(), 1);
-        let own_log = deliveries(app, &own).await;
+        let own_log = deliveries(&app.into(), &own).await;
         assert_eq!(own_log.len(), 1);
         assert_eq!(own_log[0]["dossier_code"], app_dossier_code(app, "PORTAL-1").await);
 
@@ -646,6 +688,7 @@ webhook_tests! {
             }
         }
         settled(app, &hook, 18).await;
+        workers_quiet(&[&app.into(), &Api { address: second_address.clone(), client: app.client.clone() }]).await;
         let messages = receiver.received();
         assert_eq!(messages.len(), 18, "each event once");
         let ids: std::collections::HashSet<&str> = messages.iter().map(|m| m.id.as_str()).collect();

@@ -1,0 +1,172 @@
+//! The working calendar (lịch làm việc): reading it, previewing a deadline, and the administrative
+//! writes (date overrides, office hours). A write moves every deadline computed from then on, so
+//! each one is audited with what it replaced, in the transaction that makes it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use super::ServiceError;
+use crate::{
+    auth::policy::{Action, Principal, authorize},
+    domain::{
+        calendar::{Calendar, CalendarError, DayInfo, DayOverride, OfficeHours},
+        deadline::{self, TimeLimit},
+    },
+    store::{
+        DbConnection,
+        audit::AuditContext,
+        calendar::{self as store, CalendarCache},
+        write_transaction,
+    },
+};
+
+/// The audit log's entity type of every calendar change; an override's entity id is its date.
+pub const AUDIT_ENTITY: &str = "calendar";
+/// The audit log's entity id of the office hours.
+pub const OFFICE_HOURS_ID: &str = "office_hours";
+
+fn invalid(field: &str, e: CalendarError) -> ServiceError {
+    ServiceError::invalid(field, e.to_string())
+}
+
+/// The calendar as stored now.
+pub fn current(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    who: &Principal,
+) -> Result<Arc<Calendar>, ServiceError> {
+    authorize(who, &Action::ReadCatalogue, None)?;
+    Ok(calendars.get(conn)?.1)
+}
+
+/// The days `from..=to`, with the calendar that decided them.
+pub fn days(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    who: &Principal,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Arc<Calendar>, Vec<DayInfo>), ServiceError> {
+    let calendar = current(conn, calendars, who)?;
+    let days = calendar.days(from, to).map_err(|e| invalid("from", e))?;
+    Ok((calendar, days))
+}
+
+/// What a dossier received at a given instant would be due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlinePreview {
+    /// The first working instant at or after the start: counting begins there.
+    pub counting_starts_at: DateTime<Utc>,
+    /// The limit in working minutes (none for calendar days).
+    pub working_minutes: Option<i64>,
+    pub due_at: DateTime<Utc>,
+}
+
+pub fn preview_deadline(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    who: &Principal,
+    start: DateTime<Utc>,
+    limit: TimeLimit,
+) -> Result<DeadlinePreview, ServiceError> {
+    let calendar = current(conn, calendars, who)?;
+    Ok(DeadlinePreview {
+        counting_starts_at: calendar
+            .next_working_instant(start)
+            .map_err(|e| invalid("start", e))?,
+        working_minutes: limit.working_minutes(&calendar),
+        due_at: deadline::due_at(&calendar, start, limit).map_err(|e| invalid("start", e))?,
+    })
+}
+
+/// An override as the audit log shows it (its date is the entry's entity id).
+fn override_audit(day: Option<&DayOverride>) -> Value {
+    day.map_or(Value::Null, |d| json!({"kind": d.kind, "name": d.name}))
+}
+
+/// Sets one date's override, replacing any earlier one; returns the date as the calendar now sees
+/// it, with that calendar.
+pub fn put_override(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    who: &Principal,
+    audit: &AuditContext,
+    day: DayOverride,
+) -> Result<(Arc<Calendar>, DayInfo), ServiceError> {
+    authorize(who, &Action::ManageCatalogue, None)?;
+    let date = day.date;
+    write_transaction(conn, |conn| {
+        store::lock(conn)?;
+        // A date outside the calendar's range would make every later build of it fail.
+        let (_, calendar) = calendars.get(conn)?;
+        calendar.day_info(date).map_err(|e| invalid("date", e))?;
+        let before = store::override_on(conn, date)?;
+        store::put_override(conn, &day)?;
+        audit.record(
+            conn,
+            "calendar.set_override",
+            AUDIT_ENTITY,
+            &date.to_string(),
+            json!({"before": override_audit(before.as_ref()), "after": override_audit(Some(&day))}),
+        )?;
+        Ok::<_, ServiceError>(())
+    })?;
+    // Built after the commit: the cache is keyed by revision and must never hold a calendar made
+    // from a change that could still roll back.
+    let (_, calendar) = calendars.get(conn)?;
+    let info = calendar.day_info(date).map_err(|e| invalid("date", e))?;
+    Ok((calendar, info))
+}
+
+/// Removes a date's override: the built-in rules decide the date again.
+pub fn delete_override(
+    conn: &mut DbConnection,
+    who: &Principal,
+    audit: &AuditContext,
+    date: NaiveDate,
+) -> Result<(), ServiceError> {
+    authorize(who, &Action::ManageCatalogue, None)?;
+    write_transaction(conn, |conn| {
+        store::lock(conn)?;
+        let before = store::override_on(conn, date)?
+            .ok_or_else(|| ServiceError::NotFound(format!("{date} has no override")))?;
+        store::delete_override(conn, date)?;
+        audit.record(
+            conn,
+            "calendar.delete_override",
+            AUDIT_ENTITY,
+            &date.to_string(),
+            json!({"before": override_audit(Some(&before)), "after": Value::Null}),
+        )?;
+        Ok(())
+    })
+}
+
+/// Replaces the office sessions of every weekday.
+pub fn put_office_hours(
+    conn: &mut DbConnection,
+    who: &Principal,
+    audit: &AuditContext,
+    hours: OfficeHours,
+) -> Result<OfficeHours, ServiceError> {
+    authorize(who, &Action::ManageCatalogue, None)?;
+    hours
+        .validate()
+        .map_err(|e| ServiceError::invalid("office_hours", e.to_string()))?;
+    write_transaction(conn, |conn| {
+        store::lock(conn)?;
+        let before = store::office_hours(conn)?;
+        store::put_office_hours(conn, &hours)?;
+        audit.record(
+            conn,
+            "calendar.set_office_hours",
+            AUDIT_ENTITY,
+            OFFICE_HOURS_ID,
+            json!({"before": before, "after": hours}),
+        )?;
+        Ok::<_, ServiceError>(())
+    })?;
+    Ok(hours)
+}
