@@ -169,6 +169,8 @@ impl Application {
                     }
                 })
                 .wrap(ErrorHandlers::new().default_handler(middleware::ensure_problem_body))
+                .wrap(from_fn(http::query_guard::refuse_control_characters))
+                .wrap(from_fn(http::security_headers::apply))
                 .wrap(from_fn(middleware::observe))
         })
         .workers(workers)

@@ -1,6 +1,18 @@
 //! Logging setup: human-readable text by default, one JSON object per line with `MOTCUA_LOG_FORMAT=json`.
+//!
+//! Logged values come from requests (user names, paths, methods), so neither format lets one forge a
+//! line or drive a terminal: JSON escapes every control character itself, and the text format
+//! writes each value with its control characters escaped (`\n`, `\u{1b}`). Colours are used only
+//! when standard output is a terminal (and `NO_COLOR` is unset).
 
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+use std::{fmt::Write as _, io::IsTerminal};
+
+use tracing_subscriber::{
+    EnvFilter,
+    field::MakeExt,
+    fmt::{self, FormatFields, format::Writer},
+    prelude::*,
+};
 
 use crate::config::LogFormat;
 
@@ -10,7 +22,14 @@ pub fn init(filter: &str, format: LogFormat) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
-        LogFormat::Text => registry.with(fmt::layer().with_target(false)).try_init(),
+        LogFormat::Text => registry
+            .with(
+                fmt::layer()
+                    .with_target(false)
+                    .with_ansi(colours_wanted())
+                    .fmt_fields(escaped_fields()),
+            )
+            .try_init(),
         LogFormat::Json => registry
             .with(
                 fmt::layer()
@@ -26,6 +45,39 @@ pub fn init(filter: &str, format: LogFormat) {
     }
 }
 
+/// Whether the text log may carry ANSI colour codes: only on a terminal, and not when the
+/// conventional `NO_COLOR` asks for none.
+fn colours_wanted() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `text` with every control character escaped, so a value cannot end the line or colour it.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            let _ = write!(out, "{}", c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The text format's fields: `name=value` separated by spaces, the message bare, each value
+/// escaped by [`escape_controls`].
+fn escaped_fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
+    fmt::format::debug_fn(|writer: &mut Writer<'_>, field, value| {
+        let text = escape_controls(&format!("{value:?}"));
+        if field.name() == "message" {
+            writer.write_str(&text)
+        } else {
+            write!(writer, "{}={text}", field.name())
+        }
+    })
+    .delimited(" ")
+}
+
 /// Panics are logged through tracing (with the request's span when there is one) instead of bare stderr.
 fn install_panic_logger() {
     std::panic::set_hook(Box::new(|info| {
@@ -34,4 +86,18 @@ fn install_panic_logger() {
             .map(|l| format!("{}:{}", l.file(), l.line()));
         tracing::error!(panic = %info, location = location.as_deref().unwrap_or("?"), "panic");
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            escape_controls("admin\n2026-01-01T00:00:00Z  INFO forged\u{1b}[31m"),
+            "admin\\n2026-01-01T00:00:00Z  INFO forged\\u{1b}[31m"
+        );
+        assert_eq!(escape_controls("Nguyễn Văn A"), "Nguyễn Văn A");
+    }
 }

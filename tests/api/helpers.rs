@@ -101,6 +101,8 @@ pub fn test_config(target: DatabaseTarget) -> Config {
     config.body_limit = 64 * 1024;
     config.log_filter = std::env::var("MOTCUA_TEST_LOG").unwrap_or_else(|_| "off".to_owned());
     config.jwt.secret = Some(TEST_JWT_SECRET.to_owned());
+    // The tests' webhook receivers listen on the loopback interface.
+    config.webhooks.allow_private = true;
     config
 }
 

@@ -454,7 +454,7 @@ webhook_tests! {
         assert_eq!(received["attempts"], 3);
         let codes: Vec<&Value> = received["attempt_log"].as_array().unwrap().iter().map(|a| &a["status_code"]).collect();
         assert_eq!(codes, [&json!(500), &json!(503), &json!(204)]);
-        assert_eq!(received["attempt_log"][0]["error"], "HTTP 500 Internal Server Error: receiver says no");
+        assert_eq!(received["attempt_log"][0]["error"], "HTTP 500 Internal Server Error");
         assert_eq!(received["last_error"], Value::Null);
         assert_eq!(log[0]["attempts"], 1);
         receiver.stop().await;
