@@ -7,7 +7,8 @@ use actix_web::web;
 use super::{auth::Caller, error::ApiError, metrics::Metrics};
 use crate::{
     auth::{
-        rate_limit::{LoginLockout, RateLimiter},
+        lockout::ThrottlePolicy,
+        rate_limit::RateLimiter,
         token::TokenService,
     },
     config::Config,
@@ -25,10 +26,11 @@ pub struct AppState {
     pub metrics: Metrics,
     pub calendar: Arc<CalendarCache>,
     pub tokens: Arc<TokenService>,
-    /// Token requests per client address.
+    /// Token requests per client address (in this instance's memory: it protects this instance's
+    /// CPU from password hashing floods).
     pub login_limiter: RateLimiter,
-    /// Accounts locked after repeated failed logins.
-    pub login_lockout: LoginLockout,
+    /// How failed logins slow down further attempts (the state is in the database).
+    pub login_throttle: ThrottlePolicy,
     /// Applicant lookups per client address.
     pub public_limiter: RateLimiter,
 }

@@ -102,7 +102,7 @@ async fn password_and_client_credentials_grants() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repeated_failures_lock_the_account() {
+async fn repeated_failures_make_the_address_wait() {
     let app = app_with_admin(Backend::Sqlite).await;
     for _ in 0..5 {
         let r = app

@@ -106,7 +106,7 @@ pub fn test_config(target: DatabaseTarget) -> Config {
     config
 }
 
-pub const TEST_JWT_SECRET: &str = "integration-test-secret-0123456789abcdef";
+pub const TEST_JWT_SECRET: &str = "9namBOm3j2d1hc5cK2qTh3HE5Kh6jnJw5y9valvM4zS5PO7S";
 
 /// Signs a token the test app accepts, as the token endpoint or the identity provider would.
 pub fn token(role: Role, unit_code: Option<&str>, subject: &str, kind: PrincipalKind) -> String {

@@ -32,6 +32,8 @@ pub fn fast_webhooks() -> WebhookSettings {
         timeout: Duration::from_secs(2),
         lease: Duration::from_secs(3),
         scan_interval: Duration::from_millis(200),
+        // The receivers listen on the loopback interface.
+        allow_private: true,
         ..WebhookSettings::default()
     }
 }
@@ -362,6 +364,9 @@ macro_rules! webhook_tests {
         }
     )*};
 }
+
+/// Other modules declare their tests that need their own configuration with it too.
+pub(crate) use webhook_tests;
 
 webhook_tests! {
     /// Events of a dossier arrive signed, in order, once each, and the log shows each delivery.
