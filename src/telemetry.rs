@@ -91,6 +91,7 @@ fn install_panic_logger() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing_subscriber::fmt;
 
     #[test]
     fn control_characters_are_escaped() {
@@ -99,5 +100,42 @@ mod tests {
             "admin\\n2026-01-01T00:00:00Z  INFO forged\\u{1b}[31m"
         );
         assert_eq!(escape_controls("Nguyễn Văn A"), "Nguyễn Văn A");
+    }
+
+    /// A buffer the test subscriber writes to.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_text_format_writes_one_line_per_event_whatever_the_values() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_target(false)
+            .fmt_fields(escaped_fields())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("http_request", path = %"/x\r\n2020-01-01 INFO forged");
+            let _entered = span.enter();
+            tracing::warn!(account = %"user:x\n2020-01-01T00:00:00Z  INFO forged\u{1b}[31m", "failed login");
+        });
+        let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(output.lines().count(), 1, "{output}");
+        assert!(!output.contains('\u{1b}'), "{output}");
+        assert!(output.contains("account=user:x\\n2020-01-01T00:00:00Z  INFO forged\\u{1b}[31m"), "{output}");
+        assert!(output.contains("path=/x\\r\\n2020"), "{output}");
+        assert!(output.contains("failed login"), "{output}");
     }
 }

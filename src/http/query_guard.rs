@@ -36,8 +36,9 @@ pub async fn refuse_control_characters(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, Error> {
     let mut faults = query_faults(req.query_string());
-    // `path()` is percent-decoded; the raw URI cannot hold a control character itself.
-    if let Some(c) = first_forbidden(req.path()) {
+    // Path parameters reach handlers percent-decoded, so the decoded path is what counts.
+    let path = percent_encoding::percent_decode_str(req.path()).decode_utf8_lossy();
+    if let Some(c) = first_forbidden(&path) {
         faults.insert(0, FieldError::new("path", forbidden_message(c)));
     }
     if faults.is_empty() {

@@ -118,6 +118,8 @@ backend_tests! {
     /// their next request, not when the token expires.
     async fn a_role_or_unit_change_takes_effect_on_the_next_request(app: &TestApp) {
         seed_catalogue(app).await;
+        // Another administrator, so that this one may be demoted.
+        create_user(app, "quan.tri", "admin", None).await;
         create_user(app, "chi.lan", "admin", None).await;
         let old = token_of(app, "chi.lan").await;
         let create_unit = |token: String, code: &'static str| {
@@ -499,7 +501,9 @@ webhook_tests! {
     }
 
     /// A user name or a path with a line break or an escape sequence cannot forge a log line or
-    /// colour the output; the text log has no colour when it is not written to a terminal.
+    /// colour the output; the text log has no colour when it is not written to a terminal. (Such
+    /// a user name is now refused before it is logged; the text format's escaping of whatever is
+    /// logged is checked in `telemetry`'s own tests.)
     async fn logged_values_cannot_forge_lines_or_colour_the_output(backend: Backend) {
         let db = TestDb::create(backend);
         let url = match &db.target {
@@ -530,7 +534,7 @@ webhook_tests! {
         let forged = "2020-01-01T00:00:00.000000Z  INFO forged";
         let name = format!("nobody\n{forged}: admin logged in \u{1b}[31m");
         let r = login(&client, &address, &name, "whatever password").await;
-        assert_eq!(r.status(), 401);
+        assert!(r.status().is_client_error());
         let r = client.get(format!("{address}/x%0A{}%1B%5B2J", forged.replace(' ', "%20"))).send().await.unwrap();
         assert!(r.status().is_client_error());
         // Let the log lines out, then stop the server.
@@ -539,12 +543,11 @@ webhook_tests! {
         let mut output = String::new();
         child.stdout.take().unwrap().read_to_string(&mut output).unwrap();
         let _ = child.wait();
-        assert!(output.contains("failed login"), "{output}");
+        assert!(output.contains("/api/v1/auth/token"), "{output}");
         assert!(!output.contains('\u{1b}'), "escape codes in the log: {output:?}");
         for line in output.lines() {
             assert!(!line.to_lowercase().starts_with(&forged.to_lowercase()), "forged line: {output}");
         }
-        assert!(output.contains("\\n2020-01-01T00:00:00.000000Z  INFO forged"), "{output}");
     }
 
     /// No text of any kind, control characters and NUL included, in a body, a query or a path
