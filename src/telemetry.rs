@@ -134,7 +134,10 @@ mod tests {
         let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         assert_eq!(output.lines().count(), 1, "{output}");
         assert!(!output.contains('\u{1b}'), "{output}");
-        assert!(output.contains("account=user:x\\n2020-01-01T00:00:00Z  INFO forged\\u{1b}[31m"), "{output}");
+        assert!(
+            output.contains("account=user:x\\n2020-01-01T00:00:00Z  INFO forged\\u{1b}[31m"),
+            "{output}"
+        );
         assert!(output.contains("path=/x\\r\\n2020"), "{output}");
         assert!(output.contains("failed login"), "{output}");
     }

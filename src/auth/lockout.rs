@@ -96,7 +96,11 @@ impl ThrottleRecord {
         let fresh = self
             .last_failure_at
             .is_none_or(|last| now - last >= delta(window));
-        let failures = if fresh { 1 } else { self.failures.saturating_add(1) };
+        let failures = if fresh {
+            1
+        } else {
+            self.failures.saturating_add(1)
+        };
         let blocked_until = if failures >= free {
             Some(now + delta(doubling(base, failures - free, max)))
         } else {
@@ -139,13 +143,10 @@ impl ThrottlePolicy {
         now: NaiveDateTime,
     ) -> Verdict {
         let trusted = self.trusted(&pair, now);
-        let wait = [
-            pair.wait(now),
-            account.wait(now).filter(|_| !trusted),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
+        let wait = [pair.wait(now), account.wait(now).filter(|_| !trusted)]
+            .into_iter()
+            .flatten()
+            .max();
         if let Some(wait) = wait {
             return Verdict::Wait(wait);
         }
@@ -217,7 +218,10 @@ mod tests {
     ) -> (ThrottleRecord, ThrottleRecord) {
         for i in 0..n {
             match policy.admit(pair, account, now) {
-                Verdict::Proceed { pair: p, account: a } => (pair, account) = (p, a),
+                Verdict::Proceed {
+                    pair: p,
+                    account: a,
+                } => (pair, account) = (p, a),
                 Verdict::Wait(w) => panic!("attempt {i} had to wait {w:?}"),
             }
         }

@@ -18,8 +18,16 @@ const MAX_SEQUENCE_RUN: usize = 7;
 
 /// Words of placeholders and examples. Long enough not to occur by chance in random base64 or hex.
 const PLACEHOLDER_WORDS: [&str; 10] = [
-    "change", "replace", "example", "placeholder", "secret", "password", "default", "insecure",
-    "dummy", "sample",
+    "change",
+    "replace",
+    "example",
+    "placeholder",
+    "secret",
+    "password",
+    "default",
+    "insecure",
+    "dummy",
+    "sample",
 ];
 
 /// How to make a good one, for every refusal.
@@ -49,7 +57,10 @@ pub fn check(secret: &[u8]) -> Result<(), String> {
         ));
     }
     if longest_sequence(secret) >= MAX_SEQUENCE_RUN {
-        return refuse("contains a run of consecutive characters (like `0123456`); it is not random".to_owned());
+        return refuse(
+            "contains a run of consecutive characters (like `0123456`); it is not random"
+                .to_owned(),
+        );
     }
     let bits = estimated_bits(secret);
     if bits < MIN_ESTIMATED_BITS {
@@ -114,7 +125,10 @@ mod tests {
         ] {
             let message = check(weak.as_bytes()).expect_err(weak);
             assert!(message.contains("openssl rand"), "{message}");
-            assert!(!message.contains(weak), "the secret is not echoed: {message}");
+            assert!(
+                !message.contains(weak),
+                "the secret is not echoed: {message}"
+            );
         }
     }
 

@@ -22,7 +22,10 @@ pub fn query_faults(query: &str) -> Vec<FieldError> {
     let mut faults = Vec::new();
     for (name, value) in pairs.into_inner() {
         if let Some(c) = first_forbidden(&name) {
-            faults.push(FieldError::new(name.escape_debug().to_string(), forbidden_message(c)));
+            faults.push(FieldError::new(
+                name.escape_debug().to_string(),
+                forbidden_message(c),
+            ));
         } else if let Some(c) = first_forbidden(&value) {
             faults.push(FieldError::new(name, forbidden_message(c)));
         }

@@ -77,12 +77,15 @@ mod tests {
     #[test]
     fn api_and_credentialed_responses_are_not_stored() {
         let mut with_token = HeaderMap::new();
-        with_token.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer x"),
-        );
+        with_token.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer x"));
         assert!(must_not_be_stored("/metrics", &with_token));
-        assert!(must_not_be_stored("/api/v1/public/dossiers/X", &HeaderMap::new()));
-        assert!(!must_not_be_stored("/docs/swagger-ui.css", &HeaderMap::new()));
+        assert!(must_not_be_stored(
+            "/api/v1/public/dossiers/X",
+            &HeaderMap::new()
+        ));
+        assert!(!must_not_be_stored(
+            "/docs/swagger-ui.css",
+            &HeaderMap::new()
+        ));
     }
 }

@@ -6,11 +6,7 @@ use actix_web::web;
 
 use super::{auth::Caller, error::ApiError, metrics::Metrics};
 use crate::{
-    auth::{
-        lockout::ThrottlePolicy,
-        rate_limit::RateLimiter,
-        token::TokenService,
-    },
+    auth::{lockout::ThrottlePolicy, rate_limit::RateLimiter, token::TokenService},
     config::Config,
     domain::calendar::Calendar,
     store::{self, DbConnection, DbPool, calendar::CalendarCache},

@@ -81,7 +81,8 @@ pub fn throttled_login(
             // Now and then, forget the records nobody has used for a day.
             if rand::random::<u8>() == 0 {
                 let idle = now - TimeDelta::days(1);
-                let trusted = now - TimeDelta::from_std(policy.trusted_for).unwrap_or(TimeDelta::MAX);
+                let trusted =
+                    now - TimeDelta::from_std(policy.trusted_for).unwrap_or(TimeDelta::MAX);
                 login_throttle::purge(conn, idle, trusted)?;
             }
             Err(ThrottledLoginError::InvalidCredentials)

@@ -216,18 +216,30 @@ pub fn read_records(
         ImportFormat::Csv => read_csv(kind, text)?,
         ImportFormat::JsonLines => read_json_lines(kind, text),
     };
-    Ok(records.into_iter().map(|r| r.and_then(|r| refuse_control_characters(kind, r))).collect())
+    Ok(records
+        .into_iter()
+        .map(|r| r.and_then(|r| refuse_control_characters(kind, r)))
+        .collect())
 }
 
 /// A record with a control character in any cell (or in the JSON of `steps`/`actions`) fails,
 /// each field named: the same rule as for the API's JSON bodies (`domain::text`).
 fn refuse_control_characters(kind: ImportKind, record: Record) -> Result<Record, RowReport> {
-    let found = crate::domain::text::forbidden_in_json(&Value::Object(record.fields.clone()), "row");
+    let found =
+        crate::domain::text::forbidden_in_json(&Value::Object(record.fields.clone()), "row");
     if found.is_empty() {
         return Ok(record);
     }
-    let errors = found.into_iter().map(|(field, message)| error(field, message)).collect();
-    Err(failed_row(record.row, record.line, key_of(kind, &record.fields), errors))
+    let errors = found
+        .into_iter()
+        .map(|(field, message)| error(field, message))
+        .collect();
+    Err(failed_row(
+        record.row,
+        record.line,
+        key_of(kind, &record.fields),
+        errors,
+    ))
 }
 
 fn failed_row(row: usize, line: usize, key: Option<String>, errors: Vec<RowError>) -> RowReport {

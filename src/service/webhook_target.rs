@@ -50,7 +50,8 @@ fn v6_kind(ip: Ipv6Addr) -> Option<&'static str> {
     let segments = ip.segments();
     // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d)
     // addresses reach the IPv4 address they carry.
-    let embedded = |s: &[u16; 8]| Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    let embedded =
+        |s: &[u16; 8]| Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     if let Some(v4) = ip.to_ipv4_mapped() {
         return v4_kind(v4);
     }
@@ -95,16 +96,23 @@ pub fn check_address(ip: IpAddr) -> Result<(), String> {
 /// parser accepts: `127.1`, `2130706433`, `[::ffff:127.0.0.1]`…) and the `localhost` names.
 pub fn check_literal_host(url: &Url) -> Result<(), String> {
     // The parser has already normalised every spelling of an address to its canonical form.
-    let host = url.host_str().ok_or_else(|| "must name a host".to_owned())?;
-    let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let host = url
+        .host_str()
+        .ok_or_else(|| "must name a host".to_owned())?;
+    let literal = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if let Ok(ip) = literal.parse::<IpAddr>() {
         return check_address(ip);
     }
     let name = host.trim_end_matches('.').to_ascii_lowercase();
     if name == "localhost" || name.ends_with(".localhost") {
-        return Err("the target is `localhost`, not public; webhooks are sent only to public \
+        return Err(
+            "the target is `localhost`, not public; webhooks are sent only to public \
                     addresses unless the operator allows private ones"
-            .to_owned());
+                .to_owned(),
+        );
     }
     Ok(())
 }
@@ -119,9 +127,8 @@ impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             for addr in &addrs {
                 check_address(addr.ip())?;
             }

@@ -620,7 +620,11 @@ async fn send_everywhere(app: &TestApp, text: &str) -> Result<(), String> {
         let target = format!("{} {}", request.method(), request.url());
         let response = client.execute(request).await.map_err(|e| e.to_string())?;
         if response.status().is_server_error() {
-            return Err(format!("{target}: {} {}", response.status(), response.text().await.unwrap_or_default()));
+            return Err(format!(
+                "{target}: {} {}",
+                response.status(),
+                response.text().await.unwrap_or_default()
+            ));
         }
     }
     Ok(())
@@ -629,7 +633,9 @@ async fn send_everywhere(app: &TestApp, text: &str) -> Result<(), String> {
 /// The shipped compose file cannot start without the operator's own secret and admin password.
 #[test]
 fn the_compose_file_requires_the_operator_s_secrets() {
-    let compose = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml")).unwrap();
+    let compose =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml"))
+            .unwrap();
     let value = |name: &str| {
         compose
             .lines()
@@ -637,7 +643,16 @@ fn the_compose_file_requires_the_operator_s_secrets() {
             .unwrap_or_else(|| panic!("{name} is not set"))
             .to_owned()
     };
-    assert!(value("MOTCUA_JWT_SECRET").starts_with("${MOTCUA_JWT_SECRET:?"), "{compose}");
-    assert!(value("MOTCUA_ADMIN_PASSWORD").starts_with("${MOTCUA_ADMIN_PASSWORD:?"), "{compose}");
-    assert!(!compose.contains("change-me"), "a placeholder secret is left in: {compose}");
+    assert!(
+        value("MOTCUA_JWT_SECRET").starts_with("${MOTCUA_JWT_SECRET:?"),
+        "{compose}"
+    );
+    assert!(
+        value("MOTCUA_ADMIN_PASSWORD").starts_with("${MOTCUA_ADMIN_PASSWORD:?"),
+        "{compose}"
+    );
+    assert!(
+        !compose.contains("change-me"),
+        "a placeholder secret is left in: {compose}"
+    );
 }
