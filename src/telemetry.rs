@@ -5,7 +5,9 @@
 //! writes each value with its control characters escaped (`\n`, `\u{1b}`). Colours are used only
 //! when standard output is a terminal (and `NO_COLOR` is unset).
 
-use std::{fmt::Write as _, io::IsTerminal};
+use std::io::IsTerminal;
+
+use crate::domain::text::escape_controls;
 
 use tracing_subscriber::{
     EnvFilter,
@@ -51,21 +53,8 @@ fn colours_wanted() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// `text` with every control character escaped, so a value cannot end the line or colour it.
-pub fn escape_controls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            let _ = write!(out, "{}", c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The text format's fields: `name=value` separated by spaces, the message bare, each value
-/// escaped by [`escape_controls`].
+/// The text format's fields: `name=value` separated by spaces, the message bare, each value with its
+/// control characters escaped, so a value cannot end the line or colour it.
 fn escaped_fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
     fmt::format::debug_fn(|writer: &mut Writer<'_>, field, value| {
         let text = escape_controls(&format!("{value:?}"));
@@ -92,15 +81,6 @@ fn install_panic_logger() {
 mod tests {
     use super::*;
     use tracing_subscriber::fmt;
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(
-            escape_controls("admin\n2026-01-01T00:00:00Z  INFO forged\u{1b}[31m"),
-            "admin\\n2026-01-01T00:00:00Z  INFO forged\\u{1b}[31m"
-        );
-        assert_eq!(escape_controls("Nguyễn Văn A"), "Nguyễn Văn A");
-    }
 
     /// A buffer the test subscriber writes to.
     #[derive(Clone, Default)]

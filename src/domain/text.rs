@@ -23,6 +23,20 @@ pub fn forbidden_message(c: char) -> String {
     )
 }
 
+/// `text` with every control character (tab and line feed too) written as its Rust escape (`\n`,
+/// `\u{1b}`), for logs and error messages that echo what a client sent.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Every string of a JSON value (object keys included) that holds a forbidden character, as
 /// `(path, reason)`. Paths read like `applicant.name` or `steps[1].name`, starting from `root`
 /// (empty for the top level, where a bare string is reported as `root_name`).
@@ -89,6 +103,14 @@ mod tests {
         // Format characters and other non-controls are text.
         assert_eq!(first_forbidden("\u{200b}\u{2028}é"), None);
         assert!(forbidden_message('\0').contains("U+0000"));
+    }
+
+    #[test]
+    fn escaping_keeps_text_and_shows_controls() {
+        assert_eq!(
+            escape_controls("Nguyễn\tA\n\u{1b}[31m"),
+            "Nguyễn\\tA\\n\\u{1b}[31m"
+        );
     }
 
     #[test]

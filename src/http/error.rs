@@ -142,13 +142,21 @@ impl ApiError {
                 .join("; "),
             other => other.to_string(),
         };
+        // Messages may quote what the client sent; a problem document never carries a control
+        // character back.
+        let escape = crate::domain::text::escape_controls;
         Problem {
             problem_type: format!("/problems/{slug}"),
             title: title.to_owned(),
             status: status.as_u16(),
-            detail,
+            detail: escape(&detail),
             errors: match self {
-                Self::Validation(errors) => Some(errors.clone()),
+                Self::Validation(errors) => Some(
+                    errors
+                        .iter()
+                        .map(|e| FieldError::new(escape(&e.field), escape(&e.message)))
+                        .collect(),
+                ),
                 _ => None,
             },
         }

@@ -234,12 +234,9 @@ fn refuse_control_characters(kind: ImportKind, record: Record) -> Result<Record,
         .into_iter()
         .map(|(field, message)| error(field, message))
         .collect();
-    Err(failed_row(
-        record.row,
-        record.line,
-        key_of(kind, &record.fields),
-        errors,
-    ))
+    // The key may be what holds the character: it is shown escaped, like the fields.
+    let key = key_of(kind, &record.fields).map(|k| k.escape_debug().to_string());
+    Err(failed_row(record.row, record.line, key, errors))
 }
 
 fn failed_row(row: usize, line: usize, key: Option<String>, errors: Vec<RowError>) -> RowReport {
