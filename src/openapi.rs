@@ -6,7 +6,7 @@ use utoipa::{
     Modify,
     openapi::{
         Content, Ref, RefOr, ResponseBuilder, Schema, Type,
-        path::{Operation, ParameterIn},
+        path::{Operation, ParameterIn, PathItem},
         schema::{AdditionalProperties, ArrayItems, SchemaType},
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
@@ -76,6 +76,19 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The operations of a path that the service defines.
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Documents the problem responses every operation can give, so that each operation lists all
 /// the statuses it may answer without repeating them in every handler's annotation.
 struct CommonResponses;
@@ -142,16 +155,7 @@ impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let has_path_params = path.contains('{');
-            for operation in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for operation in operations_mut(item) {
                 Self::add(operation, has_path_params);
             }
         }
@@ -165,14 +169,7 @@ struct ResponseDescriptions;
 impl Modify for ResponseDescriptions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
+            for operation in operations_mut(item) {
                 for (status, response) in operation.responses.responses.iter_mut() {
                     if let utoipa::openapi::RefOr::T(response) = response
                         && response.description.is_empty()
@@ -247,14 +244,7 @@ impl Modify for NoControlCharacters {
             components.schemas.values_mut().for_each(Self::schema);
         }
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
+            for operation in operations_mut(item) {
                 for parameter in operation.parameters.iter_mut().flatten() {
                     if let RefOr::T(parameter) = parameter
                         && let Some(schema) = parameter.schema.as_mut()
