@@ -511,7 +511,7 @@ webhook_tests! {
             motcua::config::DatabaseTarget::Postgres(url) => url.clone(),
         };
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
+        let mut server = KillOnDrop(Command::new(env!("CARGO_BIN_EXE_motcua"))
             .env("DATABASE_URL", url)
             .env("MOTCUA_BIND", format!("127.0.0.1:{port}"))
             .env("MOTCUA_JWT_SECRET", TEST_JWT_SECRET)
@@ -522,7 +522,7 @@ webhook_tests! {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("server starts");
+            .expect("server starts"));
         let address = format!("http://127.0.0.1:{port}");
         let client = client_with_token(None);
         for _ in 0..200 {
@@ -539,10 +539,9 @@ webhook_tests! {
         assert!(r.status().is_client_error());
         // Let the log lines out, then stop the server.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        child.kill().unwrap();
+        server.0.kill().unwrap();
         let mut output = String::new();
-        child.stdout.take().unwrap().read_to_string(&mut output).unwrap();
-        let _ = child.wait();
+        server.0.stdout.take().unwrap().read_to_string(&mut output).unwrap();
         assert!(output.contains("/api/v1/auth/token"), "{output}");
         assert!(!output.contains('\u{1b}'), "escape codes in the log: {output:?}");
         for line in output.lines() {
@@ -568,6 +567,16 @@ webhook_tests! {
         });
         app.shutdown().await;
         result.unwrap();
+    }
+}
+
+/// A server process that is stopped however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
