@@ -95,6 +95,9 @@ pub struct WebhookSettings {
     pub due_soon_working_hours: u32,
     /// Finished deliveries and their events are kept this many days (`MOTCUA_WEBHOOK_RETENTION_DAYS`).
     pub retention_days: u32,
+    /// Whether targets may be loopback, private, link-local… addresses
+    /// (`MOTCUA_WEBHOOK_ALLOW_PRIVATE`, off by default).
+    pub allow_private: bool,
 }
 
 impl Default for WebhookSettings {
@@ -111,6 +114,7 @@ impl Default for WebhookSettings {
             scan_interval: Duration::from_secs(60),
             due_soon_working_hours: 8,
             retention_days: 30,
+            allow_private: false,
         }
     }
 }
@@ -155,6 +159,11 @@ impl WebhookSettings {
                 "MOTCUA_WEBHOOK_RETENTION_DAYS",
                 get("MOTCUA_WEBHOOK_RETENTION_DAYS"),
                 d.retention_days,
+            )?,
+            allow_private: parse_or(
+                "MOTCUA_WEBHOOK_ALLOW_PRIVATE",
+                get("MOTCUA_WEBHOOK_ALLOW_PRIVATE"),
+                d.allow_private,
             )?,
         };
         settings.validate()?;

@@ -5,8 +5,9 @@ use utoipa::OpenApi;
 use utoipa::{
     Modify,
     openapi::{
-        Content, Ref, RefOr, ResponseBuilder,
-        path::{Operation, ParameterIn},
+        Content, Ref, RefOr, ResponseBuilder, Schema, Type,
+        path::{Operation, ParameterIn, PathItem},
+        schema::{AdditionalProperties, ArrayItems, SchemaType},
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
 };
@@ -39,7 +40,7 @@ validation problems, `errors[]` naming each invalid field."
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::deliveries,
         webhooks::redeliver, imports::import, stats::summary, stats::late, stats::due_soon,
     ),
-    modifiers(&BearerAuth, &CommonResponses, &ResponseDescriptions),
+    modifiers(&BearerAuth, &CommonResponses, &ResponseDescriptions, &NoControlCharacters),
     components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<accounts::UserDto>, Page<accounts::ClientDto>, Page<webhooks::WebhookDto>, Page<webhooks::DeliveryDto>, Page<stats::LateDossierDto>, Page<stats::DueSoonDto>)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
@@ -73,6 +74,19 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// The operations of a path that the service defines.
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// Documents the problem responses every operation can give, so that each operation lists all
@@ -110,8 +124,12 @@ impl CommonResponses {
             statuses.push(("413", "Body larger than MOTCUA_BODY_LIMIT"));
             statuses.push(("415", "Body not sent as application/json"));
         }
-        if has_body || has_query {
-            statuses.push(("422", "Well-formed but invalid; `errors` names each field"));
+        if has_body || has_query || has_path_params {
+            statuses.push((
+                "422",
+                "Well-formed but invalid (a control character in any text included); `errors` names \
+                 each field",
+            ));
         }
         for (status, description) in statuses {
             operation
@@ -137,16 +155,7 @@ impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let has_path_params = path.contains('{');
-            for operation in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for operation in operations_mut(item) {
                 Self::add(operation, has_path_params);
             }
         }
@@ -160,14 +169,7 @@ struct ResponseDescriptions;
 impl Modify for ResponseDescriptions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
+            for operation in operations_mut(item) {
                 for (status, response) in operation.responses.responses.iter_mut() {
                     if let utoipa::openapi::RefOr::T(response) = response
                         && response.description.is_empty()
@@ -179,6 +181,84 @@ impl Modify for ResponseDescriptions {
                             .and_then(|code| code.canonical_reason())
                             .unwrap_or("Response")
                             .to_owned();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Free text may hold no control character other than tab and line feed (`domain::text`); the
+/// document says so with a pattern on every string that has neither a pattern, a format nor a fixed
+/// set of values, and folds the rule into the common "not blank" pattern (`\S`).
+struct NoControlCharacters;
+
+/// Any text without the refused control characters.
+const NO_CONTROLS: &str = "^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*$";
+/// The same, with at least one character that is not white space.
+const NOT_BLANK_NO_CONTROLS: &str = "^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*\
+     [^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*$";
+
+impl NoControlCharacters {
+    fn schema(schema: &mut RefOr<Schema>) {
+        let RefOr::T(schema) = schema else { return };
+        match schema {
+            Schema::Object(object) => {
+                let is_string = match &object.schema_type {
+                    SchemaType::Type(Type::String) => true,
+                    SchemaType::Array(types) => types.contains(&Type::String),
+                    _ => false,
+                };
+                if is_string && object.format.is_none() && object.enum_values.is_none() {
+                    match object.pattern.as_deref() {
+                        None => object.pattern = Some(NO_CONTROLS.to_owned()),
+                        Some("\\S") => object.pattern = Some(NOT_BLANK_NO_CONTROLS.to_owned()),
+                        Some(_) => {}
+                    }
+                }
+                for property in object.properties.values_mut() {
+                    Self::schema(property);
+                }
+                if let Some(extra) = object.additional_properties.as_deref_mut()
+                    && let AdditionalProperties::RefOr(extra) = extra
+                {
+                    Self::schema(extra);
+                }
+            }
+            Schema::Array(array) => {
+                if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                    Self::schema(items);
+                }
+            }
+            Schema::OneOf(one) => one.items.iter_mut().for_each(Self::schema),
+            Schema::AllOf(all) => all.items.iter_mut().for_each(Self::schema),
+            Schema::AnyOf(any) => any.items.iter_mut().for_each(Self::schema),
+            _ => {}
+        }
+    }
+}
+
+impl Modify for NoControlCharacters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.schemas.values_mut().for_each(Self::schema);
+        }
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations_mut(item) {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if let RefOr::T(parameter) = parameter
+                        && let Some(schema) = parameter.schema.as_mut()
+                    {
+                        Self::schema(schema);
+                    }
+                }
+                if let Some(RefOr::T(body)) = operation.request_body.as_mut() {
+                    for content in body.content.values_mut() {
+                        if let RefOr::T(content) = content
+                            && let Some(schema) = content.schema.as_mut()
+                        {
+                            Self::schema(schema);
+                        }
                     }
                 }
             }

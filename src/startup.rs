@@ -11,7 +11,8 @@ use actix_web::{
 
 use crate::{
     auth::{
-        rate_limit::{LoginLockout, RateLimiter},
+        lockout::ThrottlePolicy,
+        rate_limit::RateLimiter,
         token::{TokenAlgorithm, TokenService, TokenSettings},
     },
     config::Config,
@@ -52,6 +53,15 @@ pub fn token_settings(config: &Config) -> Result<TokenSettings, StartupError> {
         .algorithm
         .parse()
         .map_err(|e| StartupError::Invalid(format!("MOTCUA_JWT_ALGORITHM: {e}")))?;
+    if algorithm == TokenAlgorithm::Hs256
+        && let Some(secret) = &config.jwt.secret
+        && let Err(why) = crate::auth::secret_strength::check(secret.as_bytes())
+    {
+        if !config.dev_mode {
+            return Err(StartupError::Invalid(why));
+        }
+        tracing::warn!("{why} (accepted because MOTCUA_DEV_MODE is on)");
+    }
     Ok(TokenSettings {
         algorithm,
         hs256_secret: config.jwt.secret.as_ref().map(|s| s.as_bytes().to_vec()),
@@ -151,11 +161,7 @@ impl Application {
             calendar,
             tokens: Arc::new(tokens),
             login_limiter: RateLimiter::new(30, 10),
-            login_lockout: LoginLockout::new(
-                5,
-                Duration::from_secs(15 * 60),
-                Duration::from_secs(15 * 60),
-            ),
+            login_throttle: ThrottlePolicy::default(),
             public_limiter: RateLimiter::new(60, 20),
         });
         let server = HttpServer::new(move || {
@@ -171,6 +177,8 @@ impl Application {
                     }
                 })
                 .wrap(ErrorHandlers::new().default_handler(middleware::ensure_problem_body))
+                .wrap(from_fn(http::query_guard::refuse_control_characters))
+                .wrap(from_fn(http::security_headers::apply))
                 .wrap(from_fn(middleware::observe))
         })
         .workers(workers)

@@ -11,7 +11,7 @@ trap cleanup EXIT
 password="load test administrator"
 start_server() { # $1 = DATABASE_URL; the pool is LOAD_POOL_SIZE (10, the service's default)
   MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$1" MOTCUA_LOG=warn MOTCUA_DB_POOL_SIZE="${LOAD_POOL_SIZE:-10}" \
-    MOTCUA_JWT_SECRET="load-test-secret-0123456789abcdefghij" MOTCUA_JWT_TTL_SECONDS=3600 \
+    MOTCUA_JWT_SECRET="IMtEZ16/mI2udZtJ1mCsaaqBlpR0sln9iBbjLwjQ6P1t26bF" MOTCUA_JWT_TTL_SECONDS=3600 \
     MOTCUA_ADMIN_PASSWORD="$password" "$binary" serve > "$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && return; sleep 0.1; done

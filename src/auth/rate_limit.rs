@@ -1,8 +1,9 @@
-//! In-process request rate limiting and login lockout.
+//! In-process request rate limiting.
 //!
-//! Both keep their state in this process's memory: with several instances behind a load balancer,
-//! each enforces its limits on the requests it sees. That is enough to blunt password guessing and
-//! runaway clients; a global quota would need the database or the proxy.
+//! The state is in this process's memory: with several instances behind a load balancer, each
+//! enforces its limits on the requests it sees. These limits protect an instance's own resources
+//! (password hashing, database connections) from runaway or abusive clients; guessing passwords is
+//! slowed down by the login throttle, whose state is in the database (`auth::lockout`).
 //!
 //! Every method takes the current [`Instant`], so tests drive a fake clock and never sleep.
 
@@ -122,129 +123,6 @@ impl RateLimiter {
     }
 }
 
-/// Locks an account out of password login after repeated failures, slowing online guessing.
-///
-/// `max_failures` failed attempts within `window` (counted from the first of them) lock the account
-/// for `lockout`; failures during a lockout are not counted, so they do not extend it. A success
-/// clears the record. Account names are compared trimmed and case-insensitively, so `Alice` and
-/// `alice ` share one counter; prefix them by kind (`user:` / `client:`) if both share a lockout.
-///
-/// A lockout also lets anyone lock a known account out for `lockout` by failing on purpose; keep it
-/// short (minutes) and combine it with a per-IP [`RateLimiter`].
-#[derive(Debug)]
-pub struct LoginLockout {
-    max_failures: u32,
-    window: Duration,
-    lockout: Duration,
-    max_keys: usize,
-    state: Mutex<LockoutState>,
-}
-
-#[derive(Debug, Default)]
-struct LockoutState {
-    accounts: HashMap<String, AccountRecord>,
-    last_sweep: Option<Instant>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct AccountRecord {
-    failures: u32,
-    window_start: Instant,
-    locked_until: Option<Instant>,
-}
-
-impl AccountRecord {
-    fn is_idle(&self, now: Instant, window: Duration) -> bool {
-        let locked = self.locked_until.is_some_and(|until| until > now);
-        !locked && now.saturating_duration_since(self.window_start) >= window
-    }
-}
-
-fn account_key(account: &str) -> String {
-    account.trim().to_lowercase()
-}
-
-impl LoginLockout {
-    /// `max_failures` below 1 is raised to 1.
-    pub fn new(max_failures: u32, window: Duration, lockout: Duration) -> LoginLockout {
-        LoginLockout {
-            max_failures: max_failures.max(1),
-            window,
-            lockout,
-            max_keys: DEFAULT_MAX_KEYS,
-            state: Mutex::new(LockoutState::default()),
-        }
-    }
-
-    /// Changes the bound on tracked accounts (default [`DEFAULT_MAX_KEYS`]); beyond it, failures
-    /// of new accounts are not recorded.
-    pub fn with_max_keys(mut self, max_keys: usize) -> LoginLockout {
-        self.max_keys = max_keys.max(1);
-        self
-    }
-
-    /// How much longer `account` is locked out, or `None` if it may try to log in. Check it before
-    /// verifying the password, and answer a locked account exactly as a wrong password would be
-    /// answered (or with 429 and `Retry-After`), never revealing whether the password was right.
-    pub fn is_locked(&self, account: &str, now: Instant) -> Option<Duration> {
-        let state = lock(&self.state);
-        let until = state.accounts.get(&account_key(account))?.locked_until?;
-        (until > now).then(|| until - now)
-    }
-
-    /// Records a failed login attempt for `account` at `now`.
-    pub fn record_failure(&self, account: &str, now: Instant) {
-        let mut state = lock(&self.state);
-        let full = state.accounts.len() >= self.max_keys;
-        if sweep_due(state.last_sweep, now, full) {
-            let window = self.window;
-            state
-                .accounts
-                .retain(|_, record| !record.is_idle(now, window));
-            state.last_sweep = Some(now);
-        }
-        let key = account_key(account);
-        if !state.accounts.contains_key(&key) && state.accounts.len() >= self.max_keys {
-            return;
-        }
-        let record = state.accounts.entry(key).or_insert(AccountRecord {
-            failures: 0,
-            window_start: now,
-            locked_until: None,
-        });
-        if let Some(until) = record.locked_until {
-            if until > now {
-                return;
-            }
-            // The lockout has ended: start afresh.
-            *record = AccountRecord {
-                failures: 0,
-                window_start: now,
-                locked_until: None,
-            };
-        }
-        if now.saturating_duration_since(record.window_start) >= self.window {
-            record.failures = 0;
-            record.window_start = now;
-        }
-        record.failures += 1;
-        if record.failures >= self.max_failures {
-            record.locked_until = Some(now + self.lockout);
-            record.failures = 0;
-        }
-    }
-
-    /// Forgets the failures of `account` after a successful login.
-    pub fn record_success(&self, account: &str) {
-        lock(&self.state).accounts.remove(&account_key(account));
-    }
-
-    /// Number of accounts currently tracked (for metrics and tests).
-    pub fn tracked_accounts(&self) -> usize {
-        lock(&self.state).accounts.len()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,10 +132,9 @@ mod tests {
     }
 
     #[test]
-    fn limiter_and_lockout_can_be_shared_between_threads() {
+    fn limiter_can_be_shared_between_threads() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<RateLimiter>();
-        assert_send_sync::<LoginLockout>();
     }
 
     #[test]
@@ -360,110 +237,5 @@ mod tests {
         let t0 = Instant::now() + secs(100);
         assert_eq!(limiter.check("k", t0), Ok(()));
         assert!(limiter.check("k", t0 - secs(50)).is_err());
-    }
-
-    fn lockout() -> LoginLockout {
-        // 3 failures within 5 minutes lock the account for 15 minutes.
-        LoginLockout::new(3, secs(300), secs(900))
-    }
-
-    #[test]
-    fn account_locks_after_max_failures_and_unlocks_after_the_lockout() {
-        let lockout = lockout();
-        let t0 = Instant::now();
-        lockout.record_failure("alice", t0);
-        lockout.record_failure("alice", t0 + secs(10));
-        assert_eq!(lockout.is_locked("alice", t0 + secs(10)), None);
-        lockout.record_failure("alice", t0 + secs(20));
-        assert_eq!(lockout.is_locked("alice", t0 + secs(20)), Some(secs(900)));
-        assert_eq!(lockout.is_locked("alice", t0 + secs(920)), None);
-        // Other accounts are unaffected.
-        assert_eq!(lockout.is_locked("bob", t0 + secs(20)), None);
-        // After the lockout the count starts again from zero.
-        lockout.record_failure("alice", t0 + secs(930));
-        lockout.record_failure("alice", t0 + secs(931));
-        assert_eq!(lockout.is_locked("alice", t0 + secs(931)), None);
-        lockout.record_failure("alice", t0 + secs(932));
-        assert_eq!(lockout.is_locked("alice", t0 + secs(932)), Some(secs(900)));
-    }
-
-    #[test]
-    fn failures_during_a_lockout_do_not_extend_it() {
-        let lockout = lockout();
-        let t0 = Instant::now();
-        for _ in 0..3 {
-            lockout.record_failure("alice", t0);
-        }
-        for i in 1..10 {
-            lockout.record_failure("alice", t0 + secs(i * 60));
-        }
-        assert_eq!(lockout.is_locked("alice", t0 + secs(600)), Some(secs(300)));
-        assert_eq!(lockout.is_locked("alice", t0 + secs(900)), None);
-    }
-
-    #[test]
-    fn failures_outside_the_window_do_not_add_up() {
-        let lockout = lockout();
-        let t0 = Instant::now();
-        lockout.record_failure("alice", t0);
-        lockout.record_failure("alice", t0 + secs(200));
-        // The window started at t0 and ended at t0 + 300 s: this starts a new count of one.
-        lockout.record_failure("alice", t0 + secs(301));
-        assert_eq!(lockout.is_locked("alice", t0 + secs(301)), None);
-        lockout.record_failure("alice", t0 + secs(302));
-        assert_eq!(lockout.is_locked("alice", t0 + secs(302)), None);
-        lockout.record_failure("alice", t0 + secs(303));
-        assert_eq!(lockout.is_locked("alice", t0 + secs(303)), Some(secs(900)));
-    }
-
-    #[test]
-    fn success_clears_the_failures() {
-        let lockout = lockout();
-        let t0 = Instant::now();
-        lockout.record_failure("alice", t0);
-        lockout.record_failure("alice", t0);
-        lockout.record_success("alice");
-        lockout.record_failure("alice", t0);
-        lockout.record_failure("alice", t0);
-        assert_eq!(lockout.is_locked("alice", t0), None);
-        assert_eq!(lockout.tracked_accounts(), 1);
-    }
-
-    #[test]
-    fn account_names_are_compared_trimmed_and_case_insensitively() {
-        let lockout = lockout();
-        let t0 = Instant::now();
-        lockout.record_failure("Alice", t0);
-        lockout.record_failure(" alice", t0);
-        lockout.record_failure("ALICE ", t0);
-        assert_eq!(lockout.is_locked("alice", t0), Some(secs(900)));
-        lockout.record_success("ALICE");
-        assert_eq!(lockout.tracked_accounts(), 0);
-    }
-
-    #[test]
-    fn idle_accounts_are_evicted_but_locked_ones_kept() {
-        let lockout = lockout();
-        let t0 = Instant::now();
-        lockout.record_failure("once", t0);
-        for _ in 0..3 {
-            lockout.record_failure("locked", t0);
-        }
-        assert_eq!(lockout.tracked_accounts(), 2);
-        // At t0 + 400 s "once" is past its window; "locked" is locked until t0 + 900 s.
-        lockout.record_failure("new", t0 + secs(400));
-        assert_eq!(lockout.tracked_accounts(), 2);
-        assert!(lockout.is_locked("locked", t0 + secs(400)).is_some());
-    }
-
-    #[test]
-    fn full_lockout_table_stops_tracking_new_accounts() {
-        let lockout = LoginLockout::new(1, secs(300), secs(900)).with_max_keys(1);
-        let t0 = Instant::now();
-        lockout.record_failure("first", t0);
-        lockout.record_failure("second", t0);
-        assert!(lockout.is_locked("first", t0).is_some());
-        assert_eq!(lockout.is_locked("second", t0), None);
-        assert_eq!(lockout.tracked_accounts(), 1);
     }
 }

@@ -6,3 +6,4 @@ pub mod deadline;
 pub mod dossier;
 pub mod procedure;
 pub mod stats;
+pub mod text;

@@ -17,9 +17,9 @@ use super::{
     time::local,
 };
 use crate::{
-    auth::policy::Role,
+    auth::{policy::Role, rate_limit::RetryAfter},
     service::{
-        accounts::{self as service, LoginError},
+        accounts::{self as service, LoginError, ThrottledLoginError},
         idempotency,
     },
 };
@@ -58,15 +58,29 @@ type LoginAttempt = Box<
         + Send,
 >;
 
-/// The caller's network address, for rate limiting. The peer address is used, not
-/// `X-Forwarded-For`, which any client can forge.
+/// The caller's network address, for rate limiting and the login throttle. The peer address is
+/// used, not `X-Forwarded-For`, which any client can forge. An IPv6 client counts by its /64: one
+/// host usually holds a whole /64, and would otherwise have more addresses than any table.
 pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+    let Some(peer) = req.peer_addr() else {
+        return "unknown".to_owned();
+    };
+    match peer.ip() {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{prefix}/64")
+            }
+        },
+    }
 }
 
-/// Issues an access token. Limited per client address, and an account is locked for a while after
-/// repeated failures (answered 429 with `Retry-After`).
+/// Issues an access token. Limited per client address; an address that keeps failing on an
+/// account must wait longer and longer (429 with `Retry-After`), without locking the account for
+/// anyone else.
 #[utoipa::path(
     post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
     responses(
@@ -80,10 +94,10 @@ pub async fn token(
     req: HttpRequest,
     body: ApiJson<TokenRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
-    let now = Instant::now();
+    let address = client_address(&req);
     state
         .login_limiter
-        .check(&client_address(&req), now)
+        .check(&address, Instant::now())
         .map_err(|retry| ApiError::TooManyRequests {
             retry_after_secs: retry.as_secs_ceil(),
         })?;
@@ -100,34 +114,37 @@ pub async fn token(
                 ));
             }
             (
-                format!("client:{client_id}"),
+                format!("client:{}", client_id.trim().to_lowercase()),
                 Box::new(move |conn| service::login_client(conn, &client_id, &client_secret)),
             )
         }
         TokenRequest::Password { username, password } => (
-            format!("user:{username}"),
+            format!("user:{}", username.trim().to_lowercase()),
             Box::new(move |conn| service::login_user(conn, &username, &password)),
         ),
     };
-    if let Some(wait) = state.login_lockout.is_locked(&account, now) {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: wait.as_secs().max(1),
-        });
-    }
+    let policy = state.login_throttle;
+    let throttled_account = account.clone();
     let outcome = state
-        .db(move |conn| match login(conn) {
-            Ok(principal) => Ok(Ok(principal)),
-            Err(LoginError::InvalidCredentials) => Ok(Err(())),
-            Err(LoginError::Store(e)) => Err(ApiError::from(e)),
+        .db(move |conn| {
+            let now = Utc::now().naive_utc();
+            match service::throttled_login(conn, &policy, &throttled_account, &address, now, login)
+            {
+                Ok(principal) => Ok(Ok(principal)),
+                Err(ThrottledLoginError::Store(e)) => Err(ApiError::from(e)),
+                Err(refused) => Ok(Err(refused)),
+            }
         })
         .await?;
     let principal = match outcome {
-        Ok(principal) => {
-            state.login_lockout.record_success(&account);
-            principal
+        Ok(principal) => principal,
+        Err(ThrottledLoginError::Wait(wait)) => {
+            tracing::warn!(%account, "login refused: too many failures");
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: RetryAfter(wait).as_secs_ceil(),
+            });
         }
-        Err(()) => {
-            state.login_lockout.record_failure(&account, now);
+        Err(_) => {
             tracing::warn!(%account, "failed login");
             return Err(ApiError::Unauthorized("invalid credentials".to_owned()));
         }

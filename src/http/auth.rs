@@ -6,7 +6,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::heade
 use super::{error::ApiError, middleware::RequestId, state::AppState};
 use crate::{
     auth::policy::{Principal, PrincipalKind},
-    store::audit::AuditContext,
+    store::{DbConnection, accounts, audit::AuditContext},
 };
 
 /// Optional header carrying why a change is made; it is written to the audit log.
@@ -46,7 +46,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let token = bearer_token(req)?;
     let claims = state.tokens.validate(token).map_err(|e| {
         tracing::info!(reason = e.code(), "token refused");
-        ApiError::Unauthorized(e.to_string())
+        ApiError::InvalidToken(e.to_string())
     })?;
     let principal = claims.principal();
     let reason = req
@@ -66,6 +66,31 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         },
         principal,
     })
+}
+
+/// Refuses a token whose local account has since been deactivated, or given another role or
+/// unit: permissions come from the token's claims, so a demoted administrator or a leader moved to
+/// another unit must not keep the old ones until the token expires. Identities that exist only at
+/// the external identity provider have no local row and are not checked here.
+pub fn check_account(conn: &mut DbConnection, principal: &Principal) -> Result<(), ApiError> {
+    let is_client = principal.kind == PrincipalKind::Client;
+    let Some(account) = accounts::account_standing(conn, &principal.subject, is_client)? else {
+        return Ok(());
+    };
+    if !account.active {
+        tracing::info!(subject = %principal.subject, "token of a deactivated account refused");
+        return Err(ApiError::InvalidToken(
+            "this account is deactivated".to_owned(),
+        ));
+    }
+    if account.role != principal.role.as_str() || account.unit_code != principal.unit_code {
+        tracing::info!(subject = %principal.subject, "token with a stale role or unit refused");
+        return Err(ApiError::InvalidToken(
+            "the account's role or unit has changed since this token was issued; request a new token"
+                .to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// Validates the bearer token only. Whether the account is still active is checked on the

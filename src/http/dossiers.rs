@@ -994,6 +994,7 @@ pub struct PublicDossier {
     )
 )]
 pub async fn public_lookup(
+    _allowance: super::public_limit::PublicAllowance,
     state: web::Data<AppState>,
     path: web::Path<DossierPath>,
     query: web::Query<LookupQuery>,

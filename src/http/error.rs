@@ -46,8 +46,12 @@ pub struct Problem {
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// No usable credentials were sent (or a login failed).
     #[error("{0}")]
     Unauthorized(String),
+    /// A bearer token was sent but cannot be used (expired, bad signature, stale account…).
+    #[error("{0}")]
+    InvalidToken(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -84,7 +88,9 @@ impl ApiError {
         use StatusCode as S;
         match self {
             Self::BadRequest(_) => (S::BAD_REQUEST, "bad-request", "Malformed request"),
-            Self::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            Self::Unauthorized(_) | Self::InvalidToken(_) => {
+                (S::UNAUTHORIZED, "unauthorized", "Authentication required")
+            }
             Self::Forbidden(_) => (S::FORBIDDEN, "forbidden", "Not allowed"),
             Self::NotFound(_) => (S::NOT_FOUND, "not-found", "Not found"),
             Self::Conflict(_) => (S::CONFLICT, "conflict", "Conflict"),
@@ -136,13 +142,21 @@ impl ApiError {
                 .join("; "),
             other => other.to_string(),
         };
+        // Messages may quote what the client sent; a problem document never carries a control
+        // character back.
+        let escape = crate::domain::text::escape_controls;
         Problem {
             problem_type: format!("/problems/{slug}"),
             title: title.to_owned(),
             status: status.as_u16(),
-            detail,
+            detail: escape(&detail),
             errors: match self {
-                Self::Validation(errors) => Some(errors.clone()),
+                Self::Validation(errors) => Some(
+                    errors
+                        .iter()
+                        .map(|e| FieldError::new(escape(&e.field), escape(&e.message)))
+                        .collect(),
+                ),
                 _ => None,
             },
         }
@@ -183,14 +197,53 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut response = problem_response(&self.to_problem());
-        if let Self::TooManyRequests { retry_after_secs } = self {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                header::HeaderValue::from(*retry_after_secs),
-            );
+        match self {
+            Self::TooManyRequests { retry_after_secs } => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(*retry_after_secs),
+                );
+            }
+            Self::Unauthorized(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, bearer_challenge(None));
+            }
+            Self::InvalidToken(detail) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    bearer_challenge(Some(("invalid_token", detail))),
+                );
+            }
+            _ => {}
         }
         response
     }
+}
+
+/// The protection space of every bearer challenge this service sends.
+pub const REALM: &str = "motcua";
+
+/// A `WWW-Authenticate: Bearer` challenge (RFC 6750 §3), with the error code and a description
+/// when a token was sent but refused. The description is reduced to the characters a quoted string
+/// may hold.
+pub fn bearer_challenge(error: Option<(&str, &str)>) -> header::HeaderValue {
+    let mut value = format!("Bearer realm=\"{REALM}\"");
+    if let Some((code, description)) = error {
+        let description: String = description
+            .chars()
+            .map(|c| match c {
+                '"' | '\\' => '\'',
+                c if c == ' ' || c.is_ascii_graphic() => c,
+                _ => '?',
+            })
+            .collect();
+        value.push_str(&format!(
+            ", error=\"{code}\", error_description=\"{description}\""
+        ));
+    }
+    header::HeaderValue::from_str(&value)
+        .unwrap_or_else(|_| header::HeaderValue::from_static("Bearer realm=\"motcua\""))
 }
 
 /// Internal errors and unavailability may come from a bad connection; every other answer is a

@@ -32,8 +32,10 @@ pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
-/// Deserialises `bytes`, reporting the JSON path of the first invalid value.
+/// Deserialises `bytes`, reporting the JSON path of the first invalid value. Control characters
+/// (other than tab and line feed) in any string of the body are refused first, each field named.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    refuse_control_characters(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -48,6 +50,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     Ok(value)
+}
+
+/// 422 naming every string of a JSON body that holds a control character (see `domain::text`).
+/// Malformed JSON is left to the typed parse, which reports it.
+fn refuse_control_characters(bytes: &[u8]) -> Result<(), ApiError> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    let found = crate::domain::text::forbidden_in_json(&value, "body");
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Validation(
+        found
+            .into_iter()
+            .map(|(field, message)| FieldError::new(field, message))
+            .collect(),
+    ))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
@@ -89,6 +109,14 @@ mod tests {
     fn wrong_type_names_the_field() {
         match parse_json::<Outer>(br#"{"inner": {"count": "x"}}"#) {
             Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "inner.count"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_their_field() {
+        match parse_json::<Outer>(b"{\"inner\": {\"count\": 1}, \"x\": \"a\\u0000\"}") {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "x"),
             other => panic!("unexpected {other:?}"),
         }
     }

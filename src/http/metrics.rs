@@ -1,5 +1,9 @@
 //! Prometheus metrics: request counts and latency histograms by method, route and status, and the
 //! background worker's progress.
+//!
+//! Every label comes from a fixed set, so no request can add series at will: the method is one of
+//! the standard ones or `OTHER`, the route is a registered pattern (or `unmatched`), and the status
+//! is a registered code or its class (`5xx`).
 
 use std::time::Duration;
 
@@ -53,9 +57,10 @@ impl Metrics {
         }
     }
 
+    /// `route` must be a registered route pattern or a fixed word (`unmatched`): never the path.
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let status = status.to_string();
-        let labels = [method, route, status.as_str()];
+        let status = status_label(status);
+        let labels = [method_label(method), route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.latency
             .with_label_values(&labels)
@@ -70,8 +75,47 @@ impl Metrics {
     }
 }
 
+/// The request method as a label: the standard methods, anything else `OTHER`.
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("OTHER")
+}
+
+/// The status as a label: a code with a registered meaning, otherwise its class (`5xx`).
+pub fn status_label(status: u16) -> String {
+    let registered = actix_web::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .is_some();
+    if registered {
+        status.to_string()
+    } else {
+        format!("{}xx", (status / 100).clamp(1, 9))
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_fixed_sets() {
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("get"), "OTHER");
+        assert_eq!(method_label(&"X".repeat(1000)), "OTHER");
+        assert_eq!(status_label(404), "404");
+        assert_eq!(status_label(599), "5xx");
+        assert_eq!(status_label(999), "9xx");
     }
 }

@@ -6,13 +6,9 @@ use actix_web::web;
 
 use super::{auth::Caller, error::ApiError, metrics::Metrics};
 use crate::{
-    auth::{
-        policy::PrincipalKind,
-        rate_limit::{LoginLockout, RateLimiter},
-        token::TokenService,
-    },
+    auth::{lockout::ThrottlePolicy, rate_limit::RateLimiter, token::TokenService},
     config::Config,
-    store::{self, DbConnection, DbPool, accounts, calendar::CalendarCache},
+    store::{self, DbConnection, DbPool, calendar::CalendarCache},
 };
 
 pub struct AppState {
@@ -25,10 +21,11 @@ pub struct AppState {
     pub metrics: Metrics,
     pub calendar: Arc<CalendarCache>,
     pub tokens: Arc<TokenService>,
-    /// Token requests per client address.
+    /// Token requests per client address (in this instance's memory: it protects this instance's
+    /// CPU from password hashing floods).
     pub login_limiter: RateLimiter,
-    /// Accounts locked after repeated failed logins.
-    pub login_lockout: LoginLockout,
+    /// How failed logins slow down further attempts (the state is in the database).
+    pub login_throttle: ThrottlePolicy,
     /// Applicant lookups per client address.
     pub public_limiter: RateLimiter,
 }
@@ -65,8 +62,9 @@ impl AppState {
 
 impl AppState {
     /// Runs storage work for an authenticated caller: on the same connection and in the same trip
-    /// to the blocking pool, first refuses a caller whose account has been deactivated since the
-    /// token was issued, then runs `f` (with the caller handed back).
+    /// to the blocking pool, first refuses a caller whose account has been deactivated, or whose
+    /// role or unit has changed, since the token was issued, then runs `f` (with the caller handed
+    /// back).
     pub async fn db_as<T, E, F>(&self, caller: Caller, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection, &Caller) -> Result<T, E> + Send + 'static,
@@ -74,14 +72,7 @@ impl AppState {
         E: Into<ApiError> + Send + 'static,
     {
         self.db(move |conn| {
-            let principal = &caller.principal;
-            let is_client = principal.kind == PrincipalKind::Client;
-            if accounts::is_deactivated(conn, &principal.subject, is_client)? {
-                tracing::info!(subject = %principal.subject, "token of a deactivated account refused");
-                return Err(ApiError::Unauthorized(
-                    "this account is deactivated".to_owned(),
-                ));
-            }
+            super::auth::check_account(conn, &caller.principal)?;
             f(conn, &caller).map_err(Into::into)
         })
         .await

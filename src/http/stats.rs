@@ -354,7 +354,7 @@ pub fn summary_csv(s: &Summary) -> Result<Vec<u8>, ApiError> {
             .terminator(csv::Terminator::CRLF)
             .from_writer(&mut out);
         let columns = download_columns();
-        w.write_record(columns.iter().map(|(h, _)| *h))
+        super::csv_cell::write_record(&mut w, columns.iter().map(|(h, _)| *h))
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         for row in s.rows.iter().chain([&s.total]) {
             let record: Vec<String> = columns
@@ -367,7 +367,7 @@ pub fn summary_csv(s: &Summary) -> Result<Vec<u8>, ApiError> {
                     }
                 })
                 .collect();
-            w.write_record(&record)
+            super::csv_cell::write_record(&mut w, &record)
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
         }
         w.flush().map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -140,6 +140,7 @@ pub async fn create(
         events: body.events.into_iter().map(EventType::from).collect(),
         description: body.description,
         client_id: body.client_id,
+        allow_private: state.config.webhooks.allow_private,
     };
     let reply = state
         .db_as(caller, move |conn, caller| {

@@ -1,7 +1,12 @@
 //! Logins (users and machine clients), the first administrator, and client registration.
 
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, TimeDelta};
+
 use crate::{
     auth::{
+        lockout::{ThrottlePolicy, Verdict},
         password::{
             generate_client_id, generate_client_secret, hash_password, validate_password_strength,
             verify_against_dummy, verify_password,
@@ -9,7 +14,8 @@ use crate::{
         policy::{Action, Principal, PrincipalKind, Role, authorize},
     },
     store::{
-        DbConnection, StoreError, accounts, audit::AuditContext, catalogue, write_transaction,
+        DbConnection, StoreError, accounts, audit::AuditContext, catalogue, login_throttle,
+        write_transaction,
     },
 };
 
@@ -22,6 +28,67 @@ pub enum LoginError {
     InvalidCredentials,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a throttled login gave no principal.
+#[derive(Debug, thiserror::Error)]
+pub enum ThrottledLoginError {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Too many failures from this address (or, for an address the account has not used lately,
+    /// on the account): the credentials were not checked.
+    #[error("too many failed logins; retry after {0:?}")]
+    Wait(Duration),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs `check` (a [`login_user`] or [`login_client`]) under the login throttle of `account` (a
+/// key such as `user:alice`) from `address`: refused while that address, or the account for
+/// addresses it has not used lately, must wait; counted as a failure before the check and taken
+/// back after a success. The state is in the database, shared by every instance.
+pub fn throttled_login(
+    conn: &mut DbConnection,
+    policy: &ThrottlePolicy,
+    account: &str,
+    address: &str,
+    now: NaiveDateTime,
+    check: impl FnOnce(&mut DbConnection) -> Result<Principal, LoginError>,
+) -> Result<Principal, ThrottledLoginError> {
+    let admitted = write_transaction(conn, |conn| -> Result<_, StoreError> {
+        let (pair, all) = login_throttle::lock(conn, account, address, now)?;
+        match policy.admit(pair, all, now) {
+            Verdict::Wait(wait) => Ok(Err(wait)),
+            Verdict::Proceed { pair, account: all } => {
+                login_throttle::save(conn, account, address, &pair, &all, now)?;
+                Ok(Ok(()))
+            }
+        }
+    })?;
+    if let Err(wait) = admitted {
+        return Err(ThrottledLoginError::Wait(wait));
+    }
+    match check(conn) {
+        Ok(principal) => {
+            write_transaction(conn, |conn| -> Result<_, StoreError> {
+                let (_, all) = login_throttle::lock(conn, account, address, now)?;
+                let (pair, all) = policy.succeeded(all, now);
+                login_throttle::save(conn, account, address, &pair, &all, now)
+            })?;
+            Ok(principal)
+        }
+        Err(LoginError::InvalidCredentials) => {
+            // Now and then, forget the records nobody has used for a day.
+            if rand::random::<u8>() == 0 {
+                let idle = now - TimeDelta::days(1);
+                let trusted =
+                    now - TimeDelta::from_std(policy.trusted_for).unwrap_or(TimeDelta::MAX);
+                login_throttle::purge(conn, idle, trusted)?;
+            }
+            Err(ThrottledLoginError::InvalidCredentials)
+        }
+        Err(LoginError::Store(e)) => Err(e.into()),
+    }
 }
 
 pub fn login_user(
@@ -41,9 +108,14 @@ pub fn login_user(
                 kind: PrincipalKind::User,
             })
         }
+        // Spend the same time as a real check, so neither an unknown nor a deactivated account
+        // can be told apart from a wrong password.
+        Some(user) if !user.active => {
+            verify_against_dummy(password);
+            Err(LoginError::InvalidCredentials)
+        }
         Some(_) => Err(LoginError::InvalidCredentials),
         None => {
-            // Spend the same time as a real check so unknown usernames cannot be told apart.
             verify_against_dummy(password);
             Err(LoginError::InvalidCredentials)
         }
@@ -63,6 +135,10 @@ pub fn login_client(
                 unit_code: None,
                 kind: PrincipalKind::Client,
             })
+        }
+        Some(client) if !client.active => {
+            verify_against_dummy(secret);
+            Err(LoginError::InvalidCredentials)
         }
         Some(_) => Err(LoginError::InvalidCredentials),
         None => {

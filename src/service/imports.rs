@@ -212,10 +212,31 @@ pub fn read_records(
 ) -> Result<Vec<Result<Record, RowReport>>, ServiceError> {
     let text = std::str::from_utf8(bytes).map_err(|e| file_error(format!("not UTF-8: {e}")))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match format {
-        ImportFormat::Csv => read_csv(kind, text),
-        ImportFormat::JsonLines => Ok(read_json_lines(kind, text)),
+    let records = match format {
+        ImportFormat::Csv => read_csv(kind, text)?,
+        ImportFormat::JsonLines => read_json_lines(kind, text),
+    };
+    Ok(records
+        .into_iter()
+        .map(|r| r.and_then(|r| refuse_control_characters(kind, r)))
+        .collect())
+}
+
+/// A record with a control character in any cell (or in the JSON of `steps`/`actions`) fails,
+/// each field named: the same rule as for the API's JSON bodies (`domain::text`).
+fn refuse_control_characters(kind: ImportKind, record: Record) -> Result<Record, RowReport> {
+    let found =
+        crate::domain::text::forbidden_in_json(&Value::Object(record.fields.clone()), "row");
+    if found.is_empty() {
+        return Ok(record);
     }
+    let errors = found
+        .into_iter()
+        .map(|(field, message)| error(field, message))
+        .collect();
+    // The key may be what holds the character: it is shown escaped, like the fields.
+    let key = key_of(kind, &record.fields).map(|k| k.escape_debug().to_string());
+    Err(failed_row(record.row, record.line, key, errors))
 }
 
 fn failed_row(row: usize, line: usize, key: Option<String>, errors: Vec<RowError>) -> RowReport {

@@ -8,6 +8,7 @@ pub mod dossiers;
 pub mod idempotency;
 pub mod imports;
 pub mod stats;
+pub mod webhook_target;
 pub mod webhooks;
 
 use crate::{

@@ -135,8 +135,9 @@ pub fn signature(key: &[u8], message_id: &str, timestamp: i64, body: &str) -> St
 }
 
 /// Checks a subscription URL: absolute http(s), a host, no user name or password (they would be
-/// shown in every list), no fragment, at most [`MAX_URL_LEN`] characters.
-pub fn validate_url(raw: &str) -> Result<(), String> {
+/// shown in every list), no fragment, at most [`MAX_URL_LEN`] characters, and unless
+/// `allow_private`, no literal internal address (the worker checks resolved names when it sends).
+pub fn validate_url(raw: &str, allow_private: bool) -> Result<(), String> {
     if raw.len() > MAX_URL_LEN {
         return Err(format!("at most {MAX_URL_LEN} characters"));
     }
@@ -155,6 +156,9 @@ pub fn validate_url(raw: &str) -> Result<(), String> {
     if url.fragment().is_some() {
         return Err("must not contain a fragment".to_owned());
     }
+    if !allow_private {
+        super::webhook_target::check_literal_host(&url)?;
+    }
     Ok(())
 }
 
@@ -166,6 +170,8 @@ pub struct SubscriptionInput {
     pub description: Option<String>,
     /// The machine client that owns it; only an administrator may name one other than itself.
     pub client_id: Option<String>,
+    /// `MOTCUA_WEBHOOK_ALLOW_PRIVATE`: internal addresses may be targets.
+    pub allow_private: bool,
 }
 
 fn scope(who: &Principal) -> Result<WebhookListScope, ServiceError> {
@@ -208,7 +214,7 @@ pub fn create(
 ) -> Result<WebhookRecord, ServiceError> {
     let scope = scope(who)?;
     let mut errors = Vec::new();
-    if let Err(message) = validate_url(input.url.trim()) {
+    if let Err(message) = validate_url(input.url.trim(), input.allow_private) {
         errors.push(("url".to_owned(), message));
     }
     if input.events.is_empty() {
@@ -530,8 +536,9 @@ mod tests {
 
     #[test]
     fn urls_must_be_plain_http_or_https() {
-        assert!(validate_url("https://portal.example.vn/hooks/motcua?x=1").is_ok());
-        assert!(validate_url("http://10.0.0.5:8080/cb").is_ok());
+        assert!(validate_url("https://portal.example.vn/hooks/motcua?x=1", false).is_ok());
+        assert!(validate_url("http://10.0.0.5:8080/cb", true).is_ok());
+        assert!(validate_url("http://10.0.0.5:8080/cb", false).is_err());
         for bad in [
             "ftp://portal.example.vn/",
             "https://user:pass@portal.example.vn/",
@@ -539,9 +546,9 @@ mod tests {
             "/relative",
             "mailto:a@b.vn",
         ] {
-            assert!(validate_url(bad).is_err(), "{bad}");
+            assert!(validate_url(bad, true).is_err(), "{bad}");
         }
         let long = format!("https://x.vn/{}", "a".repeat(MAX_URL_LEN));
-        assert!(validate_url(&long).is_err());
+        assert!(validate_url(&long, true).is_err());
     }
 }

@@ -167,25 +167,42 @@ pub fn update_user(
     find_user(conn, username)?.ok_or(StoreError::NotFound)
 }
 
-/// Whether a principal's local account, if there is one, is switched off. Identities that exist only
-/// at the external identity provider have no local row and are not blocked here.
-pub fn is_deactivated(
+/// What the per-request check compares with a token: the local account's state now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountStanding {
+    pub active: bool,
+    /// The user's role (`portal` for a machine client).
+    pub role: String,
+    pub unit_code: Option<String>,
+}
+
+/// The state of a principal's local account, or `None` for an identity that exists only at the
+/// external identity provider (no local row).
+pub fn account_standing(
     conn: &mut DbConnection,
     subject: &str,
     is_client: bool,
-) -> Result<bool, StoreError> {
-    let active: Option<bool> = if is_client {
-        clients::table
+) -> Result<Option<AccountStanding>, StoreError> {
+    if is_client {
+        let active: Option<bool> = clients::table
             .filter(clients::client_id.eq(subject))
             .select(clients::active)
             .first(conn)
-            .optional()?
-    } else {
-        users::table
-            .filter(users::username.eq(subject))
-            .select(users::active)
-            .first(conn)
-            .optional()?
-    };
-    Ok(active == Some(false))
+            .optional()?;
+        return Ok(active.map(|active| AccountStanding {
+            active,
+            role: "portal".to_owned(),
+            unit_code: None,
+        }));
+    }
+    let row: Option<(bool, String, Option<String>)> = users::table
+        .filter(users::username.eq(subject))
+        .select((users::active, users::role, users::unit_code))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(active, role, unit_code)| AccountStanding {
+        active,
+        role,
+        unit_code,
+    }))
 }

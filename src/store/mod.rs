@@ -11,6 +11,7 @@ pub mod dossiers;
 pub mod error;
 pub mod feed;
 pub mod idempotency;
+pub mod login_throttle;
 pub mod outbox;
 pub mod pool;
 pub mod schema;

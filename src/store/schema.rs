@@ -282,6 +282,19 @@ diesel::table! {
     }
 }
 
+// Failed logins per account and address (src/auth/lockout.rs).
+diesel::table! {
+    login_throttle (account, address) {
+        account -> Text,
+        address -> Text,
+        failures -> Integer,
+        last_failure_at -> Nullable<Timestamp>,
+        blocked_until -> Nullable<Timestamp>,
+        last_success_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(dossier_changes -> dossiers (dossier_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));

@@ -7,19 +7,21 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::{
     config::WebhookSettings,
-    service::webhooks::{signature, signing_key},
+    service::{
+        webhook_target,
+        webhooks::{signature, signing_key},
+    },
     store::{
         dossiers::naive,
         webhooks::{AttemptResult, ClaimedDelivery, NextStep},
     },
 };
 
-/// How much of a refusing receiver's answer the log keeps.
-const RESPONSE_EXCERPT_CHARS: usize = 200;
-
 /// Posts signed messages.
 pub struct Sender {
     client: reqwest::Client,
+    /// `MOTCUA_WEBHOOK_ALLOW_PRIVATE`: without it, only public addresses are connected to.
+    allow_private: bool,
 }
 
 impl Sender {
@@ -27,20 +29,41 @@ impl Sender {
         // TLS in pure Rust; installing the provider a second time (a second instance in one
         // process) is refused harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
+            // Straight to the receiver: a proxy would connect to an address this side never saw.
+            .no_proxy()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             // A redirect is an answer of its own: following it could post the dossier elsewhere.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("motcua-webhooks/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("motcua-webhooks/", env!("CARGO_PKG_VERSION")));
+        if !settings.allow_private {
+            // Names are resolved, checked and connected to by their checked addresses in one step.
+            builder = builder.dns_resolver(webhook_target::PublicOnlyResolver);
+        }
+        let client = builder
             .build()
             .map_err(|e| format!("cannot build the webhook HTTP client: {}", describe(&e)))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            allow_private: settings.allow_private,
+        })
     }
 
     /// Makes the attempt: a POST of the stored body with the Standard Webhooks headers. Any 2xx
     /// answer is success.
     pub async fn send(&self, claim: &ClaimedDelivery) -> AttemptResult {
+        if !self.allow_private
+            && let Err(refusal) = reqwest::Url::parse(&claim.url)
+                .map_err(|e| e.to_string())
+                .and_then(|url| webhook_target::check_literal_host(&url))
+        {
+            // A literal address is connected to without a lookup, so it is checked here.
+            return AttemptResult {
+                status_code: None,
+                error: Some(format!("refused: {refusal}")),
+            };
+        }
         let key = match signing_key(&claim.secret) {
             Ok(key) => key,
             Err(e) => {
@@ -71,14 +94,11 @@ impl Sender {
                         error: None,
                     };
                 }
-                let excerpt = excerpt(response).await;
+                // Only the status is kept: the body is the receiver's, and the log is shown to
+                // the subscriber, who must not read through it what the target would not show.
                 AttemptResult {
                     status_code: Some(i32::from(status.as_u16())),
-                    error: Some(if excerpt.is_empty() {
-                        format!("HTTP {status}")
-                    } else {
-                        format!("HTTP {status}: {excerpt}")
-                    }),
+                    error: Some(format!("HTTP {status}")),
                 }
             }
             Err(e) => AttemptResult {
@@ -87,27 +107,6 @@ impl Sender {
             },
         }
     }
-}
-
-/// The start of a response body, on one line.
-async fn excerpt(mut response: reqwest::Response) -> String {
-    let mut bytes = Vec::new();
-    let read = async {
-        while bytes.len() < RESPONSE_EXCERPT_CHARS * 4 {
-            match response.chunk().await {
-                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-                _ => break,
-            }
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
-    String::from_utf8_lossy(&bytes)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(RESPONSE_EXCERPT_CHARS)
-        .collect()
 }
 
 /// An error with its causes, without the URL (the log names the subscription already).

@@ -102,7 +102,7 @@ backend_tests! {
         app.shutdown().await;
     }
 
-    async fn repeated_failures_lock_the_account(backend: Backend) {
+    async fn repeated_failures_make_the_address_wait(backend: Backend) {
         let app = app_with_admin(backend).await;
         for _ in 0..5 {
             let r = app

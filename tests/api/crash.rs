@@ -30,6 +30,8 @@ fn start_server(target: &DatabaseTarget, port: u16) -> Child {
         .env("MOTCUA_JWT_SECRET", TEST_JWT_SECRET)
         .env("MOTCUA_LOG", "warn")
         .env("MOTCUA_WORKERS", "2")
+        // The receiver listens on the loopback interface.
+        .env("MOTCUA_WEBHOOK_ALLOW_PRIVATE", "true")
         // Quick polling and a short lease, so that deliveries cut off by the kill are retried soon.
         .env("MOTCUA_WEBHOOK_POLL_MS", "50")
         .env("MOTCUA_WEBHOOK_BACKOFF_BASE_MS", "100")

@@ -17,4 +17,5 @@ mod operations;
 mod scale_out;
 mod startup;
 mod stats;
+mod trust;
 mod webhooks;

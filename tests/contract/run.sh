@@ -17,7 +17,7 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 
 MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$workdir/motcua.db" MOTCUA_LOG=warn \
-  MOTCUA_JWT_SECRET="contract-test-secret-0123456789abcdef" MOTCUA_ADMIN_PASSWORD="$password" \
+  MOTCUA_JWT_SECRET="jAUpLSxFksxF+uCjFy/7LGArryi0KOQ2qDcJAn8gvaphsks4" MOTCUA_ADMIN_PASSWORD="$password" \
   "$binary" serve > "$workdir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$workdir"' EXIT
