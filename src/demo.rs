@@ -14,14 +14,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::{
     auth::policy::{Principal, PrincipalKind, Role},
     domain::{
+        applicant::ApplicantDraft,
         calendar::{Calendar, LOCAL_OFFSET},
         deadline::{SupplementPolicy, TimeLimit},
-        dossier::{Command, Resolution},
+        dossier::{Channel, Command, Resolution},
         procedure::{ProcedureRules, ProcessStep},
     },
     service::{
         ServiceError, catalogue,
-        dossiers::{self, ActionInput, Applicant, ReceiptInput, StoredReply},
+        dossiers::{self, ActionInput, ReceiptInput},
         stats::{self, GroupBy, Summary, SummaryQuery},
     },
     store::{
@@ -593,7 +594,7 @@ struct Step {
 
 struct Plan {
     procedure: usize,
-    channel: &'static str,
+    channel: Channel,
     received_at: DateTime<Utc>,
     steps: Vec<Step>,
 }
@@ -642,9 +643,9 @@ fn plan(
         })
         .unwrap_or(0);
     let channel = match rng.unit() {
-        u if u < 0.74 => "direct",
-        u if u < 0.90 => "online",
-        _ => "postal",
+        u if u < 0.74 => Channel::Direct,
+        u if u < 0.90 => Channel::Online,
+        _ => Channel::Postal,
     };
     let steps = steps_of(&PROCEDURES[procedure]);
     loop {
@@ -808,30 +809,19 @@ pub fn load(
                 .format("%d/%m/%Y"),
             code_of(spec)
         ));
-        let reply = dossiers::receive(
-            conn,
-            calendars,
-            &who,
-            &audit,
-            ReceiptInput {
-                procedure_code: code_of(spec),
-                applicant: Applicant {
-                    name: format!("Tổ chức, cá nhân mẫu {:03} (demo)", n + 1),
-                    ..Applicant::default()
-                },
-                channel: p.channel.into(),
-                received_at: Some(p.received_at),
-                external_ref: Some(format!("DEMO-2018-{:04}", n + 1)),
+        let input = ReceiptInput::parse(
+            &code_of(spec),
+            ApplicantDraft {
+                name: format!("Tổ chức, cá nhân mẫu {:03} (demo)", n + 1),
+                ..ApplicantDraft::default()
             },
-            None,
-            |r| StoredReply {
-                status: 201,
-                location: None,
-                body: r.record.code.clone(),
-            },
+            p.channel,
+            Some(p.received_at),
+            Some(format!("DEMO-2018-{:04}", n + 1)),
         )?;
-        let code = reply.body;
-        let mut version = 1;
+        let received = dossiers::receive(conn, calendars, &who, &audit, input)?;
+        let code = received.dossier.code;
+        let mut version = received.dossier.version;
         for step in p.steps {
             let record = dossiers::act(
                 conn,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, http::header, web};
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,14 +15,19 @@ use super::{
     error::{ApiError, Problem},
     pagination::{Page, PageQuery, encode_cursor, id_cursor},
     state::AppState,
-    time::local,
+    time::{local, local_opt},
 };
 use crate::{
-    domain::stats::ReportLine,
+    domain::{
+        Instant,
+        classification::Outcome,
+        dossier::{Channel, Resolution},
+        stats::{OpenState, ReportLine},
+    },
     service::stats::{
         self as service, Column, GroupBy, LateKind, LateQuery, Summary, SummaryQuery, SummaryRow,
     },
-    store::dossiers::{DossierFilter, utc},
+    store::dossiers::DossierFilter,
 };
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
@@ -161,8 +166,8 @@ pub struct SummaryDto {
     pub total: SummaryRowDto,
 }
 
-fn instant_text(naive: NaiveDateTime) -> String {
-    local(utc(naive)).to_rfc3339_opts(SecondsFormat::AutoSi, false)
+fn instant_text(instant: Instant) -> String {
+    local(instant).to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).
@@ -186,7 +191,12 @@ pub fn list_query(f: &DossierFilter) -> String {
             params.push((name, v.clone()));
         }
     };
-    let at = |params: &mut Vec<(&str, String)>, name, v: Option<NaiveDateTime>| {
+    let name_of = |params: &mut Vec<(&str, String)>, name, v: Option<&'static str>| {
+        if let Some(v) = v {
+            params.push((name, v.to_owned()));
+        }
+    };
+    let at = |params: &mut Vec<(&str, String)>, name, v: Option<Instant>| {
         if let Some(v) = v {
             params.push((name, instant_text(v)));
         }
@@ -194,19 +204,25 @@ pub fn list_query(f: &DossierFilter) -> String {
     text(&mut params, "unit_code", &f.unit_code);
     text(&mut params, "procedure_code", &f.procedure_code);
     text(&mut params, "field", &f.stats.field);
-    text(&mut params, "channel", &f.channel);
+    name_of(&mut params, "channel", f.channel.map(Channel::as_str));
     at(&mut params, "received_from", f.received_from);
     at(&mut params, "received_to", f.received_to);
     at(&mut params, "resolved_from", f.resolved_from);
     at(&mut params, "resolved_to", f.resolved_to);
-    text(&mut params, "outcome", &f.outcome);
-    text(&mut params, "result", &f.stats.result);
+    name_of(&mut params, "outcome", f.outcome.map(Outcome::as_str));
+    name_of(
+        &mut params,
+        "result",
+        f.stats.result.map(Resolution::as_str),
+    );
     at(&mut params, "withdrawn_from", f.stats.withdrawn_from);
     at(&mut params, "withdrawn_to", f.stats.withdrawn_to);
     at(&mut params, "open_at", f.stats.open_at);
-    if let Some(s) = f.stats.open_state {
-        params.push(("open_state", s.as_str().to_owned()));
-    }
+    name_of(
+        &mut params,
+        "open_state",
+        f.stats.open_state.map(OpenState::as_str),
+    );
     let query = params
         .iter()
         .map(|(k, v)| format!("{k}={}", encode(v)))
@@ -274,8 +290,8 @@ pub fn summary_dto(s: &Summary) -> SummaryDto {
         from: s.from,
         to: s.to,
         group_by: group_dto(s.group_by),
-        period_start: local(utc(s.total.start())),
-        period_end: local(utc(s.total.end())),
+        period_start: local(s.total.start()),
+        period_end: local(s.total.end()),
         working_day_minutes: s.day_minutes,
         rows: s.rows.iter().map(|r| row_dto(r, s.day_minutes)).collect(),
         total: row_dto(&s.total, s.day_minutes),
@@ -627,7 +643,7 @@ pub async fn late(
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
-        |r| id_cursor(r.record.id),
+        |r| id_cursor(r.dossier.id),
         |r| LateDossierDto {
             kind: match r.kind {
                 LateKind::Late => "late",
@@ -643,12 +659,12 @@ pub async fn late(
                     step: s.step,
                     step_name: s.step_name,
                     unit_code: s.unit_code,
-                    due_at: local(utc(s.due_at)),
-                    finished_at: s.finished_at.map(|t| local(utc(t))),
+                    due_at: local(s.due_at),
+                    finished_at: local_opt(s.finished_at),
                     overrun_working_minutes: s.overrun_minutes,
                 })
                 .collect(),
-            dossier: dossier_dto(r.record, now),
+            dossier: dossier_dto(r.dossier, now),
         },
     )))
 }
@@ -713,7 +729,7 @@ pub async fn due_soon(
             let (micros, id) = rest.split_once(':').ok_or_else(bad)?;
             let at = DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?)
                 .ok_or_else(bad)?
-                .naive_utc();
+                .into();
             Some((at, id.parse().map_err(|_| bad())?))
         }
     };
@@ -740,13 +756,13 @@ pub async fn due_soon(
         |r| {
             encode_cursor(&format!(
                 "due:{}:{}",
-                r.record.due_at.and_utc().timestamp_micros(),
-                r.record.id
+                r.dossier.due_at.utc().timestamp_micros(),
+                r.dossier.id
             ))
         },
         |r| DueSoonDto {
             working_minutes_left: r.working_minutes_left,
-            dossier: dossier_dto(r.record, now),
+            dossier: dossier_dto(r.dossier, now),
         },
     )))
 }

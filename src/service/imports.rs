@@ -39,14 +39,15 @@ use serde_json::{Map, Value};
 use super::{
     ServiceError,
     catalogue::{create_procedure, update_procedure},
-    dossiers::{ActionInput, Applicant, ReceiptInput, StoredReply, act, receive},
+    dossiers::{ActionInput, ReceiptInput, act, receive},
 };
 use crate::{
     auth::policy::{Action, Principal, authorize},
     domain::{
+        applicant::ApplicantDraft,
         deadline::{SupplementPolicy, TimeLimit, TimeUnit},
-        dossier::{Command, DossierError, Resolution},
-        procedure::{ProcedureRules, ProcessStep},
+        dossier::{Channel, Command, DossierError, Resolution, Status},
+        procedure::{ProcedureCode, ProcedureRules, ProcessStep},
     },
     store::{
         DbConnection, StoreError,
@@ -493,11 +494,7 @@ fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
 }
 
 fn valid_code(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 100
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    ProcedureCode::parse(code).is_ok()
 }
 
 /// Checks one record as far as it can be checked without the database: required columns, codes,
@@ -681,13 +678,13 @@ fn dossier_row(
     let mut f = Fields::new(fields);
     let external_ref = f.required("external_ref");
     let procedure_code = f.required("procedure_code");
-    let channel = f.required("channel");
+    let channel = f.required_parse("channel", "one of direct, online or postal", Channel::parse);
     let received_at = f.required_parse(
         "received_at",
         "an RFC 3339 instant with offset",
         parse_instant,
     );
-    let applicant = Applicant {
+    let applicant = ApplicantDraft {
         name: f.required("applicant_name"),
         id_number: f.text("applicant_id_number"),
         organization: f.text("applicant_organization"),
@@ -703,14 +700,34 @@ fn dossier_row(
             Err(errors) => f.errors.extend(errors),
         }
     }
-    let input = ReceiptInput {
-        procedure_code,
-        applicant,
-        channel,
-        received_at,
-        external_ref: Some(external_ref),
-    };
-    f.finish((input, actions))
+    // The receipt's own rules (the applicant's particulars, the reference) as the API checks them.
+    let named = !procedure_code.is_empty() && !applicant.name.is_empty();
+    let input = channel.filter(|_| named).and_then(|channel| {
+        match ReceiptInput::parse(
+            &procedure_code,
+            applicant,
+            channel,
+            received_at,
+            Some(external_ref),
+        ) {
+            Ok(input) => Some(input),
+            Err(ServiceError::Invalid(errors)) => {
+                let errors = errors
+                    .into_iter()
+                    .map(|(field, message)| error(field, message));
+                f.errors.extend(errors);
+                None
+            }
+            Err(other) => {
+                f.errors.push(error("row", other.to_string()));
+                None
+            }
+        }
+    });
+    match f.finish((input, actions))? {
+        (Some(input), actions) => Ok((input, actions)),
+        (None, _) => Err(vec![error("row", "is incomplete")]),
+    }
 }
 
 /// A service error as the errors of one row, with `prefix` before field names; storage failures
@@ -826,24 +843,11 @@ fn import_dossier(
             found.code
         )));
     }
-    let reply = receive(
-        conn,
-        cx.calendars,
-        cx.who,
-        cx.audit,
-        input,
-        None,
-        |received| StoredReply {
-            status: 201,
-            location: None,
-            body: format!("{}\n{}", received.record.code, received.record.version),
-        },
-    )
-    .map_err(|e| RowFailure::from_service(e, ""))?;
-    let (code, version) = reply.body.split_once('\n').unwrap_or((&reply.body, "1"));
-    let code = code.to_owned();
-    let mut version: i32 = version.parse().unwrap_or(1);
-    let mut status = "received".to_owned();
+    let received = receive(conn, cx.calendars, cx.who, cx.audit, input)
+        .map_err(|e| RowFailure::from_service(e, ""))?;
+    let code = received.dossier.code;
+    let mut version = received.dossier.version;
+    let mut status: Status = received.dossier.status;
     for (i, spec) in actions.into_iter().enumerate() {
         let record = act(
             conn,
@@ -1056,6 +1060,7 @@ mod tests {
             named,
             [
                 "procedure_code",
+                "channel",
                 "received_at",
                 "applicant_name",
                 "actions[0].result",

@@ -5,14 +5,17 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use super::ServiceError;
 use crate::{
     auth::policy::{Action, Principal, authorize},
     domain::{
+        Instant,
         calendar::Calendar,
-        deadline::{Pause, compute_due, due_at, working_time_used},
+        classification::Outcome,
+        deadline::{Pause, time_used},
+        dossier::{Channel, Dossier, Resolution},
         procedure::ProcedureRules,
         stats::{
             ChannelPrefix, Counters, DossierFacts, OpenState, ReportLine, contributions,
@@ -20,10 +23,10 @@ use crate::{
         },
     },
     store::{
-        DbConnection, StoreError,
+        DbConnection,
         calendar::CalendarCache,
         catalogue,
-        dossiers::{DossierFilter, DossierRecord, EventRecord, PauseRecord},
+        dossiers::{self as dossier_store, DossierFilter, EventRecord, PauseRecord},
         stats::{self as store, CounterKey, GroupColumn, LateFilter},
         write_transaction,
     },
@@ -34,55 +37,22 @@ use crate::{
 // ---------------------------------------------------------------------------------------------
 
 fn facts_before(
-    record: &DossierRecord,
+    dossier: &Dossier,
     pauses: &[PauseRecord],
     time_used: (Option<i64>, Option<i64>),
 ) -> DossierFacts {
+    let resolved = dossier.resolved_at.is_some();
     DossierFacts {
-        received_at: record.received_at,
-        due_at: record.due_at,
-        resolved_at: record.resolved_at,
-        withdrawn_at: record.withdrawn_at,
-        outcome: record.outcome.clone(),
-        result: record.result.clone(),
-        working_minutes_used: time_used.0.filter(|_| record.resolved_at.is_some()),
-        limit_minutes: time_used.1.filter(|_| record.resolved_at.is_some()),
+        received_at: dossier.received_at,
+        due_at: dossier.due_at,
+        resolved_at: dossier.resolved_at,
+        withdrawn_at: dossier.withdrawn_at,
+        outcome: dossier.outcome,
+        result: dossier.result,
+        working_minutes_used: time_used.0.filter(|_| resolved),
+        limit_minutes: time_used.1.filter(|_| resolved),
         pauses: pauses.iter().map(|p| (p.started_at, p.ended_at)).collect(),
     }
-}
-
-/// Working minutes used from receipt (or from the last restart of the clock, under the `restart`
-/// supplement policy) to `resolved_at`, paused time excluded; and the statutory limit in working
-/// minutes (for a limit in calendar days: the working time those days hold from the same start).
-pub fn time_used(
-    calendar: &Calendar,
-    rules: &ProcedureRules,
-    received_at: DateTime<Utc>,
-    pauses: &[Pause],
-    resolved_at: DateTime<Utc>,
-) -> Result<(i64, i64), ServiceError> {
-    let due = compute_due(
-        calendar,
-        received_at,
-        rules.time_limit,
-        pauses,
-        rules.supplement_policy,
-        resolved_at,
-    )?;
-    let start = due.restarted_at.unwrap_or(received_at);
-    let later: Vec<Pause> = pauses
-        .iter()
-        .filter(|p| p.started_at >= start)
-        .copied()
-        .collect();
-    let used = working_time_used(calendar, start, &later, resolved_at)?;
-    let limit = match rules.time_limit.working_minutes(calendar) {
-        Some(minutes) => minutes,
-        None => {
-            calendar.working_minutes_between(start, due_at(calendar, start, rules.time_limit)?)?
-        }
-    };
-    Ok((used, limit))
 }
 
 fn pauses_of(facts: &DossierFacts) -> Vec<Pause> {
@@ -90,10 +60,28 @@ fn pauses_of(facts: &DossierFacts) -> Vec<Pause> {
         .pauses
         .iter()
         .map(|(s, e)| Pause {
-            started_at: s.and_utc(),
-            ended_at: e.map(|e| e.and_utc()),
+            started_at: s.utc(),
+            ended_at: e.map(Instant::utc),
         })
         .collect()
+}
+
+/// The working time a resolved dossier used and its limit (see [`time_used`]).
+fn time_used_of(
+    calendar: &Calendar,
+    rules: &ProcedureRules,
+    facts: &DossierFacts,
+    resolved_at: Instant,
+) -> Result<(i64, i64), ServiceError> {
+    let t = time_used(
+        calendar,
+        rules.time_limit,
+        rules.supplement_policy,
+        facts.received_at.utc(),
+        &pauses_of(facts),
+        resolved_at.utc(),
+    )?;
+    Ok((t.used_minutes, t.limit_minutes))
 }
 
 /// Called by `service::dossiers` inside the transaction of every receipt (`before = None`) and
@@ -103,8 +91,8 @@ pub fn on_dossier_change(
     conn: &mut DbConnection,
     calendar: &Calendar,
     rules: &ProcedureRules,
-    before: Option<(&DossierRecord, &[PauseRecord])>,
-    after: &DossierRecord,
+    before: Option<(&Dossier, &[PauseRecord])>,
+    after: &Dossier,
 ) -> Result<(), ServiceError> {
     if let Some((b, _)) = before
         && b.status == after.status
@@ -121,12 +109,7 @@ pub fn on_dossier_change(
         // the read.
         None => store::FactsRow {
             id: after.id,
-            key: store::CounterKey {
-                unit_code: after.unit_code.clone(),
-                procedure_code: after.procedure_code.clone(),
-                field: after.field.clone(),
-                channel: after.channel.clone(),
-            },
+            key: CounterKey::of(after),
             facts: facts_before(after, &[], (None, None)),
         },
         Some(_) => store::facts_of(conn, after.id)?,
@@ -135,13 +118,7 @@ pub fn on_dossier_change(
     if let Some(resolved_at) = after.resolved_at
         && before.is_none_or(|(b, _)| b.resolved_at.is_none())
     {
-        let (used, limit) = time_used(
-            calendar,
-            rules,
-            after.received_at.and_utc(),
-            &pauses_of(&row.facts),
-            resolved_at.and_utc(),
-        )?;
+        let (used, limit) = time_used_of(calendar, rules, &row.facts, resolved_at)?;
         store::set_time_used(conn, after.id, used, limit)?;
         row.facts.working_minutes_used = Some(used);
         row.facts.limit_minutes = Some(limit);
@@ -164,8 +141,7 @@ pub fn rebuild_counters(
     write_transaction(conn, |conn| {
         store::lock_for_rebuild(conn)?;
         let (_, calendar) = calendars.get(conn)?;
-        let mut keys: HashMap<CounterKey, usize> = HashMap::new();
-        let mut acc: HashMap<(usize, NaiveDate), Counters> = HashMap::new();
+        let mut acc: HashMap<CounterKey, HashMap<NaiveDate, Counters>> = HashMap::new();
         let mut rules_cache: HashMap<(String, i32), ProcedureRules> = HashMap::new();
         let mut after = 0;
         loop {
@@ -185,74 +161,39 @@ pub fn rebuild_counters(
             let versions: HashMap<i64, (String, i32)> = if missing.is_empty() {
                 HashMap::new()
             } else {
-                procedure_versions_of(conn, &missing)?
+                dossier_store::procedures_of_dossiers(conn, &missing)?
+                    .into_iter()
+                    .map(|(id, code, version)| (id, (code, version)))
+                    .collect()
             };
             for mut row in batch {
                 after = row.id;
-                if let (Some(resolved_at), Some((code, version))) =
+                if let (Some(resolved_at), Some(key)) =
                     (row.facts.resolved_at, versions.get(&row.id))
                 {
-                    if let std::collections::hash_map::Entry::Vacant(e) =
-                        rules_cache.entry((code.clone(), *version))
-                    {
-                        e.insert(catalogue::procedure_version(conn, code, *version)?.rules);
+                    if !rules_cache.contains_key(key) {
+                        let rules = catalogue::procedure_version(conn, &key.0, key.1)?.rules;
+                        rules_cache.insert(key.clone(), rules);
                     }
-                    let rules = &rules_cache[&(code.clone(), *version)];
-                    let (used, limit) = time_used(
-                        &calendar,
-                        rules,
-                        row.facts.received_at.and_utc(),
-                        &pauses_of(&row.facts),
-                        resolved_at.and_utc(),
-                    )?;
+                    let (used, limit) =
+                        time_used_of(&calendar, &rules_cache[key], &row.facts, resolved_at)?;
                     store::set_time_used(conn, row.id, used, limit)?;
                     row.facts.working_minutes_used = Some(used);
                     row.facts.limit_minutes = Some(limit);
                 }
-                let next = keys.len();
-                let k = *keys.entry(row.key).or_insert(next);
-                for (day, c) in contributions(&row.facts) {
-                    *acc.entry((k, day)).or_default() += c;
+                let deltas = contributions(&row.facts);
+                let days = acc.entry(row.key).or_default();
+                for (day, c) in deltas {
+                    *days.entry(day).or_default() += c;
                 }
             }
         }
-        let mut by_index: Vec<CounterKey> = vec![
-            CounterKey {
-                unit_code: String::new(),
-                procedure_code: String::new(),
-                field: String::new(),
-                channel: String::new(),
-            };
-            keys.len()
-        ];
-        for (k, i) in keys {
-            by_index[i] = k;
-        }
         let counters: HashMap<(CounterKey, NaiveDate), Counters> = acc
             .into_iter()
-            .map(|((i, day), c)| ((by_index[i].clone(), day), c))
+            .flat_map(|(key, days)| days.into_iter().map(move |(d, c)| ((key.clone(), d), c)))
             .collect();
         Ok(store::replace_counters(conn, &counters)?)
     })
-}
-
-fn procedure_versions_of(
-    conn: &mut DbConnection,
-    ids: &[i64],
-) -> Result<HashMap<i64, (String, i32)>, ServiceError> {
-    use diesel::prelude::*;
-
-    use crate::store::schema::dossiers;
-    let rows: Vec<(i64, String, i32)> = dossiers::table
-        .filter(dossiers::id.eq_any(ids.to_vec()))
-        .select((
-            dossiers::id,
-            dossiers::procedure_code,
-            dossiers::procedure_version,
-        ))
-        .load(conn)
-        .map_err(StoreError::from)?;
-    Ok(rows.into_iter().map(|(id, c, v)| (id, (c, v))).collect())
 }
 
 /// Builds the counters once if the database had dossiers before they existed.
@@ -431,13 +372,13 @@ pub struct SummaryRow {
 }
 
 impl SummaryRow {
-    /// The instant the row's period starts (local midnight of `from`, naive UTC).
-    pub fn start(&self) -> NaiveDateTime {
+    /// The instant the row's period starts (local midnight of `from`).
+    pub fn start(&self) -> Instant {
         local_midnight(self.from)
     }
 
     /// The instant the row's period ends, exclusive (local midnight after `to`).
-    pub fn end(&self) -> NaiveDateTime {
+    pub fn end(&self) -> Instant {
         local_midnight(self.to.succ_opt().unwrap_or(self.to))
     }
 
@@ -450,13 +391,13 @@ impl SummaryRow {
                 GroupBy::Unit => f.unit_code = Some(key.clone()),
                 GroupBy::Procedure => f.procedure_code = Some(key.clone()),
                 GroupBy::Field => f.stats.field = Some(key.clone()),
-                GroupBy::Channel => f.channel = Some(key.clone()),
+                GroupBy::Channel => f.channel = Some(Channel::parse(key)?),
                 GroupBy::Month => {}
             }
         }
         let (start, end) = (self.start(), self.end());
         // Instants are stored to the microsecond: `<= end − 1 µs` is `< end`.
-        let last = end - TimeDelta::microseconds(1);
+        let last = Instant::from(end.utc() - TimeDelta::microseconds(1));
         let received = |f: &mut DossierFilter| {
             f.received_from = Some(start);
             f.received_to = Some(last);
@@ -469,11 +410,11 @@ impl SummaryRow {
             f.stats.open_at = Some(end);
             f.stats.open_state = state;
         };
-        let channel = |f: &mut DossierFilter, c: &str| -> bool {
-            match &f.channel {
+        let channel = |f: &mut DossierFilter, c: Channel| -> bool {
+            match f.channel {
                 Some(existing) if existing != c => false,
                 _ => {
-                    f.channel = Some(c.to_owned());
+                    f.channel = Some(c);
                     true
                 }
             }
@@ -483,9 +424,9 @@ impl SummaryRow {
             Column::Received => received(&mut f),
             Column::ReceivedOnline | Column::ReceivedDirect | Column::ReceivedPostal => {
                 let c = match column {
-                    Column::ReceivedOnline => "online",
-                    Column::ReceivedDirect => "direct",
-                    _ => "postal",
+                    Column::ReceivedOnline => Channel::Online,
+                    Column::ReceivedDirect => Channel::Direct,
+                    _ => Channel::Postal,
                 };
                 if !channel(&mut f, c) {
                     return None;
@@ -495,14 +436,11 @@ impl SummaryRow {
             Column::Resolved => resolved(&mut f),
             Column::ResolvedEarly | Column::ResolvedOnTime | Column::ResolvedLate => {
                 resolved(&mut f);
-                f.outcome = Some(
-                    match column {
-                        Column::ResolvedEarly => "early",
-                        Column::ResolvedOnTime => "on_time",
-                        _ => "late",
-                    }
-                    .to_owned(),
-                );
+                f.outcome = Some(match column {
+                    Column::ResolvedEarly => Outcome::Early,
+                    Column::ResolvedOnTime => Outcome::OnTime,
+                    _ => Outcome::Late,
+                });
             }
             Column::OpenAtEnd => open_at_end(&mut f, None),
             Column::OpenNotYetDue => open_at_end(&mut f, Some(OpenState::NotYetDue)),
@@ -516,7 +454,7 @@ impl SummaryRow {
             }
             Column::Refused => {
                 resolved(&mut f);
-                f.stats.result = Some("refused".to_owned());
+                f.stats.result = Some(Resolution::Refused);
             }
         }
         Some(f)
@@ -537,12 +475,11 @@ pub struct Summary {
 /// Longest period a report may cover.
 pub const MAX_PERIOD_DAYS: i64 = 366 * 10;
 
-fn channel_label(c: &str) -> &str {
+fn channel_label(c: Channel) -> &'static str {
     match c {
-        "online" => "Trực tuyến",
-        "direct" => "Trực tiếp",
-        "postal" => "Qua bưu chính",
-        other => other,
+        Channel::Online => "Trực tuyến",
+        Channel::Direct => "Trực tiếp",
+        Channel::Postal => "Qua bưu chính",
     }
 }
 
@@ -558,22 +495,17 @@ fn prefixes_at(
     for cut in cuts {
         let first = month_start(*cut);
         let mut acc: HashMap<String, ChannelPrefix> = HashMap::new();
-        let mut add = |key: &str, channel: &str, c: Counters| {
-            let p = acc.entry(key.to_owned()).or_default();
-            match channel {
-                "online" => p.online += c,
-                "postal" => p.postal += c,
-                _ => p.direct += c,
-            }
+        let mut add = |key: &str, channel: Channel, c: Counters| {
+            *acc.entry(key.to_owned()).or_default().of_mut(channel) += c;
         };
         for (month, key, channel, c) in &months {
             if *month < first {
-                add(key, channel, *c);
+                add(key, *channel, *c);
             }
         }
         if first < *cut {
             for (_, key, channel, c) in store::day_sums(conn, group, first, *cut)? {
-                add(&key, &channel, c);
+                add(&key, channel, c);
             }
         }
         out.push(acc);
@@ -667,7 +599,7 @@ pub fn summary(
                 let label = match group {
                     GroupBy::Unit => labels.get(&('u', key.clone())).cloned(),
                     GroupBy::Procedure => labels.get(&('p', key.clone())).cloned(),
-                    GroupBy::Channel => Some(channel_label(key).to_owned()),
+                    GroupBy::Channel => Channel::parse(key).map(|c| channel_label(c).to_owned()),
                     _ => None,
                 }
                 .unwrap_or_else(|| key.clone());
@@ -697,9 +629,9 @@ pub struct OverrunStep {
     pub step: Option<i32>,
     pub step_name: Option<String>,
     pub unit_code: Option<String>,
-    pub due_at: NaiveDateTime,
+    pub due_at: Instant,
     /// When the step was handed on; `None` for the current step, still running.
-    pub finished_at: Option<NaiveDateTime>,
+    pub finished_at: Option<Instant>,
     /// Working minutes past the step's due instant (until `finished_at`, or now).
     pub overrun_minutes: i64,
 }
@@ -714,7 +646,7 @@ pub enum LateKind {
 
 #[derive(Debug, Clone)]
 pub struct LateDossier {
-    pub record: DossierRecord,
+    pub dossier: Dossier,
     pub kind: LateKind,
     /// Working minutes from the due instant to resolution (late) or to now (overdue).
     pub overrun_minutes: i64,
@@ -744,26 +676,26 @@ pub fn late(
 ) -> Result<Vec<LateDossier>, ServiceError> {
     authorize(who, &Action::ReadStatistics, None)?;
     let (_, calendar) = calendars.get(conn)?;
-    let now_naive = now.naive_utc();
+    let now_instant = Instant::from(now);
     let filter = LateFilter {
         late: query.late,
         overdue: query.overdue,
         resolved_from: query.from.map(local_midnight),
         resolved_before: query.to.and_then(|d| d.succ_opt()).map(local_midnight),
-        now: now_naive,
+        now: now_instant,
         unit_code: query.unit_code.clone(),
         procedure_code: query.procedure_code.clone(),
     };
     let records = store::late_dossiers(conn, &filter, after_id, limit)?;
-    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+    let ids: Vec<i64> = records.iter().map(|d| d.id).collect();
     let mut events: HashMap<i64, Vec<EventRecord>> = HashMap::new();
     for e in store::late_steps(conn, &ids)? {
         events.entry(e.dossier_id).or_default().push(e);
     }
     let mut step_names: HashMap<(String, i32), Vec<String>> = HashMap::new();
-    let minutes = |from: NaiveDateTime, to: NaiveDateTime| -> Result<i64, ServiceError> {
+    let minutes = |from: Instant, to: Instant| -> Result<i64, ServiceError> {
         Ok(calendar
-            .working_minutes_between(from.and_utc(), to.and_utc())?
+            .working_minutes_between(from.utc(), to.utc())?
             .max(0))
     };
     let mut out = Vec::with_capacity(records.len());
@@ -774,7 +706,7 @@ pub fn late(
         } else {
             LateKind::Overdue
         };
-        let end = record.resolved_at.unwrap_or(now_naive);
+        let end = record.resolved_at.unwrap_or(now_instant);
         let mut steps = Vec::new();
         for e in events.remove(&record.id).unwrap_or_default() {
             if let Some(due) = e.step_due_at {
@@ -790,7 +722,7 @@ pub fn late(
         }
         if !resolved
             && let Some(due) = record.current_step_due_at
-            && due < now_naive
+            && due < now_instant
         {
             let key = (record.procedure_code.clone(), record.procedure_version);
             if !step_names.contains_key(&key) {
@@ -802,20 +734,19 @@ pub fn late(
             }
             let name = record
                 .current_step
-                .and_then(|i| usize::try_from(i).ok())
                 .and_then(|i| step_names[&key].get(i).cloned());
             steps.push(OverrunStep {
-                step: record.current_step,
+                step: record.current_step.and_then(|i| i32::try_from(i).ok()),
                 step_name: name,
                 unit_code: record.current_unit_code.clone(),
                 due_at: due,
                 finished_at: None,
-                overrun_minutes: minutes(due, now_naive)?,
+                overrun_minutes: minutes(due, now_instant)?,
             });
         }
         out.push(LateDossier {
             overrun_minutes: minutes(record.due_at, end)?,
-            record,
+            dossier: record,
             kind,
             steps,
         });
@@ -826,7 +757,7 @@ pub fn late(
 /// An open dossier whose due instant is near.
 #[derive(Debug, Clone)]
 pub struct DueSoon {
-    pub record: DossierRecord,
+    pub dossier: Dossier,
     /// Working minutes from now to the due instant.
     pub working_minutes_left: i64,
 }
@@ -841,7 +772,7 @@ pub fn due_soon(
     within_days: u32,
     unit_code: Option<&str>,
     now: DateTime<Utc>,
-    after: Option<(NaiveDateTime, i64)>,
+    after: Option<(Instant, i64)>,
     limit: i64,
 ) -> Result<Vec<DueSoon>, ServiceError> {
     authorize(who, &Action::ReadStatistics, None)?;
@@ -850,20 +781,13 @@ pub fn due_soon(
         now,
         i64::from(within_days) * calendar.standard_day_minutes(),
     )?;
-    let records = store::due_soon(
-        conn,
-        now.naive_utc(),
-        horizon.naive_utc(),
-        after,
-        unit_code,
-        limit,
-    )?;
+    let records = store::due_soon(conn, now.into(), horizon.into(), after, unit_code, limit)?;
     records
         .into_iter()
-        .map(|record| {
-            let left = calendar.working_minutes_between(now, record.due_at.and_utc())?;
+        .map(|dossier| {
+            let left = calendar.working_minutes_between(now, dossier.due_at.utc())?;
             Ok(DueSoon {
-                record,
+                dossier,
                 working_minutes_left: left,
             })
         })

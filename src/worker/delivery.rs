@@ -7,11 +7,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::{
     config::WebhookSettings,
+    domain::Instant,
     service::webhooks::{signature, signing_key},
-    store::{
-        dossiers::naive,
-        webhooks::{AttemptResult, ClaimedDelivery, NextStep},
-    },
+    store::webhooks::{AttemptResult, ClaimedDelivery, NextStep},
 };
 
 /// How much of a refusing receiver's answer the log keeps.
@@ -161,7 +159,7 @@ pub fn next_step(
         settings.backoff_max,
         unit_random,
     );
-    NextStep::RetryAt(naive(
+    NextStep::RetryAt(Instant::from(
         now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(1)),
     ))
 }
@@ -211,11 +209,11 @@ mod tests {
         );
         assert_eq!(
             next_step(&bad, 1, &settings(), now, 0.0),
-            NextStep::RetryAt(naive(now + TimeDelta::seconds(5)))
+            NextStep::RetryAt(Instant::from(now + TimeDelta::seconds(5)))
         );
         assert_eq!(
             next_step(&bad, 3, &settings(), now, 0.0),
-            NextStep::RetryAt(naive(now + TimeDelta::seconds(20)))
+            NextStep::RetryAt(Instant::from(now + TimeDelta::seconds(20)))
         );
         assert_eq!(next_step(&bad, 4, &settings(), now, 0.0), NextStep::Failed);
     }

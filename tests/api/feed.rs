@@ -278,7 +278,7 @@ async fn out_of_order_commits_on_postgres_are_neither_skipped_nor_repeated() {
         .await
         .unwrap();
     assert!(
-        early.updated_at.and_utc()
+        early.updated_at.utc()
             < chrono::DateTime::parse_from_rfc3339(committed["updated_at"].as_str().unwrap())
                 .unwrap(),
         "the uncommitted change is the older one"
