@@ -46,7 +46,7 @@ use crate::{
     domain::{
         applicant::ApplicantDraft,
         deadline::{SupplementPolicy, TimeLimit, TimeUnit},
-        dossier::{Channel, Command, DossierError, Resolution, Status},
+        dossier::{Channel, Command, DossierError, HistoryAction, Resolution, Status},
         procedure::{ProcedureCode, ProcedureRules, ProcessStep},
     },
     store::{
@@ -614,35 +614,33 @@ fn action_spec(i: usize, a: ActionRow) -> Result<ActionSpec, Vec<RowError>> {
             String::new()
         })
     };
-    let command = match a.action.as_str() {
-        "start" => Some(Command::Start),
-        "forward" => Some(Command::Forward {
+    // `receive` is the receipt itself, not an action a row may list.
+    let action = HistoryAction::parse(&a.action).filter(|a| *a != HistoryAction::Receive);
+    let command = match action {
+        Some(HistoryAction::Start) => Some(Command::Start),
+        Some(HistoryAction::Forward) => Some(Command::Forward {
             to_unit_code: a.to_unit_code,
         }),
-        "request_supplement" => Some(Command::RequestSupplement {
+        Some(HistoryAction::RequestSupplement) => Some(Command::RequestSupplement {
             reason: need("reason", a.reason),
             documents: a.documents,
         }),
-        "supplement_received" => Some(Command::SupplementReceived),
-        "resolve" => match a.result.as_deref() {
-            Some("approved") => Some(Command::Resolve {
-                result: Resolution::Approved,
+        Some(HistoryAction::SupplementReceived) => Some(Command::SupplementReceived),
+        Some(HistoryAction::Resolve) => match a.result.as_deref().and_then(Resolution::parse) {
+            Some(result) => Some(Command::Resolve {
+                result,
                 note: a.note.clone(),
             }),
-            Some("refused") => Some(Command::Resolve {
-                result: Resolution::Refused,
-                note: a.note.clone(),
-            }),
-            _ => {
+            None => {
                 errors.push(error(field("result"), "must be approved or refused"));
                 None
             }
         },
-        "return" => Some(Command::Return),
-        "withdraw" => Some(Command::Withdraw {
+        Some(HistoryAction::Return) => Some(Command::Return),
+        Some(HistoryAction::Withdraw) => Some(Command::Withdraw {
             reason: need("reason", a.reason),
         }),
-        "apologize" => {
+        Some(HistoryAction::Apologize) => {
             let reason = need("reason", a.reason);
             match new_due_at {
                 Some(new_due_at) => Some(Command::Apologize { reason, new_due_at }),
@@ -652,10 +650,10 @@ fn action_spec(i: usize, a: ActionRow) -> Result<ActionSpec, Vec<RowError>> {
                 }
             }
         }
-        other => {
+        Some(HistoryAction::Receive) | None => {
             errors.push(error(
                 field("action"),
-                format!("unknown action `{other}`; expected start, forward, request_supplement, supplement_received, resolve, return, withdraw or apologize"),
+                format!("unknown action `{}`; expected start, forward, request_supplement, supplement_received, resolve, return, withdraw or apologize", a.action),
             ));
             None
         }

@@ -138,7 +138,12 @@ macro_rules! json_text {
     )+};
 }
 
-json_text!(Applicant, DueExplanation, Documents, Details);
+json_text!(Applicant, DueExplanation, Documents, Details, Steps);
+
+/// A procedure version's process steps.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Steps(pub Vec<crate::domain::procedure::ProcessStep>);
 
 /// Action-specific facts of a control-slip entry (reason, documents, result …).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
