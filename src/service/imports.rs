@@ -895,6 +895,11 @@ impl From<diesel::result::Error> for Abort {
 }
 
 /// Imports `records`, calling `progress` after each row.
+#[tracing::instrument(
+    name = "imports.run",
+    skip_all,
+    fields(kind = ?kind, mode = ?mode, rows = records.len(), by = %cx.who.subject)
+)]
 pub fn run(
     conn: &mut DbConnection,
     cx: &ImportContext,

@@ -524,6 +524,11 @@ fn sum_prefixes(m: &HashMap<String, ChannelPrefix>) -> ChannelPrefix {
 
 /// The report for `[from, to]` (local dates, inclusive) grouped by `group_by`, from the counters.
 /// Statistics are agency-wide: the caller needs [`Action::ReadStatistics`].
+#[tracing::instrument(
+    name = "stats.summary",
+    skip_all,
+    fields(from = %query.from, to = %query.to, group_by = query.group_by.as_str())
+)]
 pub fn summary(
     conn: &mut DbConnection,
     calendars: &CalendarCache,
