@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::limits::bounded;
 
 /// An applicant's particulars as given, before they are checked.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicantDraft {
     pub name: String,
     pub id_number: Option<String>,
@@ -18,14 +18,8 @@ pub struct ApplicantDraft {
 /// Checked particulars: a non-blank name (trimmed), an identity number of letters and digits, a
 /// plausible phone number and e-mail address, each within its length.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Applicant {
-    name: String,
-    id_number: Option<String>,
-    organization: Option<String>,
-    phone: Option<String>,
-    email: Option<String>,
-    address: Option<String>,
-}
+#[serde(transparent)]
+pub struct Applicant(ApplicantDraft);
 
 impl Applicant {
     /// Parses a draft; every problem is named by its field (`applicant.…`).
@@ -77,35 +71,22 @@ impl Applicant {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(Self {
-            name: draft.name.trim().to_owned(),
-            id_number: draft.id_number,
-            organization: draft.organization,
-            phone: draft.phone,
-            email: draft.email,
-            address: draft.address,
-        })
+        let name = draft.name.trim().to_owned();
+        Ok(Self(ApplicantDraft { name, ..draft }))
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// The same particulars under `name` (the stored dossier keeps the name in its own column).
     pub fn with_name(self, name: String) -> Self {
-        Self { name, ..self }
+        Self(ApplicantDraft { name, ..self.0 })
     }
 
     /// The particulars, for rendering.
-    pub fn to_draft(&self) -> ApplicantDraft {
-        ApplicantDraft {
-            name: self.name.clone(),
-            id_number: self.id_number.clone(),
-            organization: self.organization.clone(),
-            phone: self.phone.clone(),
-            email: self.email.clone(),
-            address: self.address.clone(),
-        }
+    pub fn particulars(&self) -> &ApplicantDraft {
+        &self.0
     }
 }
 

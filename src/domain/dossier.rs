@@ -220,24 +220,34 @@ pub struct Dossier {
     pub channel: Channel,
     pub status: Status,
     pub applicant: Applicant,
+    /// Tiếp nhận: when the counter (or the e-portal) took the dossier in.
     pub received_at: Instant,
     /// The statutory due instant after pauses.
     pub due_at: Instant,
+    /// How `due_at` was computed, for the deadline explanation.
     pub due_explanation: DueExplanation,
+    /// The step of the procedure the dossier is at, from 0, and the unit that holds it.
     pub current_step: Option<usize>,
     pub current_unit_code: Option<String>,
+    /// When the current step began and when it is due by its own allotted hours.
     pub current_step_started_at: Option<Instant>,
     pub current_step_due_at: Option<Instant>,
+    /// Since when the clock is stopped awaiting a supplement.
     pub paused_since: Option<Instant>,
+    /// Có kết quả: when, which result, and how it stood against `due_at`.
     pub resolved_at: Option<Instant>,
     pub result: Option<Resolution>,
     pub outcome: Option<Outcome>,
+    /// Trả kết quả, or the applicant's withdrawal.
     pub returned_at: Option<Instant>,
     pub withdrawn_at: Option<Instant>,
     /// The new appointment of the latest apology.
     pub apology_due_at: Option<Instant>,
+    /// The e-portal's own reference; unique.
     pub external_ref: Option<String>,
+    /// The applicant's lookup secret, hashed.
     pub lookup_secret_hash: String,
+    /// Who received it, and the machine client when it came through the e-portal.
     pub created_by: String,
     pub created_by_client: Option<String>,
     /// Bumped by every change (optimistic concurrency).

@@ -377,17 +377,12 @@ pub fn deadline(
     })
 }
 
-fn action_kind(command: &Command) -> DossierActionKind {
-    match command {
-        Command::Start => DossierActionKind::Start,
-        Command::Forward { .. } => DossierActionKind::Forward,
-        Command::RequestSupplement { .. } => DossierActionKind::RequestSupplement,
-        Command::SupplementReceived => DossierActionKind::SupplementReceived,
-        Command::Resolve { .. } => DossierActionKind::Resolve,
-        Command::Return => DossierActionKind::Return,
-        Command::Withdraw { .. } => DossierActionKind::Withdraw,
-        Command::Apologize { .. } => DossierActionKind::Apologize,
-    }
+/// The permission a command needs: the action of the same wire name.
+fn action_kind(command: &Command) -> Result<DossierActionKind, ServiceError> {
+    command
+        .name()
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("no permission for an action: {e}")).into())
 }
 
 /// An action request beyond the command itself.
@@ -450,7 +445,7 @@ pub fn act(
         authorize(who, &Action::ReadDossier, Some(&scope_of(&dossier)))?;
         authorize(
             who,
-            &Action::DossierAction(action_kind(&input.command)),
+            &Action::DossierAction(action_kind(&input.command)?),
             Some(&scope_of(&dossier)),
         )?;
         if dossier.version != input.expected_version {

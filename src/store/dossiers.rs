@@ -230,17 +230,21 @@ pub struct EventRecord {
     #[diesel(skip_insertion)]
     pub id: i64,
     pub dossier_id: i64,
+    /// The dossier's version this entry brought it to.
     pub seq: i32,
     pub action: HistoryAction,
     pub at: Instant,
     pub status_after: Status,
+    /// The step the dossier was at, with its name and unit.
     pub step: Option<i32>,
     pub step_name: Option<String>,
     pub unit_code: Option<String>,
+    /// Who handed the dossier over, and to whom and where.
     pub from_user: String,
     pub to_user: Option<String>,
     pub to_unit_code: Option<String>,
     pub to_step: Option<i32>,
+    /// When the action closed the step: its own due instant and how it finished.
     pub step_due_at: Option<Instant>,
     pub step_outcome: Option<Outcome>,
     pub note: Option<String>,

@@ -37,9 +37,9 @@ macro_rules! sql_value {
     };
 }
 
-/// A closed set stored as its wire name.
-macro_rules! text_enum {
-    ($($ty:ty),+ $(,)?) => {$(
+/// A `Text` column read as a string and then decoded by `$decode` (which names what went wrong).
+macro_rules! from_text {
+    ($ty:ty, $decode:expr) => {
         sql_value!($ty, Text);
 
         impl<DB: Backend> FromSql<Text, DB> for $ty
@@ -47,10 +47,17 @@ macro_rules! text_enum {
             String: FromSql<Text, DB>,
         {
             fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
-                let raw = String::from_sql(bytes)?;
-                raw.parse::<$ty>().map_err(|e| e.to_string().into())
+                let decode: fn(&str) -> Result<$ty, String> = $decode;
+                decode(&String::from_sql(bytes)?).map_err(Into::into)
             }
         }
+    };
+}
+
+/// A closed set stored as its wire name.
+macro_rules! text_enum {
+    ($($ty:ty),+ $(,)?) => {$(
+        from_text!($ty, |raw| raw.parse::<$ty>().map_err(|e| e.to_string()));
 
         impl<DB: Backend> ToSql<Text, DB> for $ty
         where
@@ -98,19 +105,10 @@ where
 /// string; the multi-backend connection hands the value to the one in use.
 macro_rules! json_text {
     ($($ty:ty),+ $(,)?) => {$(
-        sql_value!($ty, Text);
-
-        impl<DB: Backend> FromSql<Text, DB> for $ty
-        where
-            String: FromSql<Text, DB>,
-        {
-            fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
-                let raw = String::from_sql(bytes)?;
-                serde_json::from_str(&raw).map_err(|e| {
-                    format!("{} is not readable JSON ({e})", stringify!($ty)).into()
-                })
-            }
-        }
+        from_text!($ty, |raw| {
+            serde_json::from_str(raw)
+                .map_err(|e| format!("{} is not readable JSON ({e})", stringify!($ty)))
+        });
 
         impl ToSql<Text, Pg> for $ty {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {

@@ -170,7 +170,7 @@ pub fn dossier_dto(d: Dossier, now: DateTime<Utc>) -> DossierDto {
         field: d.field,
         status: d.status,
         channel: d.channel,
-        applicant: d.applicant.to_draft().into(),
+        applicant: d.applicant.particulars().clone().into(),
         received_at: local(d.received_at),
         due_at: local(d.due_at),
         resolved_at: local_opt(d.resolved_at),
