@@ -59,12 +59,6 @@ impl std::ops::Sub<TimeDelta> for Instant {
     }
 }
 
-impl PartialEq<DateTime<Utc>> for Instant {
-    fn eq(&self, other: &DateTime<Utc>) -> bool {
-        self.utc() == *other
-    }
-}
-
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.utc().fmt(f)
