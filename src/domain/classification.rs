@@ -21,6 +21,12 @@ pub enum Outcome {
     Late,
 }
 
+wire_names!(Outcome {
+    Early => "early",
+    OnTime => "on_time",
+    Late => "late",
+});
+
 /// The local (UTC+7) calendar day of an instant, as a day number (plain integer arithmetic, so
 /// that no instant, however extreme, can make it fail).
 fn local_day(instant: DateTime<Utc>) -> i64 {

@@ -22,6 +22,12 @@ pub enum TimeUnit {
     CalendarDays,
 }
 
+wire_names!(TimeUnit {
+    WorkingDays => "working_days",
+    WorkingHours => "working_hours",
+    CalendarDays => "calendar_days",
+});
+
 /// A statutory time limit, e.g. 15 working days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TimeLimit {
@@ -73,6 +79,11 @@ pub enum SupplementPolicy {
     Restart,
 }
 
+wire_names!(SupplementPolicy {
+    Pause => "pause",
+    Restart => "restart",
+});
+
 /// A period during which the dossier awaited a supplement; open while `ended_at` is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pause {
@@ -116,6 +127,14 @@ pub struct PauseRecord {
     /// False when the pause began at or after the due instant reached so far: a dossier that was
     /// already late does not get its time back.
     pub counted: bool,
+}
+
+/// A due computation as stored beside a dossier: with the revision of the calendar it used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueExplanation {
+    #[serde(flatten)]
+    pub computation: DueComputation,
+    pub calendar_revision: i64,
 }
 
 /// How a dossier's due instant was computed; stored beside the dossier as its explanation.
@@ -307,6 +326,45 @@ pub fn working_time_used(
         }
     }
     Ok(used.num_minutes())
+}
+
+/// The working time a dossier used and the limit it had, counted alike by the statistics and by
+/// a dossier's deadline explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeUsed {
+    /// Working minutes from receipt (or from the last restart of the clock, under
+    /// [`SupplementPolicy::Restart`]) to the end, paused time excluded.
+    pub used_minutes: i64,
+    /// The statutory limit in working minutes (for a limit in calendar days: the working time those
+    /// days hold from the same start).
+    pub limit_minutes: i64,
+}
+
+/// Time used from receipt to `until` (resolution, withdrawal, or now) under `limit` and `policy`.
+pub fn time_used(
+    calendar: &Calendar,
+    limit: TimeLimit,
+    policy: SupplementPolicy,
+    received_at: DateTime<Utc>,
+    pauses: &[Pause],
+    until: DateTime<Utc>,
+) -> Result<TimeUsed, DeadlineError> {
+    let due = compute_due(calendar, received_at, limit, pauses, policy, until)?;
+    let start = due.restarted_at.unwrap_or(received_at);
+    let later: Vec<Pause> = pauses
+        .iter()
+        .filter(|p| p.started_at >= start)
+        .copied()
+        .collect();
+    let used_minutes = working_time_used(calendar, start, &later, until)?;
+    let limit_minutes = match limit.working_minutes(calendar) {
+        Some(minutes) => minutes,
+        None => calendar.working_minutes_between(start, due_at(calendar, start, limit)?)?,
+    };
+    Ok(TimeUsed {
+        used_minutes,
+        limit_minutes,
+    })
 }
 
 /// Working minutes from `now` to `due_at`: positive while time remains, negative once overdue.
@@ -629,6 +687,48 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&TimeUnit::CalendarDays).expect("serialisable"),
             r#""calendar_days""#
+        );
+    }
+
+    #[test]
+    fn time_used_counts_from_the_restart_under_the_restart_policy() {
+        let received = local(2025, 3, 3, 8, 0);
+        // Paused from Tuesday 08:00 to Wednesday of the next week 08:00; resolved a day later.
+        let pauses = [closed(local(2025, 3, 4, 8, 0), local(2025, 3, 12, 8, 0))];
+        let resolved = local(2025, 3, 13, 8, 0);
+        let day = CAL.standard_day_minutes();
+        let limit = TimeLimit::working_days(5);
+        let restart = time_used(
+            &CAL,
+            limit,
+            SupplementPolicy::Restart,
+            received,
+            &pauses,
+            resolved,
+        )
+        .unwrap();
+        assert_eq!(
+            restart.used_minutes, day,
+            "only the day after the restart counts"
+        );
+        assert_eq!(restart.limit_minutes, 5 * day);
+        let pause = time_used(
+            &CAL,
+            limit,
+            SupplementPolicy::Pause,
+            received,
+            &pauses,
+            resolved,
+        )
+        .unwrap();
+        assert_eq!(
+            pause.used_minutes,
+            2 * day,
+            "the day before the pause counts too"
+        );
+        assert_eq!(
+            pause.used_minutes,
+            working_time_used(&CAL, received, &pauses, resolved).unwrap()
         );
     }
 

@@ -24,9 +24,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
+    Instant,
+    applicant::Applicant,
     calendar::{Calendar, CalendarError},
     classification::{Outcome, classify},
-    deadline::{DeadlineError, DueComputation, Pause, SupplementPolicy, compute_due, step_due_at},
+    deadline::{
+        DeadlineError, DueComputation, DueExplanation, Pause, SupplementPolicy, compute_due,
+        step_due_at,
+    },
     procedure::ProcedureRules,
 };
 
@@ -47,35 +52,23 @@ pub enum Status {
     Withdrawn,
 }
 
+wire_names!(Status {
+    Received => "received",
+    Processing => "processing",
+    AwaitingSupplement => "awaiting_supplement",
+    Resolved => "resolved",
+    Returned => "returned",
+    Withdrawn => "withdrawn",
+});
+
 impl Status {
-    pub const ALL: [Status; 6] = [
-        Self::Received,
-        Self::Processing,
-        Self::AwaitingSupplement,
-        Self::Resolved,
-        Self::Returned,
-        Self::Withdrawn,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Received => "received",
-            Self::Processing => "processing",
-            Self::AwaitingSupplement => "awaiting_supplement",
-            Self::Resolved => "resolved",
-            Self::Returned => "returned",
-            Self::Withdrawn => "withdrawn",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
+    /// The statuses in which the clock runs (see [`Status::clock_running`]).
+    pub const CLOCK_RUNNING: [Status; 2] = [Self::Received, Self::Processing];
 
     /// Open with its clock running: received or processing. A dossier awaiting a supplement is
     /// open but paused, so it is never counted as overdue.
     pub fn clock_running(self) -> bool {
-        matches!(self, Self::Received | Self::Processing)
+        Self::CLOCK_RUNNING.contains(&self)
     }
 
     /// Whether a dossier in this status, due at `due`, is overdue at `now` (đang quá hạn).
@@ -99,28 +92,55 @@ pub enum Resolution {
     Refused,
 }
 
-impl Resolution {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Approved => "approved",
-            Self::Refused => "refused",
-        }
-    }
+wire_names!(Resolution {
+    Approved => "approved",
+    Refused => "refused",
+});
+
+/// How a dossier came in (kênh tiếp nhận).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Trực tiếp: at the counter.
+    Direct,
+    /// Trực tuyến: through the e-portal.
+    Online,
+    /// Qua bưu chính: by post.
+    Postal,
 }
 
-pub fn outcome_str(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Early => "early",
-        Outcome::OnTime => "on_time",
-        Outcome::Late => "late",
-    }
+wire_names!(Channel {
+    Direct => "direct",
+    Online => "online",
+    Postal => "postal",
+});
+
+/// What a control-slip entry records: the receipt or one of the commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryAction {
+    Receive,
+    Start,
+    Forward,
+    RequestSupplement,
+    SupplementReceived,
+    Resolve,
+    Return,
+    Withdraw,
+    Apologize,
 }
 
-pub fn parse_outcome(raw: &str) -> Option<Outcome> {
-    [Outcome::Early, Outcome::OnTime, Outcome::Late]
-        .into_iter()
-        .find(|o| outcome_str(*o) == raw)
-}
+wire_names!(HistoryAction {
+    Receive => "receive",
+    Start => "start",
+    Forward => "forward",
+    RequestSupplement => "request_supplement",
+    SupplementReceived => "supplement_received",
+    Resolve => "resolve",
+    Return => "return",
+    Withdraw => "withdraw",
+    Apologize => "apologize",
+});
 
 /// What someone does to a dossier.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,17 +169,22 @@ pub enum Command {
 }
 
 impl Command {
-    pub fn name(&self) -> &'static str {
+    /// The control-slip action this command records.
+    pub fn action(&self) -> HistoryAction {
         match self {
-            Self::Start => "start",
-            Self::Forward { .. } => "forward",
-            Self::RequestSupplement { .. } => "request_supplement",
-            Self::SupplementReceived => "supplement_received",
-            Self::Resolve { .. } => "resolve",
-            Self::Return => "return",
-            Self::Withdraw { .. } => "withdraw",
-            Self::Apologize { .. } => "apologize",
+            Self::Start => HistoryAction::Start,
+            Self::Forward { .. } => HistoryAction::Forward,
+            Self::RequestSupplement { .. } => HistoryAction::RequestSupplement,
+            Self::SupplementReceived => HistoryAction::SupplementReceived,
+            Self::Resolve { .. } => HistoryAction::Resolve,
+            Self::Return => HistoryAction::Return,
+            Self::Withdraw { .. } => HistoryAction::Withdraw,
+            Self::Apologize { .. } => HistoryAction::Apologize,
         }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.action().as_str()
     }
 
     /// The statuses in which this command is legal.
@@ -176,6 +201,133 @@ impl Command {
                 &[Received, Processing, AwaitingSupplement]
             }
         }
+    }
+}
+
+/// A dossier as it is kept (hồ sơ): what the store returns and what a use case changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dossier {
+    pub id: i64,
+    /// `{agency_code}-{YYMMDD}-{NNNN}`.
+    pub code: String,
+    pub agency_code: String,
+    pub procedure_code: String,
+    pub procedure_version: i32,
+    /// The procedure's lead unit.
+    pub unit_code: String,
+    /// The procedure's field (lĩnh vực), as copied at receipt.
+    pub field: String,
+    pub channel: Channel,
+    pub status: Status,
+    pub applicant: Applicant,
+    /// Tiếp nhận: when the counter (or the e-portal) took the dossier in.
+    pub received_at: Instant,
+    /// The statutory due instant after pauses.
+    pub due_at: Instant,
+    /// How `due_at` was computed, for the deadline explanation.
+    pub due_explanation: DueExplanation,
+    /// The step of the procedure the dossier is at, from 0, and the unit that holds it.
+    pub current_step: Option<usize>,
+    pub current_unit_code: Option<String>,
+    /// When the current step began and when it is due by its own allotted hours.
+    pub current_step_started_at: Option<Instant>,
+    pub current_step_due_at: Option<Instant>,
+    /// Since when the clock is stopped awaiting a supplement.
+    pub paused_since: Option<Instant>,
+    /// Có kết quả: when, which result, and how it stood against `due_at`.
+    pub resolved_at: Option<Instant>,
+    pub result: Option<Resolution>,
+    pub outcome: Option<Outcome>,
+    /// Trả kết quả, or the applicant's withdrawal.
+    pub returned_at: Option<Instant>,
+    pub withdrawn_at: Option<Instant>,
+    /// The new appointment of the latest apology.
+    pub apology_due_at: Option<Instant>,
+    /// The e-portal's own reference; unique.
+    pub external_ref: Option<String>,
+    /// The applicant's lookup secret, hashed.
+    pub lookup_secret_hash: String,
+    /// Who received it, and the machine client when it came through the e-portal.
+    pub created_by: String,
+    pub created_by_client: Option<String>,
+    /// Bumped by every change (optimistic concurrency).
+    pub version: i32,
+    pub created_at: Instant,
+    pub updated_at: Instant,
+}
+
+impl Dossier {
+    /// What the state machine needs, with the dossier's pauses and the instant of its latest
+    /// control-slip entry.
+    pub fn state(&self, pauses: Vec<Pause>, last_event_at: DateTime<Utc>) -> DossierState {
+        DossierState {
+            status: self.status,
+            received_at: self.received_at.utc(),
+            due_at: self.due_at.utc(),
+            current_step: self.current_step,
+            current_step_started_at: self.current_step_started_at.map(Instant::utc),
+            current_step_due_at: self.current_step_due_at.map(Instant::utc),
+            pauses,
+            last_event_at,
+        }
+    }
+
+    /// Open with its clock running and past its due instant at `now`.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status.is_overdue(self.due_at.utc(), now)
+    }
+
+    /// The current step, while the dossier is open.
+    pub fn open_step(&self) -> Option<usize> {
+        self.current_step.filter(|_| self.status.is_open())
+    }
+
+    /// Applies a decided transition made at `at`, as of `now` (the calendar revision explains a
+    /// recomputed due instant); bumps the version.
+    pub fn apply(
+        &mut self,
+        transition: &Transition,
+        at: DateTime<Utc>,
+        calendar_revision: i64,
+        now: DateTime<Utc>,
+    ) {
+        let at = Instant::from(at);
+        self.status = transition.status;
+        self.current_step = transition.current_step;
+        self.current_unit_code = transition.current_unit_code.clone();
+        self.current_step_started_at = transition.current_step_started_at.map(Instant::from);
+        self.current_step_due_at = transition.current_step_due_at.map(Instant::from);
+        if let Some(due) = &transition.due {
+            self.due_at = due.due_at.into();
+            self.due_explanation = DueExplanation {
+                computation: due.clone(),
+                calendar_revision,
+            };
+        }
+        if let Some((result, outcome)) = transition.resolved {
+            self.resolved_at = Some(at);
+            self.result = Some(result);
+            self.outcome = Some(outcome);
+            self.current_unit_code = None;
+        }
+        match transition.status {
+            Status::Returned => self.returned_at = Some(at),
+            Status::Withdrawn => {
+                self.withdrawn_at = Some(at);
+                self.current_unit_code = None;
+            }
+            _ => {}
+        }
+        if let Some(apology) = &transition.apology {
+            self.apology_due_at = Some(apology.new_due_at.into());
+        }
+        match transition.pause {
+            PauseChange::Open { at } => self.paused_since = Some(at.into()),
+            PauseChange::Close { .. } => self.paused_since = None,
+            PauseChange::None => {}
+        }
+        self.version += 1;
+        self.updated_at = now.into();
     }
 }
 

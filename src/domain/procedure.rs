@@ -4,6 +4,40 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::deadline::{SupplementPolicy, TimeLimit, TimeUnit};
 
+/// A procedure's code (mã thủ tục): 1–100 letters, digits, `-`, `_` or `.`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProcedureCode(String);
+
+impl ProcedureCode {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let valid = !raw.is_empty()
+            && raw.len() <= Self::MAX_LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!(
+                "must be 1–{} letters, digits, `-`, `_` or `.`",
+                Self::MAX_LEN
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ProcedureCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// One step of the ISO process document: who handles it and how much working time it is allotted
 /// (e.g. reception 4 h, specialist 40 h, head 8 h, director 8 h, clerk 4 h).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

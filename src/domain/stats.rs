@@ -28,20 +28,26 @@
 
 use std::ops::{Add, AddAssign, Neg, Sub};
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
+use chrono::{Datelike, NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::calendar::LOCAL_OFFSET_SECONDS;
+use crate::domain::{
+    Instant,
+    calendar::LOCAL_OFFSET_SECONDS,
+    classification::Outcome,
+    dossier::{Channel, Resolution},
+};
 
-/// The local (UTC+7) date of a naive-UTC instant.
-pub fn local_date(instant: NaiveDateTime) -> NaiveDate {
-    (instant + TimeDelta::seconds(i64::from(LOCAL_OFFSET_SECONDS))).date()
+/// The local (UTC+7) date of an instant.
+pub fn local_date(instant: Instant) -> NaiveDate {
+    (instant.utc() + TimeDelta::seconds(i64::from(LOCAL_OFFSET_SECONDS))).date_naive()
 }
 
-/// The naive-UTC instant of local midnight starting `date`.
-pub fn local_midnight(date: NaiveDate) -> NaiveDateTime {
-    date.and_hms_opt(0, 0, 0).expect("midnight exists")
-        - TimeDelta::seconds(i64::from(LOCAL_OFFSET_SECONDS))
+/// The instant of local midnight starting `date`.
+pub fn local_midnight(date: NaiveDate) -> Instant {
+    let naive = date.and_hms_opt(0, 0, 0).expect("midnight exists")
+        - TimeDelta::seconds(i64::from(LOCAL_OFFSET_SECONDS));
+    naive.and_utc().into()
 }
 
 /// The first day of `date`'s month.
@@ -71,15 +77,11 @@ pub enum OpenState {
     AwaitingSupplement,
 }
 
-impl OpenState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotYetDue => "not_yet_due",
-            Self::Overdue => "overdue",
-            Self::AwaitingSupplement => "awaiting_supplement",
-        }
-    }
-}
+wire_names!(OpenState {
+    NotYetDue => "not_yet_due",
+    Overdue => "overdue",
+    AwaitingSupplement => "awaiting_supplement",
+});
 
 /// Per-day deltas of the report's prefix sums (see the module documentation). Flows are counted on
 /// the local day of their event; `awaiting` and `overdue` are +1 on the day a dossier enters the
@@ -135,6 +137,9 @@ macro_rules! impl_ops {
             fn neg(self) -> Counters { Counters { $($f: -self.$f),* } }
         }
         impl Counters {
+            /// The column names of `stats_counters`, in [`Counters::to_array`] order.
+            pub const COLUMNS: [&'static str; 11] = [$(stringify!($f)),*];
+
             /// The counters in storage order (the columns of `stats_counters`).
             pub fn to_array(&self) -> [i64; 11] { [$(self.$f),*] }
             pub fn from_array(a: [i64; 11]) -> Self {
@@ -153,21 +158,6 @@ impl AddAssign for Counters {
 }
 
 impl Counters {
-    /// The column names of `stats_counters`, in [`Counters::to_array`] order.
-    pub const COLUMNS: [&'static str; 11] = [
-        "received",
-        "resolved_early",
-        "resolved_on_time",
-        "resolved_late",
-        "refused",
-        "withdrawn",
-        "timed",
-        "used_minutes",
-        "limit_minutes",
-        "awaiting",
-        "overdue",
-    ];
-
     pub fn is_zero(&self) -> bool {
         *self == Self::default()
     }
@@ -182,28 +172,28 @@ impl Counters {
     }
 }
 
-/// What [`contributions`] needs to know about a dossier (instants are naive UTC).
+/// What [`contributions`] needs to know about a dossier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DossierFacts {
-    pub received_at: NaiveDateTime,
-    pub due_at: NaiveDateTime,
-    pub resolved_at: Option<NaiveDateTime>,
-    pub withdrawn_at: Option<NaiveDateTime>,
-    /// `early`, `on_time` or `late` once resolved.
-    pub outcome: Option<String>,
-    /// `approved` or `refused` once resolved.
-    pub result: Option<String>,
+    pub received_at: Instant,
+    pub due_at: Instant,
+    pub resolved_at: Option<Instant>,
+    pub withdrawn_at: Option<Instant>,
+    /// Set once resolved.
+    pub outcome: Option<Outcome>,
+    /// Set once resolved.
+    pub result: Option<Resolution>,
     pub working_minutes_used: Option<i64>,
     pub limit_minutes: Option<i64>,
     /// Requests for supplement: start and end (`None` while open).
-    pub pauses: Vec<(NaiveDateTime, Option<NaiveDateTime>)>,
+    pub pauses: Vec<(Instant, Option<Instant>)>,
 }
 
 /// The per-local-day deltas one dossier adds to the report's prefix sums, merged by day and without
 /// zero entries, in day order.
 pub fn contributions(d: &DossierFacts) -> Vec<(NaiveDate, Counters)> {
     let mut out: Vec<(NaiveDate, Counters)> = Vec::with_capacity(8);
-    let mut add = |at: NaiveDateTime, c: Counters| out.push((local_date(at), c));
+    let mut add = |at: Instant, c: Counters| out.push((local_date(at), c));
 
     add(
         d.received_at,
@@ -218,14 +208,14 @@ pub fn contributions(d: &DossierFacts) -> Vec<(NaiveDate, Counters)> {
     };
     if let Some(at) = d.resolved_at {
         let mut c = Counters::default();
-        match d.outcome.as_deref() {
-            Some("early") => c.resolved_early = 1,
-            Some("late") => c.resolved_late = 1,
-            // A resolved dossier always has an outcome; an unknown one counts as on time rather
-            // than vanishing from the totals.
-            _ => c.resolved_on_time = 1,
+        match d.outcome {
+            Some(Outcome::Early) => c.resolved_early = 1,
+            Some(Outcome::Late) => c.resolved_late = 1,
+            // A resolved dossier always has an outcome (the store refuses a row that says
+            // otherwise); without one it counts as on time rather than vanishing from the totals.
+            Some(Outcome::OnTime) | None => c.resolved_on_time = 1,
         }
-        if d.result.as_deref() == Some("refused") {
+        if d.result == Some(Resolution::Refused) {
             c.refused = 1;
         }
         if let (Some(used), Some(limit)) = (d.working_minutes_used, d.limit_minutes) {
@@ -273,8 +263,8 @@ pub fn contributions(d: &DossierFacts) -> Vec<(NaiveDate, Counters)> {
     // Each such interval (x, y] is +1 at x and −1 at y.
     let mut lo = d.received_at.max(d.due_at);
     let hi = closed_at;
-    let before_hi = |t: NaiveDateTime| hi.is_none_or(|h| t < h);
-    let mut interval = |x: NaiveDateTime, y: Option<NaiveDateTime>| {
+    let before_hi = |t: Instant| hi.is_none_or(|h| t < h);
+    let mut interval = |x: Instant, y: Option<Instant>| {
         if y.is_none_or(|y| x < y) {
             add(
                 x,
@@ -387,6 +377,14 @@ pub struct ChannelPrefix {
 }
 
 impl ChannelPrefix {
+    pub fn of_mut(&mut self, channel: Channel) -> &mut Counters {
+        match channel {
+            Channel::Online => &mut self.online,
+            Channel::Direct => &mut self.direct,
+            Channel::Postal => &mut self.postal,
+        }
+    }
+
     pub fn total(&self) -> Counters {
         self.online + self.direct + self.postal
     }
@@ -448,13 +446,14 @@ impl ReportLine {
 mod tests {
     use super::*;
 
-    fn t(day: u32, hour: u32) -> NaiveDateTime {
+    fn t(day: u32, hour: u32) -> Instant {
         // Local (UTC+7) 2025-03-`day` `hour`:00.
-        NaiveDate::from_ymd_opt(2025, 3, day)
+        let naive = NaiveDate::from_ymd_opt(2025, 3, day)
             .unwrap()
             .and_hms_opt(hour, 0, 0)
             .unwrap()
-            - TimeDelta::hours(7)
+            - TimeDelta::hours(7);
+        Instant::from_naive_utc(naive)
     }
 
     fn prefix(c: &[(NaiveDate, Counters)], before: NaiveDate) -> Counters {
@@ -512,8 +511,8 @@ mod tests {
         f.pauses = vec![(t(7, 9), Some(t(12, 9)))];
         f.due_at = t(13, 9);
         f.resolved_at = Some(t(17, 9));
-        f.outcome = Some("late".into());
-        f.result = Some("refused".into());
+        f.outcome = Some(Outcome::Late);
+        f.result = Some(Resolution::Refused);
         f.working_minutes_used = Some(3000);
         f.limit_minutes = Some(2400);
         let c = contributions(&f);
@@ -560,7 +559,7 @@ mod tests {
         let before = contributions(&facts());
         let mut f = facts();
         f.resolved_at = Some(t(5, 9));
-        f.outcome = Some("early".into());
+        f.outcome = Some(Outcome::Early);
         let after = contributions(&f);
         let delta = difference(&before, &after);
         let total =

@@ -211,7 +211,7 @@ pub async fn create_client(
             name: client.name,
             role: "portal".to_owned(),
             active: client.active,
-            created_at: local(client.created_at.and_utc()),
+            created_at: local(client.created_at),
             client_secret: Some(secret),
         }))
 }
@@ -241,7 +241,7 @@ pub async fn list_clients(
             name: c.name,
             role: "portal".to_owned(),
             active: c.active,
-            created_at: local(c.created_at.and_utc()),
+            created_at: local(c.created_at),
             client_secret: None,
         },
     )))
@@ -262,11 +262,11 @@ impl From<crate::store::accounts::UserRecord> for UserDto {
     fn from(u: crate::store::accounts::UserRecord) -> Self {
         Self {
             username: u.username,
-            role: u.role,
+            role: u.role.as_str().to_owned(),
             unit_code: u.unit_code,
             active: u.active,
-            created_at: local(u.created_at.and_utc()),
-            updated_at: local(u.updated_at.and_utc()),
+            created_at: local(u.created_at),
+            updated_at: local(u.updated_at),
         }
     }
 }

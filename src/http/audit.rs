@@ -84,7 +84,7 @@ pub async fn list(
         |e| id_cursor(e.id),
         |e| AuditEntryDto {
             id: e.id,
-            at: local(e.at.and_utc()),
+            at: local(e.at),
             actor: e.actor,
             actor_role: e.actor_role,
             client_id: e.client_id,

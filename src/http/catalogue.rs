@@ -83,8 +83,8 @@ impl From<Unit> for UnitDto {
             name: u.name,
             parent_code: u.parent_code,
             agency_code: u.agency_code,
-            created_at: local(u.created_at.and_utc()),
-            updated_at: local(u.updated_at.and_utc()),
+            created_at: local(u.created_at),
+            updated_at: local(u.updated_at),
         }
     }
 }
@@ -335,7 +335,7 @@ impl From<ProcedureVersion> for ProcedureDto {
                 SupplementPolicy::Restart => SupplementPolicyDto::Restart,
             },
             active: p.active,
-            created_at: local(p.created_at.and_utc()),
+            created_at: local(p.created_at),
         }
     }
 }

@@ -7,11 +7,11 @@ use serde::{Deserialize, Deserializer};
 use crate::domain::calendar::LOCAL_OFFSET;
 
 /// An instant as the API shows it: RFC 3339 at UTC+7.
-pub fn local(instant: DateTime<Utc>) -> DateTime<FixedOffset> {
-    instant.with_timezone(&LOCAL_OFFSET)
+pub fn local(instant: impl Into<DateTime<Utc>>) -> DateTime<FixedOffset> {
+    instant.into().with_timezone(&LOCAL_OFFSET)
 }
 
-pub fn local_opt(instant: Option<DateTime<Utc>>) -> Option<DateTime<FixedOffset>> {
+pub fn local_opt<T: Into<DateTime<Utc>>>(instant: Option<T>) -> Option<DateTime<FixedOffset>> {
     instant.map(local)
 }
 

@@ -1,7 +1,7 @@
 //! Webhook subscriptions for the e-portal and their delivery log.
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -108,7 +108,7 @@ fn webhook_dto(record: WebhookRecord, with_secret: bool) -> WebhookDto {
         description: record.description,
         client_id: record.owner_client_id,
         created_by: record.created_by,
-        created_at: local(record.created_at.and_utc()),
+        created_at: local(record.created_at),
         secret: with_secret.then_some(record.secret),
     }
 }
@@ -284,8 +284,8 @@ pub struct DeliveryDto {
     pub attempt_log: Vec<AttemptDto>,
 }
 
-fn at(t: NaiveDateTime) -> DateTime<FixedOffset> {
-    local(t.and_utc())
+fn at(t: crate::domain::Instant) -> DateTime<FixedOffset> {
+    local(t)
 }
 
 fn delivery_dto(view: DeliveryView, attempts: &[AttemptRecord]) -> DeliveryDto {
@@ -315,7 +315,7 @@ fn delivery_dto(view: DeliveryView, attempts: &[AttemptRecord]) -> DeliveryDto {
         redelivery_of: d.redelivery_of,
         created_at: at(d.created_at),
         updated_at: at(d.updated_at),
-        delivered_at: local_opt(d.delivered_at.map(|t| t.and_utc())),
+        delivered_at: local_opt(d.delivered_at),
     }
 }
 

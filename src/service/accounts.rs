@@ -100,10 +100,7 @@ pub fn login_user(
         Some(user) if user.active && verify_password(&user.password_hash, password) => {
             Ok(Principal {
                 subject: user.username,
-                role: user
-                    .role
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt(format!("unknown role `{}`", user.role)))?,
+                role: user.role,
                 unit_code: user.unit_code,
                 kind: PrincipalKind::User,
             })
@@ -200,14 +197,12 @@ fn insert_user(
                 format!("no unit `{unit}`"),
             ));
         }
-        accounts::insert_user(conn, username, &hash, role.as_str(), unit_code).map_err(
-            |e| match e {
-                StoreError::UniqueViolation(_) => {
-                    ServiceError::Conflict(format!("user `{username}` exists"))
-                }
-                other => other.into(),
-            },
-        )
+        accounts::insert_user(conn, username, &hash, role, unit_code).map_err(|e| match e {
+            StoreError::UniqueViolation(_) => {
+                ServiceError::Conflict(format!("user `{username}` exists"))
+            }
+            other => other.into(),
+        })
     })
 }
 
@@ -339,13 +334,7 @@ pub fn update_user(
     write_transaction(conn, |conn| {
         let before = accounts::find_user(conn, username)?
             .ok_or_else(|| ServiceError::NotFound(format!("no user `{username}`")))?;
-        let role: Role = match update.role {
-            Some(role) => role,
-            None => before
-                .role
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("unknown role `{}`", before.role)))?,
-        };
+        let role = update.role.unwrap_or(before.role);
         let unit = update
             .unit_code
             .clone()
@@ -364,7 +353,7 @@ pub fn update_user(
                 format!("no unit `{code}`"),
             ));
         }
-        let demotes_admin = before.role == "admin"
+        let demotes_admin = before.role == Role::Admin
             && before.active
             && (role != Role::Admin || update.active == Some(false));
         if demotes_admin && accounts::count_active_admins(conn)? <= 1 {
@@ -374,7 +363,7 @@ pub fn update_user(
         }
         let changes = accounts::UserChanges {
             password_hash: password_hash.clone(),
-            role: update.role.map(|r| r.as_str().to_owned()),
+            role: update.role,
             unit_code: update.unit_code.clone(),
             active: update.active,
         };

@@ -12,53 +12,82 @@ use crate::{
         list_filter,
     },
     domain::{
+        Instant,
+        applicant::{Applicant, ApplicantDraft},
         calendar::to_local,
-        dossier::{self, Command, PauseChange, Status, outcome_str},
+        deadline::{DueExplanation, Pause, time_used, working_time_left},
+        dossier::{self, Channel, Command, Dossier, HistoryAction, PauseChange, Status},
+        limits::{self, EXTERNAL_REF_MAX_CHARS},
+        procedure::ProcedureCode,
     },
     store::{
         DbConnection, StoreError,
         audit::AuditContext,
         calendar::CalendarCache,
         catalogue,
-        dossiers::{
-            self as store, DossierChanges, DossierFilter, DossierRecord, EventRecord, ListCursor,
-            NewDossier, NewEvent, PauseRecord, naive, utc,
-        },
+        dossiers::{self as store, DossierFilter, EventRecord, ListCursor, PauseRecord},
         feed::{self, ChangePosition},
-        outbox, write_transaction,
+        outbox,
+        types::{Details, Documents},
+        write_transaction,
     },
 };
 
 /// Clock skew tolerated between a client saying "now" and this server.
 const CLOCK_SKEW: TimeDelta = TimeDelta::seconds(60);
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq, Default)]
-pub struct Applicant {
-    pub name: String,
-    pub id_number: Option<String>,
-    pub organization: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub address: Option<String>,
-}
-
+/// A receipt as it enters, checked: only the instant is left to compare with the clock.
 #[derive(Debug, Clone)]
 pub struct ReceiptInput {
-    pub procedure_code: String,
+    pub procedure_code: ProcedureCode,
     pub applicant: Applicant,
-    pub channel: String,
+    pub channel: Channel,
     pub received_at: Option<DateTime<Utc>>,
     pub external_ref: Option<String>,
 }
 
-pub use super::idempotency::{IdempotencyRequest, StoredReply, replay};
+impl ReceiptInput {
+    /// Parses a receipt request (the API's body, an imported row); every problem is named.
+    pub fn parse(
+        procedure_code: &str,
+        applicant: ApplicantDraft,
+        channel: Channel,
+        received_at: Option<DateTime<Utc>>,
+        external_ref: Option<String>,
+    ) -> Result<Self, ServiceError> {
+        let mut errors = Vec::new();
+        let procedure_code = ProcedureCode::parse(procedure_code)
+            .map_err(|message| errors.push(("procedure_code".to_owned(), message)))
+            .ok();
+        let applicant = Applicant::parse(applicant)
+            .map_err(|e| errors.extend(e))
+            .ok();
+        limits::bounded(
+            &mut errors,
+            "external_ref",
+            external_ref.as_deref(),
+            EXTERNAL_REF_MAX_CHARS,
+        );
+        if external_ref.as_deref().is_some_and(|r| r.trim().is_empty()) {
+            errors.push(("external_ref".into(), "must not be blank".into()));
+        }
+        match (procedure_code, applicant) {
+            (Some(procedure_code), Some(applicant)) if errors.is_empty() => Ok(Self {
+                procedure_code,
+                applicant,
+                channel,
+                received_at,
+                external_ref,
+            }),
+            _ => Err(ServiceError::Invalid(errors)),
+        }
+    }
+}
 
-pub const CHANNELS: [&str; 3] = ["direct", "online", "postal"];
-
-fn scope_of(record: &DossierRecord) -> DossierScope {
+fn scope_of(dossier: &Dossier) -> DossierScope {
     DossierScope {
-        current_unit_code: record.current_unit_code.clone(),
-        created_by_client: record.created_by_client.clone(),
+        current_unit_code: dossier.current_unit_code.clone(),
+        created_by_client: dossier.created_by_client.clone(),
     }
 }
 
@@ -66,106 +95,41 @@ fn principal_client(who: &Principal) -> Option<String> {
     (who.kind == crate::auth::policy::PrincipalKind::Client).then(|| who.subject.clone())
 }
 
-fn validate_receipt(input: &ReceiptInput, now: DateTime<Utc>) -> Result<(), ServiceError> {
-    let mut errors = Vec::new();
-    let mut bounded = |field: &str, value: Option<&String>, max: usize| {
-        if let Some(v) = value
-            && v.chars().count() > max
-        {
-            errors.push((field.to_owned(), format!("at most {max} characters")));
-        }
-    };
-    bounded("applicant.name", Some(&input.applicant.name), 200);
-    bounded(
-        "applicant.id_number",
-        input.applicant.id_number.as_ref(),
-        32,
-    );
-    bounded(
-        "applicant.organization",
-        input.applicant.organization.as_ref(),
-        300,
-    );
-    bounded("applicant.phone", input.applicant.phone.as_ref(), 32);
-    bounded("applicant.email", input.applicant.email.as_ref(), 254);
-    bounded("applicant.address", input.applicant.address.as_ref(), 500);
-    bounded("external_ref", input.external_ref.as_ref(), 100);
-    if input.applicant.name.trim().is_empty() {
-        errors.push(("applicant.name".into(), "must not be empty".into()));
+/// The moment an action or a receipt happened: now unless given, never in the future.
+fn moment(
+    field: &str,
+    given: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ServiceError> {
+    if given.is_some_and(|at| at > now + CLOCK_SKEW) {
+        return Err(ServiceError::invalid(field, "must not be in the future"));
     }
-    if let Some(email) = &input.applicant.email
-        && !(email.contains('@') && !email.starts_with('@') && !email.ends_with('@'))
-    {
-        errors.push(("applicant.email".into(), "is not an e-mail address".into()));
-    }
-    if let Some(phone) = &input.applicant.phone
-        && !phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-    {
-        errors.push((
-            "applicant.phone".into(),
-            "may hold only digits, spaces and + - ( ) .".into(),
-        ));
-    }
-    if let Some(id) = &input.applicant.id_number
-        && !id.chars().all(|c| c.is_ascii_alphanumeric())
-    {
-        errors.push((
-            "applicant.id_number".into(),
-            "may hold only letters and digits".into(),
-        ));
-    }
-    if !CHANNELS.contains(&input.channel.as_str()) {
-        errors.push((
-            "channel".into(),
-            format!("must be one of {}", CHANNELS.join(", ")),
-        ));
-    }
-    if let Some(at) = input.received_at
-        && at > now + CLOCK_SKEW
-    {
-        errors.push(("received_at".into(), "must not be in the future".into()));
-    }
-    if input
-        .external_ref
-        .as_deref()
-        .is_some_and(|r| r.trim().is_empty())
-    {
-        errors.push(("external_ref".into(), "must not be blank".into()));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ServiceError::Invalid(errors))
-    }
+    Ok(given.unwrap_or(now).min(now))
 }
 
 /// The result of a receipt: the dossier and its one-time lookup secret.
 pub struct Received {
-    pub record: DossierRecord,
+    pub dossier: Dossier,
     pub lookup_secret: String,
 }
 
-/// Receipt (tiếp nhận). `render` turns the new dossier into the response body that an
-/// `Idempotency-Key` stores, in the same transaction.
+/// Receipt (tiếp nhận), in one transaction.
+#[tracing::instrument(
+    name = "dossiers.receive",
+    skip_all,
+    fields(procedure_code = %input.procedure_code, channel = %input.channel, by = %who.subject)
+)]
 pub fn receive(
     conn: &mut DbConnection,
     calendars: &CalendarCache,
     who: &Principal,
     audit: &AuditContext,
     input: ReceiptInput,
-    idem: Option<&IdempotencyRequest>,
-    render: impl FnOnce(&Received) -> StoredReply,
-) -> Result<StoredReply, ServiceError> {
+) -> Result<Received, ServiceError> {
     authorize(who, &Action::ReceiveDossier, None)?;
-    let now = Utc::now();
-    validate_receipt(&input, now)?;
-    let received_at = input.received_at.unwrap_or(now).min(now);
-    super::idempotency::run(conn, who, idem, |conn| {
-        write_transaction(conn, |conn| {
-            receive_once(conn, calendars, who, audit, &input, received_at, render)
-        })
+    let received_at = moment("received_at", input.received_at, Utc::now())?;
+    write_transaction(conn, |conn| {
+        receive_once(conn, calendars, who, audit, &input, received_at)
     })
 }
 
@@ -177,17 +141,14 @@ fn receive_once(
     audit: &AuditContext,
     input: &ReceiptInput,
     received_at: DateTime<Utc>,
-    render: impl FnOnce(&Received) -> StoredReply,
-) -> Result<StoredReply, ServiceError> {
-    let now = Utc::now();
-    let procedure =
-        catalogue::latest_procedure(conn, &input.procedure_code).map_err(|e| match e {
-            StoreError::NotFound => ServiceError::invalid(
-                "procedure_code",
-                format!("no procedure `{}`", input.procedure_code),
-            ),
-            other => other.into(),
-        })?;
+) -> Result<Received, ServiceError> {
+    let code = input.procedure_code.as_str();
+    let procedure = catalogue::latest_procedure(conn, code).map_err(|e| match e {
+        StoreError::NotFound => {
+            ServiceError::invalid("procedure_code", format!("no procedure `{code}`"))
+        }
+        other => other.into(),
+    })?;
     if !procedure.active {
         return Err(ServiceError::invalid(
             "procedure_code",
@@ -201,11 +162,9 @@ fn receive_once(
         .map(|t| t.date())
         .ok_or_else(|| ServiceError::invalid("received_at", "out of range"))?;
     let lookup_secret = uuid::Uuid::new_v4().simple().to_string();
-    let mut explanation =
-        serde_json::to_value(&receipt.due).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    explanation["calendar_revision"] = revision.into();
     let first_step = &procedure.rules.steps[0];
-    let stamp = naive(now);
+    let stamp = Instant::now();
+    let received = Instant::from(received_at);
     // The day's number is taken last (below): receipts of one agency wait for each other from
     // that moment until they commit, so everything that does not need the number comes first,
     // under a provisional code no other transaction can see.
@@ -214,27 +173,36 @@ fn receive_once(
         lead_unit.agency_code,
         uuid::Uuid::new_v4().simple()
     );
-    let mut record = store::insert_dossier(
+    let mut dossier = store::insert_dossier(
         conn,
-        &NewDossier {
+        &Dossier {
+            id: 0,
             code: provisional_code,
             agency_code: lead_unit.agency_code.clone(),
             procedure_code: procedure.code.clone(),
             procedure_version: procedure.version,
             unit_code: procedure.unit_code.clone(),
             field: procedure.field.clone(),
-            channel: input.channel.clone(),
-            status: Status::Received.as_str().to_owned(),
-            applicant_name: input.applicant.name.trim().to_owned(),
-            applicant: serde_json::to_string(&input.applicant)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            received_at: naive(received_at),
-            due_at: naive(receipt.due.due_at),
-            due_explanation: explanation.to_string(),
+            channel: input.channel,
+            status: Status::Received,
+            applicant: input.applicant.clone(),
+            received_at: received,
+            due_at: receipt.due.due_at.into(),
+            due_explanation: DueExplanation {
+                computation: receipt.due.clone(),
+                calendar_revision: revision,
+            },
             current_step: Some(0),
             current_unit_code: Some(first_step.unit_code.clone()),
-            current_step_started_at: Some(naive(received_at)),
-            current_step_due_at: Some(naive(receipt.first_step_due_at)),
+            current_step_started_at: Some(received),
+            current_step_due_at: Some(receipt.first_step_due_at.into()),
+            paused_since: None,
+            resolved_at: None,
+            result: None,
+            outcome: None,
+            returned_at: None,
+            withdrawn_at: None,
+            apology_due_at: None,
             external_ref: input.external_ref.clone(),
             lookup_secret_hash: sha256_hex(lookup_secret.as_bytes()),
             created_by: who.subject.clone(),
@@ -253,49 +221,56 @@ fn receive_once(
         }
         other => other.into(),
     })?;
-    store::insert_event(conn, &NewEvent {
-        dossier_id: record.id,
-        seq: 1,
-        action: "receive".into(),
-        at: naive(received_at),
-        status_after: Status::Received.as_str().into(),
-        step: None,
-        step_name: None,
-        unit_code: None,
-        from_user: who.subject.clone(),
-        to_user: None,
-        to_unit_code: Some(first_step.unit_code.clone()),
-        to_step: Some(0),
-        step_due_at: None,
-        step_outcome: None,
-        note: Some(format!("channel: {}", input.channel)),
-        details: Some(serde_json::json!({"due_at": receipt.due.due_at, "first_step_due_at": receipt.first_step_due_at}).to_string()),
-    })?;
-    feed::record_change(conn, record.id, record.version, record.updated_at)?;
+    store::insert_event(
+        conn,
+        &EventRecord {
+            id: 0,
+            dossier_id: dossier.id,
+            seq: 1,
+            action: HistoryAction::Receive,
+            at: received,
+            status_after: Status::Received,
+            step: None,
+            step_name: None,
+            unit_code: None,
+            from_user: who.subject.clone(),
+            to_user: None,
+            to_unit_code: Some(first_step.unit_code.clone()),
+            to_step: Some(0),
+            step_due_at: None,
+            step_outcome: None,
+            note: Some(format!("channel: {}", input.channel)),
+            details: Some(Details(serde_json::json!({
+                "due_at": receipt.due.due_at,
+                "first_step_due_at": receipt.first_step_due_at,
+            }))),
+        },
+    )?;
+    feed::record_change(conn, dossier.id, dossier.version, dossier.updated_at)?;
     let number = store::next_dossier_number(conn, &lead_unit.agency_code, local_day)?;
     if number > 9999 {
         return Err(ServiceError::Conflict(
             "the day's dossier numbers (9999) are exhausted for this agency".into(),
         ));
     }
-    record.code = format!(
+    dossier.code = format!(
         "{}-{}-{number:04}",
         lead_unit.agency_code,
         local_day.format("%y%m%d")
     );
-    store::set_dossier_code(conn, record.id, &record.code)?;
+    store::set_dossier_code(conn, dossier.id, &dossier.code)?;
     // Statistics (issue 6): the report's counters, in this transaction. They are shared rows
     // too, so they are also written after the number.
-    super::stats::on_dossier_change(conn, &calendar, &procedure.rules, None, &record)?;
+    super::stats::on_dossier_change(conn, &calendar, &procedure.rules, None, &dossier)?;
     audit.record(
         conn,
         "dossier.receive",
         "dossier",
-        &record.code,
+        &dossier.code,
         serde_json::json!({
-            "procedure_code": record.procedure_code, "procedure_version": record.procedure_version,
-            "channel": record.channel, "received_at": received_at, "due_at": receipt.due.due_at,
-            "external_ref": record.external_ref,
+            "procedure_code": dossier.procedure_code, "procedure_version": dossier.procedure_version,
+            "channel": dossier.channel, "received_at": received_at, "due_at": receipt.due.due_at,
+            "external_ref": dossier.external_ref,
         }),
     )?;
     // The webhook outbox, in the receipt's transaction (the change feed is written above).
@@ -303,37 +278,33 @@ fn receive_once(
         conn,
         &webhooks::dossier_event(
             EventType::Received,
-            &record,
+            &dossier,
             received_at,
             serde_json::json!({"actor": who.subject}),
         ),
     )?;
-    Ok(render(&Received {
-        record,
+    Ok(Received {
+        dossier,
         lookup_secret,
-    }))
-}
-
-fn load(conn: &mut DbConnection, code: &str) -> Result<DossierRecord, ServiceError> {
-    store::get_dossier(conn, code).map_err(|e| match e {
-        StoreError::NotFound => ServiceError::NotFound(format!("no dossier `{code}`")),
-        other => other.into(),
     })
 }
 
-pub fn get(
-    conn: &mut DbConnection,
-    who: &Principal,
-    code: &str,
-) -> Result<DossierRecord, ServiceError> {
-    let record = load(conn, code)?;
-    authorize(who, &Action::ReadDossier, Some(&scope_of(&record)))?;
-    Ok(record)
+fn not_found(code: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
+    move |e| match e {
+        StoreError::NotFound => ServiceError::NotFound(format!("no dossier `{code}`")),
+        other => other.into(),
+    }
+}
+
+pub fn get(conn: &mut DbConnection, who: &Principal, code: &str) -> Result<Dossier, ServiceError> {
+    let dossier = store::get_dossier(conn, code).map_err(not_found(code))?;
+    authorize(who, &Action::ReadDossier, Some(&scope_of(&dossier)))?;
+    Ok(dossier)
 }
 
 /// A dossier with its control slip and pauses.
 pub struct DossierDetail {
-    pub record: DossierRecord,
+    pub dossier: Dossier,
     pub events: Vec<EventRecord>,
     pub pauses: Vec<PauseRecord>,
 }
@@ -343,27 +314,75 @@ pub fn detail(
     who: &Principal,
     code: &str,
 ) -> Result<DossierDetail, ServiceError> {
-    let record = get(conn, who, code)?;
-    let events = store::history(conn, record.id)?;
-    let pauses = store::pauses_of(conn, record.id)?;
+    let dossier = get(conn, who, code)?;
+    let events = store::history(conn, dossier.id)?;
+    let pauses = store::pauses_of(conn, dossier.id)?;
     Ok(DossierDetail {
-        record,
+        dossier,
         events,
         pauses,
     })
 }
 
-fn action_kind(command: &Command) -> DossierActionKind {
-    match command {
-        Command::Start => DossierActionKind::Start,
-        Command::Forward { .. } => DossierActionKind::Forward,
-        Command::RequestSupplement { .. } => DossierActionKind::RequestSupplement,
-        Command::SupplementReceived => DossierActionKind::SupplementReceived,
-        Command::Resolve { .. } => DossierActionKind::Resolve,
-        Command::Return => DossierActionKind::Return,
-        Command::Withdraw { .. } => DossierActionKind::Withdraw,
-        Command::Apologize { .. } => DossierActionKind::Apologize,
-    }
+/// A dossier's deadline as it stands: its pauses, the working time it used (to resolution or
+/// withdrawal, else to now) and, while open, the working time left.
+pub struct DeadlineView {
+    pub dossier: Dossier,
+    pub pauses: Vec<PauseRecord>,
+    pub working_minutes_used: i64,
+    pub working_minutes_left: Option<i64>,
+}
+
+/// The deadline explanation of a dossier at `now`; the time used is counted as the statistics
+/// count it (from the last restart of the clock under the `restart` supplement policy).
+pub fn deadline(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    who: &Principal,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<DeadlineView, ServiceError> {
+    let dossier = get(conn, who, code)?;
+    let pauses = store::pauses_of(conn, dossier.id)?;
+    let procedure =
+        catalogue::procedure_version(conn, &dossier.procedure_code, dossier.procedure_version)?;
+    let (_, calendar) = calendars.get(conn)?;
+    let corrupt = |e: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!("dossier {} ({}): {e}", dossier.id, dossier.code))
+    };
+    let end = dossier
+        .resolved_at
+        .or(dossier.withdrawn_at)
+        .map_or(now, Instant::utc);
+    let paused: Vec<Pause> = pauses.iter().map(PauseRecord::pause).collect();
+    let used = time_used(
+        &calendar,
+        procedure.rules.time_limit,
+        procedure.rules.supplement_policy,
+        dossier.received_at.utc(),
+        &paused,
+        end,
+    )
+    .map_err(|e| corrupt(&e))?;
+    let left = if dossier.status.is_open() {
+        Some(working_time_left(&calendar, dossier.due_at.utc(), now).map_err(|e| corrupt(&e))?)
+    } else {
+        None
+    };
+    Ok(DeadlineView {
+        dossier,
+        pauses,
+        working_minutes_used: used.used_minutes,
+        working_minutes_left: left,
+    })
+}
+
+/// The permission a command needs: the action of the same wire name.
+fn action_kind(command: &Command) -> Result<DossierActionKind, ServiceError> {
+    command
+        .name()
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("no permission for an action: {e}")).into())
 }
 
 /// An action request beyond the command itself.
@@ -377,8 +396,34 @@ pub struct ActionInput {
     pub note: Option<String>,
 }
 
+/// What an action's control-slip entry says beyond the command's name.
+fn action_details(command: &Command, transition: &dossier::Transition) -> serde_json::Value {
+    match command {
+        Command::RequestSupplement { reason, documents } => {
+            serde_json::json!({"reason": reason, "documents": documents})
+        }
+        Command::Resolve { result, note } => {
+            serde_json::json!({"result": result, "note": note})
+        }
+        Command::Withdraw { reason } => serde_json::json!({"reason": reason}),
+        Command::Apologize { reason, new_due_at } => serde_json::json!({
+            "reason": reason, "new_due_at": new_due_at,
+            "issued_in_time": transition.apology.as_ref().map(|a| a.in_time),
+        }),
+        Command::SupplementReceived => {
+            serde_json::json!({"due_at": transition.due.as_ref().map(|d| d.due_at)})
+        }
+        _ => serde_json::json!({}),
+    }
+}
+
 /// One action (thao tác) on a dossier, in one transaction: the state, the version, the control slip
 /// and the audit log change together or not at all.
+#[tracing::instrument(
+    name = "dossiers.act",
+    skip_all,
+    fields(code = %code, action = input.command.name(), by = %who.subject)
+)]
 pub fn act(
     conn: &mut DbConnection,
     calendars: &CalendarCache,
@@ -386,71 +431,41 @@ pub fn act(
     audit: &AuditContext,
     code: &str,
     input: ActionInput,
-) -> Result<DossierRecord, ServiceError> {
-    let now = Utc::now();
-    if let Some(at) = input.at
-        && at > now + CLOCK_SKEW
-    {
-        return Err(ServiceError::invalid("at", "must not be in the future"));
-    }
-    let at = input.at.unwrap_or(now).min(now);
+) -> Result<Dossier, ServiceError> {
+    limits::check_action(
+        &input.command,
+        input.note.as_deref(),
+        input.to_user.as_deref(),
+    )?;
+    let at = moment("at", input.at, Utc::now())?;
     write_transaction(conn, |conn| {
-        let record = store::get_dossier_for_update(conn, code).map_err(|e| match e {
-            StoreError::NotFound => ServiceError::NotFound(format!("no dossier `{code}`")),
-            other => other.into(),
-        })?;
+        let mut dossier = store::get_dossier_for_update(conn, code).map_err(not_found(code))?;
         // Whether the caller may see the dossier at all comes first, so that a 412 or 409 never
         // tells a stranger anything about it.
-        authorize(who, &Action::ReadDossier, Some(&scope_of(&record)))?;
+        authorize(who, &Action::ReadDossier, Some(&scope_of(&dossier)))?;
         authorize(
             who,
-            &Action::DossierAction(action_kind(&input.command)),
-            Some(&scope_of(&record)),
+            &Action::DossierAction(action_kind(&input.command)?),
+            Some(&scope_of(&dossier)),
         )?;
-        if record.version != input.expected_version {
+        if dossier.version != input.expected_version {
             return Err(ServiceError::StaleVersion(format!(
                 "the dossier is at version {}, not {}; read it again and retry",
-                record.version, input.expected_version
+                dossier.version, input.expected_version
             )));
         }
         let procedure =
-            catalogue::procedure_version(conn, &record.procedure_code, record.procedure_version)?;
+            catalogue::procedure_version(conn, &dossier.procedure_code, dossier.procedure_version)?;
         let (revision, calendar) = calendars.get(conn)?;
-        let pauses = store::pauses_of(conn, record.id)?;
-        let last_event_at = utc(store::last_event_at(conn, record.id)?);
-        let state = record.state(&pauses, last_event_at)?;
+        let pauses = store::pauses_of(conn, dossier.id)?;
+        let last_event_at = store::last_event_at(conn, dossier.id)?;
+        let state = dossier.state(
+            pauses.iter().map(PauseRecord::pause).collect(),
+            last_event_at.utc(),
+        );
         let transition = dossier::decide(&calendar, &procedure.rules, &state, &input.command, at)?;
-
-        let mut changes = DossierChanges::from_record(&record);
-        changes.status = transition.status.as_str().to_owned();
-        changes.current_step = transition.current_step.and_then(|s| i32::try_from(s).ok());
-        changes.current_unit_code = transition.current_unit_code.clone();
-        changes.current_step_started_at = transition.current_step_started_at.map(naive);
-        changes.current_step_due_at = transition.current_step_due_at.map(naive);
-        if let Some(due) = &transition.due {
-            changes.due_at = naive(due.due_at);
-            let mut explanation =
-                serde_json::to_value(due).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            explanation["calendar_revision"] = revision.into();
-            changes.due_explanation = explanation.to_string();
-        }
-        if let Some((result, outcome)) = transition.resolved {
-            changes.resolved_at = Some(naive(at));
-            changes.result = Some(result.as_str().to_owned());
-            changes.outcome = Some(outcome_str(outcome).to_owned());
-            changes.current_unit_code = None;
-        }
-        match &transition.status {
-            Status::Returned => changes.returned_at = Some(naive(at)),
-            Status::Withdrawn => {
-                changes.withdrawn_at = Some(naive(at));
-                changes.current_unit_code = None;
-            }
-            _ => {}
-        }
-        if let Some(apology) = &transition.apology {
-            changes.apology_due_at = Some(naive(apology.new_due_at));
-        }
+        let before = dossier.clone();
+        dossier.apply(&transition, at, revision, Utc::now());
         match &transition.pause {
             PauseChange::Open { at } => {
                 let Command::RequestSupplement { reason, documents } = &input.command else {
@@ -458,78 +473,59 @@ pub fn act(
                         StoreError::Corrupt("pause opened by another command".into()).into(),
                     );
                 };
-                store::open_pause(conn, record.id, naive(*at), reason, documents, &who.subject)?;
-                changes.paused_since = Some(naive(*at));
+                let documents = Documents(documents.clone());
+                store::open_pause(
+                    conn,
+                    dossier.id,
+                    (*at).into(),
+                    reason,
+                    &documents,
+                    &who.subject,
+                )?;
             }
             PauseChange::Close { at } => {
-                store::close_pause(conn, record.id, naive(*at), &who.subject)?;
-                changes.paused_since = None;
+                store::close_pause(conn, dossier.id, (*at).into(), &who.subject)?;
             }
             PauseChange::None => {}
         }
-        store::update_dossier(conn, record.id, record.version, &changes)?;
+        store::update_dossier(conn, &dossier, before.version)?;
 
-        let step_name = |i: Option<usize>| {
-            i.and_then(|i| procedure.rules.steps.get(i))
-                .map(|s| s.name.clone())
-        };
-        let step_unit = |i: Option<usize>| {
-            i.and_then(|i| procedure.rules.steps.get(i))
-                .map(|s| s.unit_code.clone())
-        };
-        let details = match &input.command {
-            Command::RequestSupplement { reason, documents } => {
-                serde_json::json!({"reason": reason, "documents": documents})
-            }
-            Command::Resolve { result, note } => {
-                serde_json::json!({"result": result, "note": note})
-            }
-            Command::Withdraw { reason } => serde_json::json!({"reason": reason}),
-            Command::Apologize { reason, new_due_at } => serde_json::json!({
-                "reason": reason, "new_due_at": new_due_at,
-                "issued_in_time": transition.apology.as_ref().map(|a| a.in_time),
-            }),
-            Command::SupplementReceived => {
-                serde_json::json!({"due_at": transition.due.as_ref().map(|d| d.due_at)})
-            }
-            _ => serde_json::json!({}),
-        };
+        let step = |i: Option<usize>| i.and_then(|i| procedure.rules.steps.get(i));
+        let details = action_details(&input.command, &transition);
+        let slip = &transition.slip;
         store::insert_event(
             conn,
-            &NewEvent {
-                dossier_id: record.id,
-                seq: changes.version,
-                action: input.command.name().to_owned(),
-                at: naive(at),
-                status_after: changes.status.clone(),
-                step: transition.slip.step.and_then(|s| i32::try_from(s).ok()),
-                step_name: step_name(transition.slip.step),
-                unit_code: step_unit(transition.slip.step),
+            &EventRecord {
+                id: 0,
+                dossier_id: dossier.id,
+                seq: dossier.version,
+                action: input.command.action(),
+                at: at.into(),
+                status_after: dossier.status,
+                step: slip.step.and_then(|s| i32::try_from(s).ok()),
+                step_name: step(slip.step).map(|s| s.name.clone()),
+                unit_code: step(slip.step).map(|s| s.unit_code.clone()),
                 from_user: who.subject.clone(),
                 to_user: input.to_user.clone(),
-                to_unit_code: transition.slip.to_unit_code.clone(),
-                to_step: transition.slip.to_step.and_then(|s| i32::try_from(s).ok()),
-                step_due_at: transition.slip.step_due_at.map(naive),
-                step_outcome: transition
-                    .slip
-                    .step_outcome
-                    .map(|o| outcome_str(o).to_owned()),
+                to_unit_code: slip.to_unit_code.clone(),
+                to_step: slip.to_step.and_then(|s| i32::try_from(s).ok()),
+                step_due_at: slip.step_due_at.map(Instant::from),
+                step_outcome: slip.step_outcome,
                 note: input.note.clone(),
-                details: Some(details.to_string()),
+                details: Some(Details(details.clone())),
             },
         )?;
-        audit.record(conn, &format!("dossier.{}", input.command.name()), "dossier", &record.code, serde_json::json!({
-            "version": changes.version, "status": {"before": record.status, "after": changes.status},
+        audit.record(conn, &format!("dossier.{}", input.command.name()), "dossier", &dossier.code, serde_json::json!({
+            "version": dossier.version, "status": {"before": before.status, "after": dossier.status},
             "at": at, "details": details,
         }))?;
-        let updated = store::get_dossier(conn, code)?;
         // The change feed and the webhook outbox, in the action's transaction.
-        feed::record_change(conn, updated.id, updated.version, updated.updated_at)?;
+        feed::record_change(conn, dossier.id, dossier.version, dossier.updated_at)?;
         outbox::enqueue(
             conn,
             &webhooks::dossier_event(
                 EventType::for_command(&input.command),
-                &updated,
+                &dossier,
                 at,
                 event_details(&input, &transition, details, &who.subject),
             ),
@@ -539,10 +535,10 @@ pub fn act(
             conn,
             &calendar,
             &procedure.rules,
-            Some((&record, &pauses)),
-            &updated,
+            Some((&before, &pauses)),
+            &dossier,
         )?;
-        Ok(updated)
+        Ok(dossier)
     })
 }
 
@@ -568,7 +564,7 @@ pub fn list(
     mut filter: DossierFilter,
     cursor: &ListCursor,
     limit: i64,
-) -> Result<Vec<DossierRecord>, ServiceError> {
+) -> Result<Vec<Dossier>, ServiceError> {
     authorize(who, &Action::ReadDossiers, None)?;
     restrict_to_scope(&mut filter, who);
     Ok(store::list_dossiers(conn, &filter, cursor, limit)?)
@@ -585,7 +581,7 @@ fn restrict_to_scope(filter: &mut DossierFilter, who: &Principal) {
 
 /// A page of the change feed and where a reader who has seen everything readable may resume.
 pub struct ChangesPage {
-    pub rows: Vec<(DossierRecord, ChangePosition)>,
+    pub rows: Vec<(Dossier, ChangePosition)>,
     pub horizon: ChangePosition,
 }
 
@@ -611,7 +607,7 @@ pub fn public_lookup(
     conn: &mut DbConnection,
     code: &str,
     secret: &str,
-) -> Result<Option<(DossierRecord, String)>, ServiceError> {
+) -> Result<Option<(Dossier, String)>, ServiceError> {
     let record = match store::get_dossier(conn, code) {
         Ok(record) => record,
         Err(StoreError::NotFound) => return Ok(None),

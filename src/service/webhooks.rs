@@ -10,11 +10,14 @@ use sha2::Sha256;
 use super::ServiceError;
 use crate::{
     auth::policy::{Action, Principal, PrincipalKind, WebhookListScope, authorize, webhook_filter},
-    domain::{calendar::LOCAL_OFFSET, dossier::Command},
+    domain::{
+        Instant,
+        calendar::LOCAL_OFFSET,
+        dossier::{Command, Dossier},
+    },
     store::{
         DbConnection, StoreError,
         audit::AuditContext,
-        dossiers::{DossierRecord, naive, utc},
         outbox::NewOutboxEvent,
         webhooks::{self as store, AttemptRecord, DeliveryView, NewWebhook, WebhookRecord},
         write_transaction,
@@ -282,7 +285,7 @@ pub fn create(
                     .map(str::to_owned),
                 secret: generate_secret(),
                 created_by: who.subject.clone(),
-                created_at: naive(Utc::now()),
+                created_at: Instant::from(Utc::now()),
             },
         )?;
         audit.record(
@@ -396,7 +399,7 @@ pub fn redeliver(
                 original.delivery.attempts
             )));
         }
-        let new_id = store::insert_redelivery(conn, &original.delivery, naive(Utc::now()))?;
+        let new_id = store::insert_redelivery(conn, &original.delivery, Instant::from(Utc::now()))?;
         audit.record(
             conn,
             "webhook.redeliver",
@@ -429,7 +432,7 @@ pub fn wants(
     events: &[EventType],
     event_type: &str,
     dossier_client: Option<&str>,
-    event_created_at: chrono::NaiveDateTime,
+    event_created_at: Instant,
 ) -> bool {
     let type_matches = EventType::parse(event_type).is_some_and(|t| events.contains(&t));
     let scope_matches = match &record.owner_client_id {
@@ -439,8 +442,8 @@ pub fn wants(
     type_matches && scope_matches && record.created_at <= event_created_at
 }
 
-fn rfc3339(t: chrono::NaiveDateTime) -> String {
-    utc(t).with_timezone(&LOCAL_OFFSET).to_rfc3339()
+fn rfc3339(t: Instant) -> String {
+    t.utc().with_timezone(&LOCAL_OFFSET).to_rfc3339()
 }
 
 /// The outbox row for an event about a dossier: the Standard Webhooks body `{"type", "timestamp",
@@ -448,14 +451,12 @@ fn rfc3339(t: chrono::NaiveDateTime) -> String {
 /// the receiver reads them through the API with its own rights) and `details` of the action.
 pub fn dossier_event(
     event_type: EventType,
-    record: &DossierRecord,
+    record: &Dossier,
     occurred_at: DateTime<Utc>,
     details: serde_json::Value,
 ) -> NewOutboxEvent {
-    let opt = |t: Option<chrono::NaiveDateTime>| t.map(rfc3339);
-    let open = crate::domain::dossier::Status::parse(&record.status)
-        .is_some_and(crate::domain::dossier::Status::is_open);
-    let current_step = record.current_step.filter(|_| open).map(|index| {
+    let opt = |t: Option<Instant>| t.map(rfc3339);
+    let current_step = record.open_step().map(|index| {
         serde_json::json!({
             "index": index,
             "unit_code": record.current_unit_code,
@@ -487,7 +488,7 @@ pub fn dossier_event(
             "details": details,
         },
     });
-    let now = naive(Utc::now());
+    let now = Instant::now();
     NewOutboxEvent {
         message_id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
         event_type: event_type.as_str().to_owned(),
@@ -495,7 +496,7 @@ pub fn dossier_event(
         dossier_code: record.code.clone(),
         created_by_client: record.created_by_client.clone(),
         payload: body.to_string(),
-        occurred_at: naive(occurred_at),
+        occurred_at: Instant::from(occurred_at),
         created_at: now,
     }
 }

@@ -1,7 +1,8 @@
 //! User accounts and machine clients.
 
-use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
+
+use crate::{auth::policy::Role, domain::Instant};
 
 use super::{
     DbConnection, StoreError,
@@ -14,11 +15,11 @@ pub struct UserRecord {
     pub id: i64,
     pub username: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub unit_code: Option<String>,
     pub active: bool,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+    pub created_at: Instant,
+    pub updated_at: Instant,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -29,7 +30,7 @@ pub struct ClientRecord {
     pub name: String,
     pub secret_hash: String,
     pub active: bool,
-    pub created_at: NaiveDateTime,
+    pub created_at: Instant,
 }
 
 pub fn find_user(
@@ -47,10 +48,10 @@ pub fn insert_user(
     conn: &mut DbConnection,
     username: &str,
     password_hash: &str,
-    role: &str,
+    role: Role,
     unit_code: Option<&str>,
 ) -> Result<UserRecord, StoreError> {
-    let now = Utc::now().naive_utc();
+    let now = Instant::now();
     diesel::insert_into(users::table)
         .values((
             users::username.eq(username),
@@ -67,7 +68,7 @@ pub fn insert_user(
 
 pub fn count_active_admins(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(users::table
-        .filter(users::role.eq("admin"))
+        .filter(users::role.eq(Role::Admin))
         .filter(users::active.eq(true))
         .count()
         .get_result(conn)?)
@@ -96,7 +97,7 @@ pub fn insert_client(
             clients::name.eq(name),
             clients::secret_hash.eq(secret_hash),
             clients::active.eq(true),
-            clients::created_at.eq(Utc::now().naive_utc()),
+            clients::created_at.eq(Instant::now()),
         ))
         .execute(conn)?;
     find_client(conn, client_id)?.ok_or(StoreError::NotFound)
@@ -132,7 +133,7 @@ pub fn list_users(
 #[derive(Debug, Default, Clone)]
 pub struct UserChanges {
     pub password_hash: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub unit_code: Option<Option<String>>,
     pub active: Option<bool>,
 }
@@ -146,8 +147,8 @@ pub fn update_user(
     if let Some(hash) = &changes.password_hash {
         user.password_hash = hash.clone();
     }
-    if let Some(role) = &changes.role {
-        user.role = role.clone();
+    if let Some(role) = changes.role {
+        user.role = role;
     }
     if let Some(unit) = &changes.unit_code {
         user.unit_code = unit.clone();
@@ -158,10 +159,10 @@ pub fn update_user(
     diesel::update(users::table.find(user.id))
         .set((
             users::password_hash.eq(&user.password_hash),
-            users::role.eq(&user.role),
+            users::role.eq(user.role),
             users::unit_code.eq(&user.unit_code),
             users::active.eq(user.active),
-            users::updated_at.eq(Utc::now().naive_utc()),
+            users::updated_at.eq(Instant::now()),
         ))
         .execute(conn)?;
     find_user(conn, username)?.ok_or(StoreError::NotFound)

@@ -1,14 +1,15 @@
 //! The append-only audit log: who changed what, when, from which client, and why.
 
-use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
+
+use crate::domain::Instant;
 
 use super::{DbConnection, StoreError, schema::audit_log};
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = audit_log)]
 pub struct NewAuditEntry {
-    pub at: NaiveDateTime,
+    pub at: Instant,
     pub actor: String,
     pub actor_role: String,
     pub client_id: Option<String>,
@@ -25,7 +26,7 @@ pub struct NewAuditEntry {
 #[diesel(table_name = audit_log)]
 pub struct AuditEntry {
     pub id: i64,
-    pub at: NaiveDateTime,
+    pub at: Instant,
     pub actor: String,
     pub actor_role: String,
     pub client_id: Option<String>,
@@ -56,7 +57,7 @@ impl AuditContext {
         changes: serde_json::Value,
     ) -> NewAuditEntry {
         NewAuditEntry {
-            at: Utc::now().naive_utc(),
+            at: Instant::now(),
             actor: self.actor.clone(),
             actor_role: self.actor_role.clone(),
             client_id: self.client_id.clone(),

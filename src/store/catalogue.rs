@@ -1,8 +1,10 @@
 //! Units (đơn vị) and the versioned procedure catalogue.
 
-use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::domain::Instant;
+
+use super::types::Steps;
 use super::{
     DbConnection, StoreError,
     schema::{procedure_versions, procedures, units},
@@ -10,7 +12,7 @@ use super::{
 };
 use crate::domain::{
     deadline::{SupplementPolicy, TimeLimit, TimeUnit},
-    procedure::{ProcedureRules, ProcessStep},
+    procedure::ProcedureRules,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -21,8 +23,8 @@ pub struct Unit {
     pub name: String,
     pub parent_code: Option<String>,
     pub agency_code: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+    pub created_at: Instant,
+    pub updated_at: Instant,
 }
 
 pub struct NewUnit {
@@ -55,7 +57,7 @@ pub fn get_unit(conn: &mut DbConnection, code: &str) -> Result<Unit, StoreError>
 }
 
 pub fn insert_unit(conn: &mut DbConnection, unit: &NewUnit) -> Result<Unit, StoreError> {
-    let now = Utc::now().naive_utc();
+    let now = Instant::now();
     diesel::insert_into(units::table)
         .values((
             units::code.eq(&unit.code),
@@ -89,7 +91,7 @@ pub fn update_unit(
             units::name.eq(&unit.name),
             units::parent_code.eq(&unit.parent_code),
             units::agency_code.eq(&unit.agency_code),
-            units::updated_at.eq(Utc::now().naive_utc()),
+            units::updated_at.eq(Instant::now()),
         ))
         .execute(conn)?;
     get_unit(conn, code)
@@ -142,7 +144,7 @@ pub struct ProcedureVersion {
     pub unit_code: String,
     pub rules: ProcedureRules,
     pub active: bool,
-    pub created_at: NaiveDateTime,
+    pub created_at: Instant,
 }
 
 /// What a POST or PUT of a procedure carries.
@@ -163,46 +165,12 @@ type VersionRow = (
     String,
     String,
     i32,
-    String,
-    String,
-    String,
+    TimeUnit,
+    SupplementPolicy,
+    Steps,
     bool,
-    NaiveDateTime,
+    Instant,
 );
-
-pub fn time_unit_str(unit: TimeUnit) -> &'static str {
-    match unit {
-        TimeUnit::WorkingDays => "working_days",
-        TimeUnit::WorkingHours => "working_hours",
-        TimeUnit::CalendarDays => "calendar_days",
-    }
-}
-
-fn parse_time_unit(raw: &str) -> Result<TimeUnit, StoreError> {
-    match raw {
-        "working_days" => Ok(TimeUnit::WorkingDays),
-        "working_hours" => Ok(TimeUnit::WorkingHours),
-        "calendar_days" => Ok(TimeUnit::CalendarDays),
-        other => Err(StoreError::Corrupt(format!("unknown time unit `{other}`"))),
-    }
-}
-
-pub fn policy_str(policy: SupplementPolicy) -> &'static str {
-    match policy {
-        SupplementPolicy::Pause => "pause",
-        SupplementPolicy::Restart => "restart",
-    }
-}
-
-fn parse_policy(raw: &str) -> Result<SupplementPolicy, StoreError> {
-    match raw {
-        "pause" => Ok(SupplementPolicy::Pause),
-        "restart" => Ok(SupplementPolicy::Restart),
-        other => Err(StoreError::Corrupt(format!(
-            "unknown supplement policy `{other}`"
-        ))),
-    }
-}
 
 fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
     let (
@@ -219,8 +187,6 @@ fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
         active,
         created_at,
     ) = row;
-    let steps: Vec<ProcessStep> = serde_json::from_str(&steps)
-        .map_err(|e| StoreError::Corrupt(format!("procedure steps: {e}")))?;
     Ok(ProcedureVersion {
         id,
         code,
@@ -232,10 +198,10 @@ fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
             time_limit: TimeLimit {
                 amount: u32::try_from(amount)
                     .map_err(|_| StoreError::Corrupt("negative limit".into()))?,
-                unit: parse_time_unit(&unit)?,
+                unit,
             },
-            supplement_policy: parse_policy(&policy)?,
-            steps,
+            supplement_policy: policy,
+            steps: steps.0,
         },
         active,
         created_at,
@@ -267,8 +233,7 @@ fn insert_version(
     version: i32,
     draft: &ProcedureDraft,
 ) -> Result<(), StoreError> {
-    let steps = serde_json::to_string(&draft.rules.steps)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let steps = Steps(draft.rules.steps.clone());
     diesel::insert_into(procedure_versions::table)
         .values((
             procedure_versions::procedure_code.eq(code),
@@ -278,11 +243,11 @@ fn insert_version(
             procedure_versions::unit_code.eq(&draft.unit_code),
             procedure_versions::time_limit_amount
                 .eq(i32::try_from(draft.rules.time_limit.amount).unwrap_or(i32::MAX)),
-            procedure_versions::time_limit_unit.eq(time_unit_str(draft.rules.time_limit.unit)),
-            procedure_versions::supplement_policy.eq(policy_str(draft.rules.supplement_policy)),
+            procedure_versions::time_limit_unit.eq(draft.rules.time_limit.unit),
+            procedure_versions::supplement_policy.eq(draft.rules.supplement_policy),
             procedure_versions::steps.eq(steps),
             procedure_versions::active.eq(draft.active),
-            procedure_versions::created_at.eq(Utc::now().naive_utc()),
+            procedure_versions::created_at.eq(Instant::now()),
         ))
         .execute(conn)?;
     Ok(())
@@ -294,7 +259,7 @@ pub fn create_procedure(
     draft: &ProcedureDraft,
 ) -> Result<ProcedureVersion, StoreError> {
     write_transaction(conn, |conn| {
-        let now = Utc::now().naive_utc();
+        let now = Instant::now();
         diesel::insert_into(procedures::table)
             .values((
                 procedures::code.eq(code),
@@ -328,7 +293,7 @@ pub fn add_procedure_version(
         )
         .set((
             procedures::latest_version.eq(next),
-            procedures::updated_at.eq(Utc::now().naive_utc()),
+            procedures::updated_at.eq(Instant::now()),
         ))
         .execute(conn)?;
         if updated != 1 {

@@ -1,7 +1,9 @@
 //! Dossiers (hồ sơ), their control slip (phiếu kiểm soát) and pauses.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::NaiveDate;
 use diesel::{
+    backend::Backend,
+    deserialize::{self, FromStaticSqlRow, Queryable},
     prelude::*,
     sql_types::{Date, Integer, Text},
 };
@@ -9,156 +11,244 @@ use diesel::{
 use super::{
     DbConnection, StoreError,
     schema::{dossier_events, dossier_pauses, dossiers},
+    types::{Checked, Details, Documents},
 };
 use crate::domain::{
-    deadline::Pause,
-    dossier::{DossierState, Status},
+    Instant,
+    applicant::Applicant,
+    classification::Outcome,
+    deadline::{DueExplanation, Pause},
+    dossier::{Channel, Dossier, HistoryAction, Resolution, Status},
     stats::OpenState,
 };
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = dossiers)]
-pub struct DossierRecord {
-    pub id: i64,
-    pub code: String,
-    pub agency_code: String,
-    pub procedure_code: String,
-    pub procedure_version: i32,
-    pub unit_code: String,
-    pub field: String,
-    pub channel: String,
-    pub status: String,
-    pub applicant_name: String,
-    pub applicant: String,
-    pub received_at: NaiveDateTime,
-    pub due_at: NaiveDateTime,
-    pub due_explanation: String,
-    pub current_step: Option<i32>,
-    pub current_unit_code: Option<String>,
-    pub current_step_started_at: Option<NaiveDateTime>,
-    pub current_step_due_at: Option<NaiveDateTime>,
-    pub paused_since: Option<NaiveDateTime>,
-    pub resolved_at: Option<NaiveDateTime>,
-    pub result: Option<String>,
-    pub outcome: Option<String>,
-    pub returned_at: Option<NaiveDateTime>,
-    pub withdrawn_at: Option<NaiveDateTime>,
-    pub apology_due_at: Option<NaiveDateTime>,
-    pub external_ref: Option<String>,
-    pub lookup_secret_hash: String,
-    pub created_by: String,
-    pub created_by_client: Option<String>,
-    pub version: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
+/// A `dossiers` row as its columns decode; [`Dossier`]'s decoder turns it into the domain's
+/// dossier and names the row (its id and code) when a value does not decode.
+type DossierRow = (
+    i64,
+    String,
+    String,
+    String,
+    i32,
+    String,
+    String,
+    Checked<Channel>,
+    Checked<Status>,
+    String,
+    Checked<Applicant>,
+    Checked<Instant>,
+    Checked<Instant>,
+    Checked<DueExplanation>,
+    Option<i32>,
+    Option<String>,
+    Checked<Option<Instant>>,
+    Checked<Option<Instant>>,
+    Checked<Option<Instant>>,
+    Checked<Option<Instant>>,
+    Checked<Option<Resolution>>,
+    Checked<Option<Outcome>>,
+    Checked<Option<Instant>>,
+    Checked<Option<Instant>>,
+    Checked<Option<Instant>>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    i32,
+    Checked<Instant>,
+    Checked<Instant>,
+);
 
-pub fn utc(naive: NaiveDateTime) -> DateTime<Utc> {
-    naive.and_utc()
-}
+impl<DB: Backend> Queryable<dossiers::SqlType, DB> for Dossier
+where
+    DossierRow: FromStaticSqlRow<dossiers::SqlType, DB>,
+{
+    type Row = DossierRow;
 
-/// Instants are stored as naive UTC with microsecond precision (PostgreSQL's), on both backends.
-pub fn naive(instant: DateTime<Utc>) -> NaiveDateTime {
-    let n = instant.naive_utc();
-    n.with_nanosecond_truncated()
-}
-
-trait TruncateMicros {
-    fn with_nanosecond_truncated(self) -> Self;
-}
-
-impl TruncateMicros for NaiveDateTime {
-    fn with_nanosecond_truncated(self) -> Self {
-        use chrono::Timelike;
-        let micros = self.nanosecond() / 1_000 * 1_000;
-        self.with_nanosecond(micros).unwrap_or(self)
-    }
-}
-
-impl DossierRecord {
-    pub fn status(&self) -> Result<Status, StoreError> {
-        Status::parse(&self.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown status `{}`", self.status)))
-    }
-
-    pub fn state(
-        &self,
-        pauses: &[PauseRecord],
-        last_event_at: DateTime<Utc>,
-    ) -> Result<DossierState, StoreError> {
-        Ok(DossierState {
-            status: self.status()?,
-            received_at: utc(self.received_at),
-            due_at: utc(self.due_at),
-            current_step: self.current_step.and_then(|s| usize::try_from(s).ok()),
-            current_step_started_at: self.current_step_started_at.map(utc),
-            current_step_due_at: self.current_step_due_at.map(utc),
-            pauses: pauses
-                .iter()
-                .map(|p| Pause {
-                    started_at: utc(p.started_at),
-                    ended_at: p.ended_at.map(utc),
-                })
-                .collect(),
-            last_event_at,
+    fn build(row: DossierRow) -> deserialize::Result<Self> {
+        let (
+            id,
+            code,
+            agency_code,
+            procedure_code,
+            procedure_version,
+            unit_code,
+            field,
+            channel,
+            status,
+            applicant_name,
+            applicant,
+            received_at,
+            due_at,
+            due_explanation,
+            current_step,
+            current_unit_code,
+            current_step_started_at,
+            current_step_due_at,
+            paused_since,
+            resolved_at,
+            result,
+            outcome,
+            returned_at,
+            withdrawn_at,
+            apology_due_at,
+            external_ref,
+            lookup_secret_hash,
+            created_by,
+            created_by_client,
+            version,
+            created_at,
+            updated_at,
+        ) = row;
+        let at = |column: &str| format!("dossier {id} ({code}), column {column}");
+        let current_step = current_step
+            .map(usize::try_from)
+            .transpose()
+            .map_err(|_| at("current_step"))?;
+        Ok(Dossier {
+            channel: channel.get(|| at("channel"))?,
+            status: status.get(|| at("status"))?,
+            applicant: applicant.get(|| at("applicant"))?.with_name(applicant_name),
+            received_at: received_at.get(|| at("received_at"))?,
+            due_at: due_at.get(|| at("due_at"))?,
+            due_explanation: due_explanation.get(|| at("due_explanation"))?,
+            current_step,
+            current_unit_code,
+            current_step_started_at: current_step_started_at
+                .get(|| at("current_step_started_at"))?,
+            current_step_due_at: current_step_due_at.get(|| at("current_step_due_at"))?,
+            paused_since: paused_since.get(|| at("paused_since"))?,
+            resolved_at: resolved_at.get(|| at("resolved_at"))?,
+            result: result.get(|| at("result"))?,
+            outcome: outcome.get(|| at("outcome"))?,
+            returned_at: returned_at.get(|| at("returned_at"))?,
+            withdrawn_at: withdrawn_at.get(|| at("withdrawn_at"))?,
+            apology_due_at: apology_due_at.get(|| at("apology_due_at"))?,
+            external_ref,
+            lookup_secret_hash,
+            created_by,
+            created_by_client,
+            version,
+            created_at: created_at.get(|| at("created_at"))?,
+            updated_at: updated_at.get(|| at("updated_at"))?,
+            id,
+            code,
+            agency_code,
+            procedure_code,
+            procedure_version,
+            unit_code,
+            field,
         })
     }
 }
 
+impl<DB: Backend> Selectable<DB> for Dossier {
+    type SelectExpression = <dossiers::table as Table>::AllColumns;
+
+    fn construct_selection() -> Self::SelectExpression {
+        dossiers::all_columns
+    }
+}
+
+/// Every column of a dossier but its id, as assignments for an insert or an update.
+macro_rules! dossier_values {
+    ($d:expr, $current_step:expr) => {{
+        let d: &Dossier = $d;
+        (
+            (
+                dossiers::code.eq(&d.code),
+                dossiers::agency_code.eq(&d.agency_code),
+                dossiers::procedure_code.eq(&d.procedure_code),
+                dossiers::procedure_version.eq(d.procedure_version),
+                dossiers::unit_code.eq(&d.unit_code),
+                dossiers::field.eq(&d.field),
+                dossiers::channel.eq(d.channel),
+                dossiers::status.eq(d.status),
+                dossiers::applicant_name.eq(d.applicant.name()),
+                dossiers::applicant.eq(&d.applicant),
+                dossiers::received_at.eq(d.received_at),
+                dossiers::due_at.eq(d.due_at),
+                dossiers::due_explanation.eq(&d.due_explanation),
+                dossiers::current_step.eq($current_step),
+                dossiers::current_unit_code.eq(&d.current_unit_code),
+                dossiers::current_step_started_at.eq(d.current_step_started_at),
+            ),
+            (
+                dossiers::current_step_due_at.eq(d.current_step_due_at),
+                dossiers::paused_since.eq(d.paused_since),
+                dossiers::resolved_at.eq(d.resolved_at),
+                dossiers::result.eq(d.result),
+                dossiers::outcome.eq(d.outcome),
+                dossiers::returned_at.eq(d.returned_at),
+                dossiers::withdrawn_at.eq(d.withdrawn_at),
+                dossiers::apology_due_at.eq(d.apology_due_at),
+                dossiers::external_ref.eq(&d.external_ref),
+                dossiers::lookup_secret_hash.eq(&d.lookup_secret_hash),
+                dossiers::created_by.eq(&d.created_by),
+                dossiers::created_by_client.eq(&d.created_by_client),
+                dossiers::version.eq(d.version),
+                dossiers::created_at.eq(d.created_at),
+                dossiers::updated_at.eq(d.updated_at),
+            ),
+        )
+    }};
+}
+
+fn step_column(step: Option<usize>) -> Result<Option<i32>, StoreError> {
+    step.map(i32::try_from)
+        .transpose()
+        .map_err(|_| StoreError::Corrupt(format!("step {step:?} is out of range")))
+}
+
+/// A request for supplement (yêu cầu bổ sung): when the clock stopped and restarted, and why.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = dossier_pauses)]
 pub struct PauseRecord {
     pub id: i64,
     pub dossier_id: i64,
-    pub started_at: NaiveDateTime,
-    pub ended_at: Option<NaiveDateTime>,
+    pub started_at: Instant,
+    pub ended_at: Option<Instant>,
     pub reason: String,
-    pub documents: String,
+    pub documents: Documents,
     pub requested_by: String,
     pub resumed_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = dossier_events)]
-pub struct EventRecord {
-    pub id: i64,
-    pub dossier_id: i64,
-    pub seq: i32,
-    pub action: String,
-    pub at: NaiveDateTime,
-    pub status_after: String,
-    pub step: Option<i32>,
-    pub step_name: Option<String>,
-    pub unit_code: Option<String>,
-    pub from_user: String,
-    pub to_user: Option<String>,
-    pub to_unit_code: Option<String>,
-    pub to_step: Option<i32>,
-    pub step_due_at: Option<NaiveDateTime>,
-    pub step_outcome: Option<String>,
-    pub note: Option<String>,
-    pub details: Option<String>,
+impl PauseRecord {
+    pub fn pause(&self) -> Pause {
+        Pause {
+            started_at: self.started_at.utc(),
+            ended_at: self.ended_at.map(Instant::utc),
+        }
+    }
 }
 
-#[derive(Debug, Clone, Insertable)]
+/// One control-slip entry; inserted as it is read (the id is the database's).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = dossier_events)]
-pub struct NewEvent {
+pub struct EventRecord {
+    #[diesel(skip_insertion)]
+    pub id: i64,
     pub dossier_id: i64,
+    /// The dossier's version this entry brought it to.
     pub seq: i32,
-    pub action: String,
-    pub at: NaiveDateTime,
-    pub status_after: String,
+    pub action: HistoryAction,
+    pub at: Instant,
+    pub status_after: Status,
+    /// The step the dossier was at, with its name and unit.
     pub step: Option<i32>,
     pub step_name: Option<String>,
     pub unit_code: Option<String>,
+    /// Who handed the dossier over, and to whom and where.
     pub from_user: String,
     pub to_user: Option<String>,
     pub to_unit_code: Option<String>,
     pub to_step: Option<i32>,
-    pub step_due_at: Option<NaiveDateTime>,
-    pub step_outcome: Option<String>,
+    /// When the action closed the step: its own due instant and how it finished.
+    pub step_due_at: Option<Instant>,
+    pub step_outcome: Option<Outcome>,
     pub note: Option<String>,
-    pub details: Option<String>,
+    pub details: Option<Details>,
 }
 
 diesel::define_sql_function!(fn lower(x: Text) -> Text);
@@ -199,41 +289,11 @@ pub fn next_dossier_number(
     Ok(value.last_value)
 }
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = dossiers)]
-pub struct NewDossier {
-    pub code: String,
-    pub agency_code: String,
-    pub procedure_code: String,
-    pub procedure_version: i32,
-    pub unit_code: String,
-    pub field: String,
-    pub channel: String,
-    pub status: String,
-    pub applicant_name: String,
-    pub applicant: String,
-    pub received_at: NaiveDateTime,
-    pub due_at: NaiveDateTime,
-    pub due_explanation: String,
-    pub current_step: Option<i32>,
-    pub current_unit_code: Option<String>,
-    pub current_step_started_at: Option<NaiveDateTime>,
-    pub current_step_due_at: Option<NaiveDateTime>,
-    pub external_ref: Option<String>,
-    pub lookup_secret_hash: String,
-    pub created_by: String,
-    pub created_by_client: Option<String>,
-    pub version: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-pub fn insert_dossier(
-    conn: &mut DbConnection,
-    dossier: &NewDossier,
-) -> Result<DossierRecord, StoreError> {
+/// Inserts a new dossier (its `id` is ignored) and returns it as stored.
+pub fn insert_dossier(conn: &mut DbConnection, dossier: &Dossier) -> Result<Dossier, StoreError> {
+    let step = step_column(dossier.current_step)?;
     diesel::insert_into(dossiers::table)
-        .values(dossier)
+        .values(dossier_values!(dossier, step))
         .execute(conn)?;
     get_dossier(conn, &dossier.code)
 }
@@ -246,22 +306,19 @@ pub fn set_dossier_code(conn: &mut DbConnection, id: i64, code: &str) -> Result<
     Ok(())
 }
 
-pub fn get_dossier(conn: &mut DbConnection, code: &str) -> Result<DossierRecord, StoreError> {
+pub fn get_dossier(conn: &mut DbConnection, code: &str) -> Result<Dossier, StoreError> {
     Ok(dossiers::table
         .filter(dossiers::code.eq(code))
-        .select(DossierRecord::as_select())
+        .select(Dossier::as_select())
         .first(conn)?)
 }
 
 /// Reads a dossier for an update; on PostgreSQL the row stays locked until the transaction ends.
-pub fn get_dossier_for_update(
-    conn: &mut DbConnection,
-    code: &str,
-) -> Result<DossierRecord, StoreError> {
+pub fn get_dossier_for_update(conn: &mut DbConnection, code: &str) -> Result<Dossier, StoreError> {
     Ok(match conn {
         DbConnection::Pg(c) => dossiers::table
             .filter(dossiers::code.eq(code))
-            .select(DossierRecord::as_select())
+            .select(Dossier::as_select())
             .for_update()
             .first(c)?,
         // SQLite write transactions already hold the database's write lock (BEGIN IMMEDIATE).
@@ -285,10 +342,7 @@ pub fn history(conn: &mut DbConnection, dossier_id: i64) -> Result<Vec<EventReco
         .load(conn)?)
 }
 
-pub fn last_event_at(
-    conn: &mut DbConnection,
-    dossier_id: i64,
-) -> Result<NaiveDateTime, StoreError> {
+pub fn last_event_at(conn: &mut DbConnection, dossier_id: i64) -> Result<Instant, StoreError> {
     Ok(dossier_events::table
         .filter(dossier_events::dossier_id.eq(dossier_id))
         .order(dossier_events::seq.desc())
@@ -296,9 +350,9 @@ pub fn last_event_at(
         .first(conn)?)
 }
 
-pub fn insert_event(conn: &mut DbConnection, event: &NewEvent) -> Result<(), StoreError> {
+pub fn insert_event(conn: &mut DbConnection, event: &EventRecord) -> Result<(), StoreError> {
     diesel::insert_into(dossier_events::table)
-        .values(event)
+        .values(event.clone())
         .execute(conn)?;
     Ok(())
 }
@@ -306,13 +360,11 @@ pub fn insert_event(conn: &mut DbConnection, event: &NewEvent) -> Result<(), Sto
 pub fn open_pause(
     conn: &mut DbConnection,
     dossier_id: i64,
-    at: NaiveDateTime,
+    at: Instant,
     reason: &str,
-    documents: &[String],
+    documents: &Documents,
     by: &str,
 ) -> Result<(), StoreError> {
-    let documents =
-        serde_json::to_string(documents).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     diesel::insert_into(dossier_pauses::table)
         .values((
             dossier_pauses::dossier_id.eq(dossier_id),
@@ -328,7 +380,7 @@ pub fn open_pause(
 pub fn close_pause(
     conn: &mut DbConnection,
     dossier_id: i64,
-    at: NaiveDateTime,
+    at: Instant,
     by: &str,
 ) -> Result<(), StoreError> {
     let closed = diesel::update(
@@ -349,70 +401,40 @@ pub fn close_pause(
     Ok(())
 }
 
-/// The columns an action may change.
-#[derive(Debug, Clone, AsChangeset)]
-#[diesel(table_name = dossiers, treat_none_as_null = true)]
-pub struct DossierChanges {
-    pub status: String,
-    pub due_at: NaiveDateTime,
-    pub due_explanation: String,
-    pub current_step: Option<i32>,
-    pub current_unit_code: Option<String>,
-    pub current_step_started_at: Option<NaiveDateTime>,
-    pub current_step_due_at: Option<NaiveDateTime>,
-    pub paused_since: Option<NaiveDateTime>,
-    pub resolved_at: Option<NaiveDateTime>,
-    pub result: Option<String>,
-    pub outcome: Option<String>,
-    pub returned_at: Option<NaiveDateTime>,
-    pub withdrawn_at: Option<NaiveDateTime>,
-    pub apology_due_at: Option<NaiveDateTime>,
-    pub version: i32,
-    pub updated_at: NaiveDateTime,
-}
-
-impl DossierChanges {
-    /// Starts from the dossier as it is, with the version bumped.
-    pub fn from_record(r: &DossierRecord) -> Self {
-        Self {
-            status: r.status.clone(),
-            due_at: r.due_at,
-            due_explanation: r.due_explanation.clone(),
-            current_step: r.current_step,
-            current_unit_code: r.current_unit_code.clone(),
-            current_step_started_at: r.current_step_started_at,
-            current_step_due_at: r.current_step_due_at,
-            paused_since: r.paused_since,
-            resolved_at: r.resolved_at,
-            result: r.result.clone(),
-            outcome: r.outcome.clone(),
-            returned_at: r.returned_at,
-            withdrawn_at: r.withdrawn_at,
-            apology_due_at: r.apology_due_at,
-            version: r.version + 1,
-            updated_at: naive(Utc::now()),
-        }
-    }
-}
-
-/// Writes the changes only if the dossier is still at `expected_version` (optimistic concurrency).
+/// Writes `dossier` (every column) only if the stored row is still at `expected_version`
+/// (optimistic concurrency).
 pub fn update_dossier(
     conn: &mut DbConnection,
-    id: i64,
+    dossier: &Dossier,
     expected_version: i32,
-    changes: &DossierChanges,
 ) -> Result<(), StoreError> {
+    let step = step_column(dossier.current_step)?;
     let updated = diesel::update(
         dossiers::table
-            .filter(dossiers::id.eq(id))
+            .filter(dossiers::id.eq(dossier.id))
             .filter(dossiers::version.eq(expected_version)),
     )
-    .set(changes)
+    .set(dossier_values!(dossier, step))
     .execute(conn)?;
     if updated != 1 {
         return Err(StoreError::StaleVersion);
     }
     Ok(())
+}
+
+/// The procedure (code and version) of each of these dossiers.
+pub fn procedures_of_dossiers(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<Vec<(i64, String, i32)>, StoreError> {
+    Ok(dossiers::table
+        .filter(dossiers::id.eq_any(ids.to_vec()))
+        .select((
+            dossiers::id,
+            dossiers::procedure_code,
+            dossiers::procedure_version,
+        ))
+        .load(conn)?)
 }
 
 /// Dossier list filters; every field is optional and they combine with AND.
@@ -422,17 +444,17 @@ pub struct DossierFilter {
     pub procedure_code: Option<String>,
     pub unit_code: Option<String>,
     pub current_unit_code: Option<String>,
-    pub channel: Option<String>,
-    pub outcome: Option<String>,
+    pub channel: Option<Channel>,
+    pub outcome: Option<Outcome>,
     /// Open (received or processing) and past due at `now`; dossiers awaiting a supplement are
     /// counted apart, as the report does.
-    pub overdue_at: Option<NaiveDateTime>,
-    pub received_from: Option<NaiveDateTime>,
-    pub received_to: Option<NaiveDateTime>,
-    pub resolved_from: Option<NaiveDateTime>,
-    pub resolved_to: Option<NaiveDateTime>,
-    pub due_before: Option<NaiveDateTime>,
-    pub updated_since: Option<NaiveDateTime>,
+    pub overdue_at: Option<Instant>,
+    pub received_from: Option<Instant>,
+    pub received_to: Option<Instant>,
+    pub resolved_from: Option<Instant>,
+    pub resolved_to: Option<Instant>,
+    pub due_before: Option<Instant>,
+    pub updated_since: Option<Instant>,
     pub external_ref: Option<String>,
     pub created_by_client: Option<String>,
     pub q: Option<String>,
@@ -447,12 +469,11 @@ pub struct DossierFilter {
 pub struct StatsFilter {
     /// The field (lĩnh vực) of the procedure, as copied at receipt.
     pub field: Option<String>,
-    /// `approved` or `refused`.
-    pub result: Option<String>,
-    pub withdrawn_from: Option<NaiveDateTime>,
-    pub withdrawn_to: Option<NaiveDateTime>,
+    pub result: Option<Resolution>,
+    pub withdrawn_from: Option<Instant>,
+    pub withdrawn_to: Option<Instant>,
     /// Open at this instant: received before it, neither resolved nor withdrawn before it.
-    pub open_at: Option<NaiveDateTime>,
+    pub open_at: Option<Instant>,
     /// With `open_at`: how the dossier stood at that instant.
     pub open_state: Option<OpenState>,
 }
@@ -478,8 +499,8 @@ macro_rules! apply_stats_filter {
         if let Some(v) = &f.field {
             query = query.filter(dossiers::field.eq(v.clone()));
         }
-        if let Some(v) = &f.result {
-            query = query.filter(dossiers::result.eq(v.clone()));
+        if let Some(v) = f.result {
+            query = query.filter(dossiers::result.eq(v));
         }
         if let Some(v) = f.withdrawn_from {
             query = query.filter(dossiers::withdrawn_at.ge(v));
@@ -538,7 +559,7 @@ macro_rules! apply_dossier_filter {
             query = query.filter(dossiers::id.lt(0));
         }
         if let Some(status) = filter.status {
-            query = query.filter(dossiers::status.eq(status.as_str()));
+            query = query.filter(dossiers::status.eq(status));
         }
         if let Some(v) = &filter.procedure_code {
             query = query.filter(dossiers::procedure_code.eq(v.clone()));
@@ -549,18 +570,15 @@ macro_rules! apply_dossier_filter {
         if let Some(v) = &filter.current_unit_code {
             query = query.filter(dossiers::current_unit_code.eq(v.clone()));
         }
-        if let Some(v) = &filter.channel {
-            query = query.filter(dossiers::channel.eq(v.clone()));
+        if let Some(v) = filter.channel {
+            query = query.filter(dossiers::channel.eq(v));
         }
-        if let Some(v) = &filter.outcome {
-            query = query.filter(dossiers::outcome.eq(v.clone()));
+        if let Some(v) = filter.outcome {
+            query = query.filter(dossiers::outcome.eq(v));
         }
         if let Some(now) = filter.overdue_at {
             query = query
-                .filter(
-                    dossiers::status
-                        .eq_any([Status::Received.as_str(), Status::Processing.as_str()]),
-                )
+                .filter(dossiers::status.eq_any(Status::CLOCK_RUNNING))
                 .filter(dossiers::due_at.lt(now));
         }
         if let Some(v) = filter.received_from {
@@ -624,10 +642,8 @@ pub fn list_dossiers(
     filter: &DossierFilter,
     cursor: &ListCursor,
     limit: i64,
-) -> Result<Vec<DossierRecord>, StoreError> {
-    let query = dossiers::table
-        .select(DossierRecord::as_select())
-        .into_boxed();
+) -> Result<Vec<Dossier>, StoreError> {
+    let query = dossiers::table.select(Dossier::as_select()).into_boxed();
     let mut query = apply_dossier_filter!(query, filter);
     query = match cursor {
         ListCursor::AfterId(id) => query.filter(dossiers::id.gt(*id)).order(dossiers::id),

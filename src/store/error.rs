@@ -43,6 +43,8 @@ impl From<DieselError> for StoreError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => Self::ConnectionLost(info.message().to_owned()),
+            // A stored value that does not decode (the error names the row where it can).
+            DieselError::DeserializationError(e) => Self::Corrupt(e.to_string()),
             other => Self::Database(other),
         }
     }

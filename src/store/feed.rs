@@ -13,7 +13,6 @@
 //! version), so an item always shows the state right after the change at its position, and a
 //! dossier changed twice between two reads appears once, at its newer position.
 
-use chrono::NaiveDateTime;
 use diesel::{
     prelude::*,
     sql_types::{BigInt, Integer, Timestamp},
@@ -21,9 +20,10 @@ use diesel::{
 
 use super::{
     DbConnection, StoreError,
-    dossiers::{DossierFilter, DossierRecord, apply_dossier_filter},
+    dossiers::{DossierFilter, apply_dossier_filter},
     schema::{dossier_changes, dossiers},
 };
+use crate::domain::{Instant, dossier::Dossier};
 
 /// The transaction-id horizon of the current statement's snapshot: every transaction below it has
 /// ended.
@@ -41,7 +41,7 @@ pub fn record_change(
     conn: &mut DbConnection,
     dossier_id: i64,
     version: i32,
-    changed_at: NaiveDateTime,
+    changed_at: Instant,
 ) -> Result<(), StoreError> {
     match conn {
         DbConnection::Pg(c) => diesel::sql_query(
@@ -101,7 +101,7 @@ pub fn list_changes(
     filter: &DossierFilter,
     after: Option<ChangePosition>,
     limit: i64,
-) -> Result<Vec<(DossierRecord, ChangePosition)>, StoreError> {
+) -> Result<Vec<(Dossier, ChangePosition)>, StoreError> {
     let is_pg = matches!(conn, DbConnection::Pg(_));
     let query = dossiers::table
         .inner_join(
@@ -110,7 +110,7 @@ pub fn list_changes(
                 .and(dossier_changes::version.eq(dossiers::version))),
         )
         .select((
-            DossierRecord::as_select(),
+            Dossier::as_select(),
             dossier_changes::txid,
             dossier_changes::seq,
         ))
@@ -128,7 +128,7 @@ pub fn list_changes(
                     .and(dossier_changes::seq.gt(after.seq))),
         );
     }
-    let rows: Vec<(DossierRecord, i64, i64)> = query
+    let rows: Vec<(Dossier, i64, i64)> = query
         .order((dossier_changes::txid, dossier_changes::seq))
         .limit(limit)
         .load(conn)?;

@@ -1,8 +1,10 @@
 //! Stored first responses of creating requests, keyed by the caller and its `Idempotency-Key`.
 //! Kept in the database so that a retry reaching another instance gets the same answer.
 
-use chrono::{NaiveDateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use diesel::prelude::*;
+
+use crate::domain::Instant;
 
 use super::{DbConnection, StoreError, schema::idempotency_keys};
 
@@ -18,7 +20,7 @@ pub struct StoredResponse {
     pub status: i32,
     pub location: Option<String>,
     pub body: String,
-    pub created_at: NaiveDateTime,
+    pub created_at: Instant,
 }
 
 /// The stored response for a key still within [`RETENTION`].
@@ -27,7 +29,7 @@ pub fn find(
     principal: &str,
     key: &str,
 ) -> Result<Option<StoredResponse>, StoreError> {
-    let cutoff = Utc::now().naive_utc() - RETENTION;
+    let cutoff = Instant::now() - RETENTION;
     Ok(idempotency_keys::table
         .filter(idempotency_keys::principal.eq(principal))
         .filter(idempotency_keys::idempotency_key.eq(key))
@@ -48,7 +50,7 @@ pub fn save(
     location: Option<&str>,
     body: &str,
 ) -> Result<(), StoreError> {
-    let cutoff = Utc::now().naive_utc() - RETENTION;
+    let cutoff = Instant::now() - RETENTION;
     diesel::delete(
         idempotency_keys::table
             .filter(idempotency_keys::principal.eq(principal))
@@ -64,7 +66,7 @@ pub fn save(
             idempotency_keys::status.eq(i32::from(status)),
             idempotency_keys::location.eq(location),
             idempotency_keys::body.eq(body),
-            idempotency_keys::created_at.eq(Utc::now().naive_utc()),
+            idempotency_keys::created_at.eq(Instant::now()),
         ))
         .execute(conn)?;
     Ok(())

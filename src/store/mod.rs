@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod pool;
 pub mod schema;
 pub mod stats;
+pub mod types;
 pub mod webhooks;
 
 use std::{path::Path, time::Duration};

@@ -2,15 +2,16 @@
 //! so an event exists exactly when its change does; the delivery worker fans them out later. Also
 //! the records that `dossier.due_soon` / `dossier.overdue` were emitted.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::dossiers::DossierRecord;
 use super::{
     DbConnection, StoreError,
     schema::{dossier_deadline_notices, dossiers, outbox_events, webhook_deliveries},
 };
-use crate::domain::dossier::Status;
+use crate::domain::{
+    Instant,
+    dossier::{Dossier, Status},
+};
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = outbox_events)]
@@ -21,8 +22,8 @@ pub struct NewOutboxEvent {
     pub dossier_code: String,
     pub created_by_client: Option<String>,
     pub payload: String,
-    pub occurred_at: NaiveDateTime,
-    pub created_at: NaiveDateTime,
+    pub occurred_at: Instant,
+    pub created_at: Instant,
 }
 
 /// Writes an event; call it inside the transaction of the change it reports.
@@ -41,7 +42,7 @@ pub struct PendingEvent {
     pub event_type: String,
     pub dossier_id: i64,
     pub created_by_client: Option<String>,
-    pub created_at: NaiveDateTime,
+    pub created_at: Instant,
 }
 
 /// Whether any event awaits its fan-out (a cheap read before taking a write lock).
@@ -77,7 +78,7 @@ pub fn claim_undispatched(
 pub fn mark_dispatched(
     conn: &mut DbConnection,
     ids: &[i64],
-    at: NaiveDateTime,
+    at: Instant,
 ) -> Result<(), StoreError> {
     diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(ids)))
         .set(outbox_events::dispatched_at.eq(at))
@@ -106,7 +107,7 @@ impl NoticeKind {
 pub struct DeadlineCandidate {
     pub id: i64,
     pub code: String,
-    pub due_at: NaiveDateTime,
+    pub due_at: Instant,
 }
 
 /// Open dossiers (received or processing: a dossier awaiting a supplement has its clock stopped)
@@ -114,12 +115,12 @@ pub struct DeadlineCandidate {
 pub fn deadline_candidates(
     conn: &mut DbConnection,
     kind: NoticeKind,
-    from: Option<NaiveDateTime>,
-    to: NaiveDateTime,
+    from: Option<Instant>,
+    to: Instant,
     limit: i64,
 ) -> Result<Vec<DeadlineCandidate>, StoreError> {
     let mut query = dossiers::table
-        .filter(dossiers::status.eq_any([Status::Received.as_str(), Status::Processing.as_str()]))
+        .filter(dossiers::status.eq_any(Status::CLOCK_RUNNING))
         .filter(dossiers::due_at.lt(to))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             dossier_deadline_notices::table
@@ -131,7 +132,7 @@ pub fn deadline_candidates(
     if let Some(from) = from {
         query = query.filter(dossiers::due_at.ge(from));
     }
-    let rows: Vec<(i64, String, NaiveDateTime)> =
+    let rows: Vec<(i64, String, Instant)> =
         query.order(dossiers::due_at).limit(limit).load(conn)?;
     Ok(rows
         .into_iter()
@@ -154,17 +155,17 @@ pub fn notice_exists(
 
 /// Reads a dossier by id and, on PostgreSQL, locks its row until the transaction ends, as an action
 /// does, so an event emitted now sorts after the events of actions that came before it.
-pub fn lock_dossier(conn: &mut DbConnection, dossier_id: i64) -> Result<DossierRecord, StoreError> {
+pub fn lock_dossier(conn: &mut DbConnection, dossier_id: i64) -> Result<Dossier, StoreError> {
     Ok(match conn {
         DbConnection::Pg(c) => dossiers::table
             .find(dossier_id)
-            .select(DossierRecord::as_select())
+            .select(Dossier::as_select())
             .for_update()
             .first(c)?,
         // SQLite write transactions hold the database's write lock already (BEGIN IMMEDIATE).
         DbConnection::Sqlite(c) => dossiers::table
             .find(dossier_id)
-            .select(DossierRecord::as_select())
+            .select(Dossier::as_select())
             .first(c)?,
     })
 }
@@ -174,8 +175,8 @@ pub fn record_notice(
     conn: &mut DbConnection,
     dossier_id: i64,
     kind: NoticeKind,
-    due_at: NaiveDateTime,
-    at: NaiveDateTime,
+    due_at: Instant,
+    at: Instant,
 ) -> Result<(), StoreError> {
     diesel::insert_into(dossier_deadline_notices::table)
         .values((
@@ -190,7 +191,7 @@ pub fn record_notice(
 
 /// Deletes finished deliveries last touched before `before`, then fanned-out events older than that
 /// which no delivery refers to any more. Returns (deliveries, events) deleted.
-pub fn purge(conn: &mut DbConnection, before: NaiveDateTime) -> Result<(usize, usize), StoreError> {
+pub fn purge(conn: &mut DbConnection, before: Instant) -> Result<(usize, usize), StoreError> {
     let deliveries = diesel::delete(
         webhook_deliveries::table
             .filter(webhook_deliveries::status.ne(super::webhooks::STATUS_PENDING))

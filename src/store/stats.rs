@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use diesel::{
     pg::Pg,
     prelude::*,
@@ -20,11 +20,13 @@ use diesel::{
 
 use super::{
     DbConnection, StoreError,
-    dossiers::DossierRecord,
+    dossiers::EventRecord,
     schema::{dossier_events, dossiers},
 };
 use crate::domain::{
-    dossier::Status,
+    Instant,
+    classification::Outcome,
+    dossier::{Channel, Dossier, Resolution, Status},
     stats::{Counters, DossierFacts, month_start},
 };
 
@@ -118,16 +120,16 @@ pub struct CounterKey {
     pub unit_code: String,
     pub procedure_code: String,
     pub field: String,
-    pub channel: String,
+    pub channel: Channel,
 }
 
 impl CounterKey {
-    pub fn of(r: &DossierRecord) -> Self {
+    pub fn of(d: &Dossier) -> Self {
         Self {
-            unit_code: r.unit_code.clone(),
-            procedure_code: r.procedure_code.clone(),
-            field: r.field.clone(),
-            channel: r.channel.clone(),
+            unit_code: d.unit_code.clone(),
+            procedure_code: d.procedure_code.clone(),
+            field: d.field.clone(),
+            channel: d.channel,
         }
     }
 }
@@ -160,7 +162,7 @@ fn row_binds(binds: &mut Vec<Bind>, grain: &str, day: NaiveDate, key: &CounterKe
     binds.push(Bind::Text(key.unit_code.clone()));
     binds.push(Bind::Text(key.procedure_code.clone()));
     binds.push(Bind::Text(key.field.clone()));
-    binds.push(Bind::Text(key.channel.clone()));
+    binds.push(Bind::Text(key.channel.as_str().to_owned()));
     binds.extend(c.to_array().into_iter().map(Bind::BigInt));
 }
 
@@ -279,19 +281,19 @@ struct FactsSql {
     #[diesel(sql_type = Text)]
     field: String,
     #[diesel(sql_type = Text)]
-    channel: String,
+    channel: Channel,
     #[diesel(sql_type = Timestamp)]
-    received_at: NaiveDateTime,
+    received_at: Instant,
     #[diesel(sql_type = Timestamp)]
-    due_at: NaiveDateTime,
+    due_at: Instant,
     #[diesel(sql_type = Nullable<Timestamp>)]
-    resolved_at: Option<NaiveDateTime>,
+    resolved_at: Option<Instant>,
     #[diesel(sql_type = Nullable<Timestamp>)]
-    withdrawn_at: Option<NaiveDateTime>,
+    withdrawn_at: Option<Instant>,
     #[diesel(sql_type = Nullable<Text>)]
-    outcome: Option<String>,
+    outcome: Option<Outcome>,
     #[diesel(sql_type = Nullable<Text>)]
-    result: Option<String>,
+    result: Option<Resolution>,
     #[diesel(sql_type = Nullable<BigInt>)]
     working_minutes_used: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -303,9 +305,9 @@ struct PauseSql {
     #[diesel(sql_type = BigInt)]
     dossier_id: i64,
     #[diesel(sql_type = Timestamp)]
-    started_at: NaiveDateTime,
+    started_at: Instant,
     #[diesel(sql_type = Nullable<Timestamp>)]
-    ended_at: Option<NaiveDateTime>,
+    ended_at: Option<Instant>,
 }
 
 /// The facts of the dossiers with `after_id < id <= up_to_id`, at most `limit`, in id order.
@@ -330,7 +332,7 @@ pub fn facts_batch(
          WHERE dossier_id >= ? AND dossier_id <= ?",
         &[Bind::BigInt(first), Bind::BigInt(last)],
     )?;
-    let mut by_dossier: HashMap<i64, Vec<(NaiveDateTime, Option<NaiveDateTime>)>> = HashMap::new();
+    let mut by_dossier: HashMap<i64, Vec<(Instant, Option<Instant>)>> = HashMap::new();
     for p in pauses {
         by_dossier
             .entry(p.dossier_id)
@@ -416,7 +418,7 @@ struct SumSql {
     #[diesel(sql_type = Text)]
     key: String,
     #[diesel(sql_type = Text)]
-    channel: String,
+    channel: Channel,
     #[diesel(sql_type = BigInt)]
     received: i64,
     #[diesel(sql_type = BigInt)]
@@ -442,7 +444,7 @@ struct SumSql {
 }
 
 /// Sums of counter rows: (row day or month, group key, channel) → counters.
-pub type Sums = Vec<(NaiveDate, String, String, Counters)>;
+pub type Sums = Vec<(NaiveDate, String, Channel, Counters)>;
 
 fn sums(
     conn: &mut DbConnection,
@@ -544,15 +546,15 @@ pub fn labels(conn: &mut DbConnection) -> Result<HashMap<(char, String), String>
 }
 
 /// Which dossiers the late list holds.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LateFilter {
     /// Resolved late, resolved in `[resolved_from, resolved_before)` when given.
     pub late: bool,
     /// Open (received or processing) and past due at `now`.
     pub overdue: bool,
-    pub resolved_from: Option<NaiveDateTime>,
-    pub resolved_before: Option<NaiveDateTime>,
-    pub now: NaiveDateTime,
+    pub resolved_from: Option<Instant>,
+    pub resolved_before: Option<Instant>,
+    pub now: Instant,
     pub unit_code: Option<String>,
     pub procedure_code: Option<String>,
 }
@@ -563,24 +565,24 @@ pub fn late_dossiers(
     f: &LateFilter,
     after_id: i64,
     limit: i64,
-) -> Result<Vec<DossierRecord>, StoreError> {
+) -> Result<Vec<Dossier>, StoreError> {
     let mut q = dossiers::table
-        .select(DossierRecord::as_select())
+        .select(Dossier::as_select())
         .filter(dossiers::id.gt(after_id))
         .into_boxed();
-    let open = [Status::Received.as_str(), Status::Processing.as_str()];
     // Open bounds as far dates that compare correctly on both backends (SQLite compares text).
     let far = |y: i32| {
-        NaiveDate::from_ymd_opt(y, 1, 1)
+        let naive = NaiveDate::from_ymd_opt(y, 1, 1)
             .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .expect("valid date")
+            .expect("valid date");
+        Instant::from_naive_utc(naive)
     };
     let late_cond = dossiers::outcome
-        .eq("late")
+        .eq(Outcome::Late)
         .and(dossiers::resolved_at.ge(f.resolved_from.unwrap_or(far(1900))))
         .and(dossiers::resolved_at.lt(f.resolved_before.unwrap_or(far(9999))));
     let overdue_cond = dossiers::status
-        .eq_any(open)
+        .eq_any(Status::CLOCK_RUNNING)
         .and(dossiers::due_at.lt(f.now));
     q = match (f.late, f.overdue) {
         (true, true) => q.filter(late_cond.or(overdue_cond)),
@@ -598,15 +600,12 @@ pub fn late_dossiers(
 }
 
 /// The control-slip entries that closed a step late, for these dossiers, in order.
-pub fn late_steps(
-    conn: &mut DbConnection,
-    ids: &[i64],
-) -> Result<Vec<super::dossiers::EventRecord>, StoreError> {
+pub fn late_steps(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<EventRecord>, StoreError> {
     Ok(dossier_events::table
         .filter(dossier_events::dossier_id.eq_any(ids.to_vec()))
-        .filter(dossier_events::step_outcome.eq("late"))
+        .filter(dossier_events::step_outcome.eq(Outcome::Late))
         .order((dossier_events::dossier_id, dossier_events::seq))
-        .select(super::dossiers::EventRecord::as_select())
+        .select(EventRecord::as_select())
         .load(conn)?)
 }
 
@@ -614,16 +613,15 @@ pub fn late_steps(
 /// instant then id, after the cursor.
 pub fn due_soon(
     conn: &mut DbConnection,
-    now: NaiveDateTime,
-    horizon: NaiveDateTime,
-    after: Option<(NaiveDateTime, i64)>,
+    now: Instant,
+    horizon: Instant,
+    after: Option<(Instant, i64)>,
     unit_code: Option<&str>,
     limit: i64,
-) -> Result<Vec<DossierRecord>, StoreError> {
-    let open = [Status::Received.as_str(), Status::Processing.as_str()];
+) -> Result<Vec<Dossier>, StoreError> {
     let mut q = dossiers::table
-        .select(DossierRecord::as_select())
-        .filter(dossiers::status.eq_any(open))
+        .select(Dossier::as_select())
+        .filter(dossiers::status.eq_any(Status::CLOCK_RUNNING))
         .filter(dossiers::due_at.ge(now))
         .filter(dossiers::due_at.le(horizon))
         .into_boxed();

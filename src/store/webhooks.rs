@@ -1,7 +1,7 @@
 //! Webhook subscriptions, their deliveries (one event for one subscription, with its retry state)
 //! and the delivery log of every attempt.
 
-use chrono::NaiveDateTime;
+use crate::domain::Instant;
 use diesel::{
     prelude::*,
     sql_types::{BigInt, Timestamp},
@@ -26,7 +26,7 @@ pub struct WebhookRecord {
     pub description: Option<String>,
     pub secret: String,
     pub created_by: String,
-    pub created_at: NaiveDateTime,
+    pub created_at: Instant,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -38,7 +38,7 @@ pub struct NewWebhook {
     pub description: Option<String>,
     pub secret: String,
     pub created_by: String,
-    pub created_at: NaiveDateTime,
+    pub created_at: Instant,
 }
 
 pub fn insert_webhook(
@@ -129,12 +129,12 @@ pub struct DeliveryRecord {
     pub manual: bool,
     pub redelivery_of: Option<i64>,
     pub attempts: i32,
-    pub next_attempt_at: NaiveDateTime,
+    pub next_attempt_at: Instant,
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub delivered_at: Option<NaiveDateTime>,
+    pub created_at: Instant,
+    pub updated_at: Instant,
+    pub delivered_at: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -147,13 +147,13 @@ pub struct NewDelivery {
     pub manual: bool,
     pub redelivery_of: Option<i64>,
     pub attempts: i32,
-    pub next_attempt_at: NaiveDateTime,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+    pub next_attempt_at: Instant,
+    pub created_at: Instant,
+    pub updated_at: Instant,
 }
 
 impl NewDelivery {
-    pub fn pending(webhook_id: i64, event_id: i64, dossier_id: i64, now: NaiveDateTime) -> Self {
+    pub fn pending(webhook_id: i64, event_id: i64, dossier_id: i64, now: Instant) -> Self {
         Self {
             webhook_id,
             event_id,
@@ -185,7 +185,7 @@ pub fn insert_deliveries(
 pub fn insert_redelivery(
     conn: &mut DbConnection,
     original: &DeliveryRecord,
-    now: NaiveDateTime,
+    now: Instant,
 ) -> Result<i64, StoreError> {
     let delivery = NewDelivery {
         manual: true,
@@ -279,8 +279,8 @@ pub struct AttemptRecord {
     pub id: i64,
     pub delivery_id: i64,
     pub attempt: i32,
-    pub started_at: NaiveDateTime,
-    pub finished_at: Option<NaiveDateTime>,
+    pub started_at: Instant,
+    pub finished_at: Option<Instant>,
     pub status_code: Option<i32>,
     pub error: Option<String>,
 }
@@ -297,7 +297,7 @@ pub fn attempts_of(
 }
 
 /// Whether a delivery may be due (a cheap read before taking a write lock).
-pub fn has_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, StoreError> {
+pub fn has_due(conn: &mut DbConnection, now: Instant) -> Result<bool, StoreError> {
     Ok(diesel::select(diesel::dsl::exists(
         webhook_deliveries::table
             .filter(webhook_deliveries::status.eq(STATUS_PENDING))
@@ -345,8 +345,8 @@ pub struct ClaimedDelivery {
 /// closed as abandoned. Call it in a write transaction.
 pub fn claim_due(
     conn: &mut DbConnection,
-    now: NaiveDateTime,
-    lease_until: NaiveDateTime,
+    now: Instant,
+    lease_until: Instant,
     limit: i64,
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
     let ids: Vec<i64> = match conn {
@@ -444,7 +444,7 @@ pub fn claim_due(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextStep {
     Delivered,
-    RetryAt(NaiveDateTime),
+    RetryAt(Instant),
     /// The last allowed attempt failed.
     Failed,
 }
@@ -464,7 +464,7 @@ pub fn finish_attempt(
     attempt: i32,
     result: &AttemptResult,
     next: NextStep,
-    now: NaiveDateTime,
+    now: Instant,
 ) -> Result<(), StoreError> {
     diesel::update(
         webhook_attempts::table

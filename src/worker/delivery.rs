@@ -7,14 +7,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::{
     config::WebhookSettings,
+    domain::Instant,
     service::{
         webhook_target,
         webhooks::{signature, signing_key},
     },
-    store::{
-        dossiers::naive,
-        webhooks::{AttemptResult, ClaimedDelivery, NextStep},
-    },
+    store::webhooks::{AttemptResult, ClaimedDelivery, NextStep},
 };
 
 /// Posts signed messages.
@@ -160,7 +158,7 @@ pub fn next_step(
         settings.backoff_max,
         unit_random,
     );
-    NextStep::RetryAt(naive(
+    NextStep::RetryAt(Instant::from(
         now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(1)),
     ))
 }
@@ -210,11 +208,11 @@ mod tests {
         );
         assert_eq!(
             next_step(&bad, 1, &settings(), now, 0.0),
-            NextStep::RetryAt(naive(now + TimeDelta::seconds(5)))
+            NextStep::RetryAt(Instant::from(now + TimeDelta::seconds(5)))
         );
         assert_eq!(
             next_step(&bad, 3, &settings(), now, 0.0),
-            NextStep::RetryAt(naive(now + TimeDelta::seconds(20)))
+            NextStep::RetryAt(Instant::from(now + TimeDelta::seconds(20)))
         );
         assert_eq!(next_step(&bad, 4, &settings(), now, 0.0), NextStep::Failed);
     }

@@ -17,11 +17,11 @@ use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
     config::WebhookSettings,
+    domain::Instant,
     service::webhooks::{self as hooks, EventType},
     store::{
         self, DbConnection, DbPool, StoreError,
         calendar::CalendarCache,
-        dossiers::{naive, utc},
         outbox::{self, NoticeKind},
         webhooks::{self as hook_store, ClaimedDelivery, NewDelivery},
         write_transaction,
@@ -232,7 +232,7 @@ impl Worker {
         let lease = TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::minutes(1));
         let limit = i64::try_from(room).unwrap_or(i64::MAX);
         with_conn(&self.pool, move |conn| {
-            let now = naive(Utc::now());
+            let now = Instant::from(Utc::now());
             if !hook_store::has_due(conn, now)? {
                 return Ok(Vec::new());
             }
@@ -259,7 +259,7 @@ impl Worker {
                 conn,
                 NoticeKind::Overdue,
                 None,
-                naive(now),
+                Instant::from(now),
                 SCAN_BATCH,
             )? {
                 emitted += usize::from(emit_notice(conn, candidate.id, NoticeKind::Overdue, now)?);
@@ -267,8 +267,8 @@ impl Worker {
             for candidate in outbox::deadline_candidates(
                 conn,
                 NoticeKind::DueSoon,
-                Some(naive(now)),
-                naive(soon_until),
+                Some(Instant::from(now)),
+                Instant::from(soon_until),
                 SCAN_BATCH,
             )? {
                 emitted += usize::from(emit_notice(conn, candidate.id, NoticeKind::DueSoon, now)?);
@@ -285,7 +285,9 @@ impl Worker {
     async fn purge(&self) -> Result<(), StoreError> {
         let keep = TimeDelta::days(i64::from(self.settings.retention_days));
         let (deliveries, events) = with_conn(&self.pool, move |conn| {
-            write_transaction(conn, |conn| outbox::purge(conn, naive(Utc::now() - keep)))
+            write_transaction(conn, |conn| {
+                outbox::purge(conn, Instant::from(Utc::now() - keep))
+            })
         })
         .await?;
         if deliveries + events > 0 {
@@ -312,7 +314,7 @@ fn fan_out_batch(conn: &mut DbConnection) -> Result<usize, StoreError> {
             (w, events)
         })
         .collect();
-    let now = naive(Utc::now());
+    let now = Instant::from(Utc::now());
     let mut deliveries = Vec::new();
     for event in &events {
         for (webhook, wanted) in &subscriptions {
@@ -349,20 +351,20 @@ fn emit_notice(
 ) -> Result<bool, StoreError> {
     write_transaction(conn, |conn| {
         let record = outbox::lock_dossier(conn, dossier_id)?;
-        let open = record.status()?.clock_running();
+        let open = record.status.clock_running();
         let applies = match kind {
-            NoticeKind::Overdue => utc(record.due_at) < now,
-            NoticeKind::DueSoon => utc(record.due_at) >= now,
+            NoticeKind::Overdue => record.due_at.utc() < now,
+            NoticeKind::DueSoon => record.due_at.utc() >= now,
         };
         if !open || !applies || outbox::notice_exists(conn, dossier_id, kind)? {
             return Ok(false);
         }
-        outbox::record_notice(conn, dossier_id, kind, record.due_at, naive(now))?;
+        outbox::record_notice(conn, dossier_id, kind, record.due_at, Instant::from(now))?;
         let event_type = match kind {
             NoticeKind::Overdue => EventType::Overdue,
             NoticeKind::DueSoon => EventType::DueSoon,
         };
-        let minutes_late = (now - utc(record.due_at)).num_minutes().max(0);
+        let minutes_late = (now - record.due_at.utc()).num_minutes().max(0);
         let details = match kind {
             NoticeKind::Overdue => serde_json::json!({"minutes_past_due": minutes_late}),
             NoticeKind::DueSoon => serde_json::json!({}),
@@ -415,7 +417,14 @@ async fn attempt(
     let (delivery_id, attempt) = (claim.delivery_id, claim.attempt);
     let recorded = with_conn(&pool, move |conn| {
         write_transaction(conn, |conn| {
-            hook_store::finish_attempt(conn, delivery_id, attempt, &result, next, naive(Utc::now()))
+            hook_store::finish_attempt(
+                conn,
+                delivery_id,
+                attempt,
+                &result,
+                next,
+                Instant::from(Utc::now()),
+            )
         })
     })
     .await;

@@ -276,7 +276,7 @@ postgres_tests! {
             .await
             .unwrap();
         assert!(
-            early.updated_at.and_utc()
+            early.updated_at.utc()
                 < chrono::DateTime::parse_from_rfc3339(committed["updated_at"].as_str().unwrap())
                     .unwrap(),
             "the uncommitted change is the older one"

@@ -12,6 +12,7 @@ mod dossiers;
 mod errors;
 mod feed;
 mod imports;
+mod integrity;
 mod openapi;
 mod operations;
 mod scale_out;

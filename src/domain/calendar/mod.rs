@@ -20,8 +20,8 @@ use chrono::{
 };
 use serde::{Deserialize, Serialize};
 
-pub use holidays::{HolidayKind, HolidayRules, NationalDaySecondDay, PublicHoliday};
-pub use lunar::{LunarDate, LunarError};
+pub use holidays::{HolidayKind, HolidayRules};
+pub use lunar::LunarError;
 
 /// Seconds east of UTC of the local clock (Asia/Ho_Chi_Minh, UTC+7, no DST).
 pub const LOCAL_OFFSET_SECONDS: i32 = 7 * 3600;

@@ -14,21 +14,19 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::{
     auth::policy::{Principal, PrincipalKind, Role},
     domain::{
+        applicant::ApplicantDraft,
         calendar::{Calendar, LOCAL_OFFSET},
-        deadline::{SupplementPolicy, TimeLimit},
-        dossier::{Command, Resolution},
-        procedure::{ProcedureRules, ProcessStep},
+        dossier::{Channel, Command, Resolution},
+        procedure::ProcessStep,
     },
     service::{
         ServiceError, catalogue,
-        dossiers::{self, ActionInput, Applicant, ReceiptInput, StoredReply},
+        dossiers::{self, ActionInput, ReceiptInput},
+        imports::{self, ImportContext, ImportFormat, ImportKind, ImportMode},
         stats::{self, GroupBy, Summary, SummaryQuery},
     },
     store::{
-        DbConnection, StoreError,
-        audit::AuditContext,
-        calendar::CalendarCache,
-        catalogue::{NewUnit, ProcedureDraft},
+        DbConnection, StoreError, audit::AuditContext, calendar::CalendarCache, catalogue::NewUnit,
     },
 };
 
@@ -80,490 +78,28 @@ const UNITS: [(&str, &str, Option<&str>); 6] = [
     ("BGD", "Ban Giám đốc Sở", Some("SCT")),
 ];
 
-/// (unit, number, name, field, working days, relative demand).
-type ProcedureSpec = (&'static str, u32, &'static str, &'static str, u32, u32);
+/// The 57 procedures, in the import format of `motcua import --kind procedures` (the steps of each:
+/// reception, the unit's specialist, the unit's head, the director, and the clerk who returns the
+/// result, adding up to the statutory limit).
+const PROCEDURES_CSV: &str = include_str!("procedures.csv");
 
-const PROCEDURES: [ProcedureSpec; 57] = [
-    (
-        "QLTM",
-        1,
-        "Cấp Giấy phép bán lẻ sản phẩm rượu",
-        "Lưu thông hàng hóa trong nước",
-        10,
-        9,
-    ),
-    (
-        "QLTM",
-        2,
-        "Cấp sửa đổi, bổ sung Giấy phép bán lẻ sản phẩm rượu",
-        "Lưu thông hàng hóa trong nước",
-        10,
-        2,
-    ),
-    (
-        "QLTM",
-        3,
-        "Cấp lại Giấy phép bán lẻ sản phẩm rượu",
-        "Lưu thông hàng hóa trong nước",
-        10,
-        2,
-    ),
-    (
-        "QLTM",
-        4,
-        "Cấp Giấy phép bán buôn sản phẩm rượu",
-        "Lưu thông hàng hóa trong nước",
-        15,
-        3,
-    ),
-    (
-        "QLTM",
-        5,
-        "Cấp Giấy phép bán buôn sản phẩm thuốc lá",
-        "Lưu thông hàng hóa trong nước",
-        15,
-        2,
-    ),
-    (
-        "QLTM",
-        6,
-        "Cấp Giấy phép bán lẻ sản phẩm thuốc lá",
-        "Lưu thông hàng hóa trong nước",
-        15,
-        8,
-    ),
-    (
-        "QLTM",
-        7,
-        "Cấp Giấy chứng nhận cửa hàng đủ điều kiện bán lẻ xăng dầu",
-        "Xăng dầu",
-        15,
-        6,
-    ),
-    (
-        "QLTM",
-        8,
-        "Cấp lại Giấy chứng nhận cửa hàng đủ điều kiện bán lẻ xăng dầu",
-        "Xăng dầu",
-        10,
-        3,
-    ),
-    (
-        "QLTM",
-        9,
-        "Cấp Giấy xác nhận đủ điều kiện làm đại lý bán lẻ xăng dầu",
-        "Xăng dầu",
-        15,
-        2,
-    ),
-    (
-        "QLTM",
-        10,
-        "Cấp Giấy chứng nhận đủ điều kiện cửa hàng bán LPG chai",
-        "Kinh doanh khí",
-        15,
-        4,
-    ),
-    (
-        "QLTM",
-        11,
-        "Cấp Giấy chứng nhận đủ điều kiện trạm nạp LPG vào chai",
-        "Kinh doanh khí",
-        15,
-        1,
-    ),
-    (
-        "QLTM",
-        12,
-        "Cấp Giấy chứng nhận đủ điều kiện thương nhân kinh doanh mua bán LPG",
-        "Kinh doanh khí",
-        15,
-        1,
-    ),
-    (
-        "QLTM",
-        13,
-        "Đăng ký thực hiện khuyến mại",
-        "Xúc tiến thương mại",
-        5,
-        7,
-    ),
-    (
-        "QLTM",
-        14,
-        "Đăng ký tổ chức hội chợ, triển lãm thương mại",
-        "Xúc tiến thương mại",
-        7,
-        2,
-    ),
-    (
-        "QLTM",
-        15,
-        "Xác nhận đăng ký hoạt động bán hàng đa cấp tại địa phương",
-        "Quản lý cạnh tranh",
-        7,
-        1,
-    ),
-    (
-        "QLTM",
-        16,
-        "Xác nhận đăng ký tổ chức hội nghị, hội thảo, đào tạo về bán hàng đa cấp",
-        "Quản lý cạnh tranh",
-        5,
-        1,
-    ),
-    (
-        "QLTM",
-        17,
-        "Cấp Giấy phép thành lập Văn phòng đại diện của thương nhân nước ngoài",
-        "Thương mại quốc tế",
-        7,
-        1,
-    ),
-    (
-        "QLTM",
-        18,
-        "Cấp lại Giấy phép thành lập Văn phòng đại diện của thương nhân nước ngoài",
-        "Thương mại quốc tế",
-        7,
-        1,
-    ),
-    (
-        "QLTM",
-        19,
-        "Cấp Giấy phép lập cơ sở bán lẻ của tổ chức có vốn đầu tư nước ngoài",
-        "Thương mại quốc tế",
-        30,
-        1,
-    ),
-    (
-        "QLTM",
-        20,
-        "Cấp Giấy phép mua bán nguyên liệu thuốc lá",
-        "Lưu thông hàng hóa trong nước",
-        15,
-        1,
-    ),
-    (
-        "QLTM",
-        21,
-        "Cấp Giấy xác nhận đủ điều kiện làm thương nhân phân phối xăng dầu",
-        "Xăng dầu",
-        20,
-        1,
-    ),
-    (
-        "QLTM",
-        22,
-        "Cấp lại Giấy phép bán lẻ sản phẩm thuốc lá",
-        "Lưu thông hàng hóa trong nước",
-        10,
-        2,
-    ),
-    (
-        "QLCN",
-        1,
-        "Cấp Giấy phép sản xuất rượu thủ công nhằm mục đích kinh doanh",
-        "Công nghiệp tiêu dùng",
-        10,
-        3,
-    ),
-    (
-        "QLCN",
-        2,
-        "Cấp Giấy phép sản xuất rượu công nghiệp quy mô dưới 3 triệu lít/năm",
-        "Công nghiệp tiêu dùng",
-        15,
-        1,
-    ),
-    (
-        "QLCN",
-        3,
-        "Cấp Giấy chứng nhận sản phẩm công nghiệp nông thôn tiêu biểu cấp tỉnh",
-        "Công nghiệp địa phương",
-        20,
-        2,
-    ),
-    (
-        "QLCN",
-        4,
-        "Hỗ trợ kinh phí khuyến công địa phương",
-        "Công nghiệp địa phương",
-        20,
-        2,
-    ),
-    (
-        "QLCN",
-        5,
-        "Xác nhận ưu đãi dự án sản xuất sản phẩm công nghiệp hỗ trợ",
-        "Công nghiệp hỗ trợ",
-        15,
-        1,
-    ),
-    (
-        "ATNL",
-        1,
-        "Cấp giấy phép hoạt động phát điện đối với nhà máy điện quy mô dưới 3 MW",
-        "Điện",
-        15,
-        2,
-    ),
-    (
-        "ATNL",
-        2,
-        "Cấp giấy phép hoạt động phân phối điện đến cấp điện áp 35 kV",
-        "Điện",
-        15,
-        2,
-    ),
-    (
-        "ATNL",
-        3,
-        "Cấp giấy phép hoạt động bán lẻ điện đến cấp điện áp 0,4 kV",
-        "Điện",
-        15,
-        5,
-    ),
-    (
-        "ATNL",
-        4,
-        "Cấp giấy phép tư vấn đầu tư xây dựng đường dây và trạm biến áp đến 35 kV",
-        "Điện",
-        15,
-        2,
-    ),
-    (
-        "ATNL",
-        5,
-        "Cấp giấy phép tư vấn giám sát thi công đường dây và trạm biến áp đến 35 kV",
-        "Điện",
-        15,
-        2,
-    ),
-    (
-        "ATNL",
-        6,
-        "Sửa đổi, bổ sung giấy phép hoạt động điện lực",
-        "Điện",
-        10,
-        2,
-    ),
-    ("ATNL", 7, "Cấp thẻ kiểm tra viên điện lực", "Điện", 5, 2),
-    (
-        "ATNL",
-        8,
-        "Huấn luyện, sát hạch và cấp thẻ an toàn điện",
-        "Điện",
-        5,
-        3,
-    ),
-    (
-        "ATNL",
-        9,
-        "Cấp Giấy chứng nhận huấn luyện kỹ thuật an toàn vật liệu nổ công nghiệp",
-        "Vật liệu nổ công nghiệp",
-        5,
-        2,
-    ),
-    (
-        "ATNL",
-        10,
-        "Cấp Giấy phép sử dụng vật liệu nổ công nghiệp",
-        "Vật liệu nổ công nghiệp",
-        10,
-        2,
-    ),
-    (
-        "ATNL",
-        11,
-        "Cấp lại Giấy phép sử dụng vật liệu nổ công nghiệp",
-        "Vật liệu nổ công nghiệp",
-        7,
-        1,
-    ),
-    (
-        "ATNL",
-        12,
-        "Cấp Giấy chứng nhận đủ điều kiện kinh doanh tiền chất thuốc nổ",
-        "Vật liệu nổ công nghiệp",
-        15,
-        1,
-    ),
-    (
-        "ATNL",
-        13,
-        "Cấp Giấy chứng nhận đủ điều kiện sản xuất hóa chất có điều kiện",
-        "Hóa chất",
-        12,
-        1,
-    ),
-    (
-        "ATNL",
-        14,
-        "Cấp Giấy chứng nhận đủ điều kiện kinh doanh hóa chất có điều kiện",
-        "Hóa chất",
-        12,
-        3,
-    ),
-    (
-        "ATNL",
-        15,
-        "Cấp điều chỉnh Giấy chứng nhận đủ điều kiện sản xuất, kinh doanh hóa chất",
-        "Hóa chất",
-        10,
-        1,
-    ),
-    (
-        "ATNL",
-        16,
-        "Cấp lại Giấy chứng nhận đủ điều kiện sản xuất, kinh doanh hóa chất",
-        "Hóa chất",
-        5,
-        1,
-    ),
-    (
-        "ATNL",
-        17,
-        "Xác nhận Kế hoạch phòng ngừa, ứng phó sự cố hóa chất",
-        "Hóa chất",
-        15,
-        2,
-    ),
-    (
-        "ATNL",
-        18,
-        "Cấp Giấy chứng nhận huấn luyện kỹ thuật an toàn vận chuyển hàng nguy hiểm",
-        "Hóa chất",
-        5,
-        1,
-    ),
-    (
-        "ATNL",
-        19,
-        "Cấp Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm (sản xuất)",
-        "An toàn thực phẩm",
-        20,
-        6,
-    ),
-    (
-        "ATNL",
-        20,
-        "Cấp Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm (kinh doanh)",
-        "An toàn thực phẩm",
-        20,
-        8,
-    ),
-    (
-        "ATNL",
-        21,
-        "Cấp lại Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm",
-        "An toàn thực phẩm",
-        10,
-        2,
-    ),
-    (
-        "ATNL",
-        22,
-        "Cấp Giấy xác nhận kiến thức về an toàn thực phẩm cho tổ chức",
-        "An toàn thực phẩm",
-        5,
-        4,
-    ),
-    (
-        "ATNL",
-        23,
-        "Cấp Giấy xác nhận kiến thức về an toàn thực phẩm cho cá nhân",
-        "An toàn thực phẩm",
-        3,
-        5,
-    ),
-    (
-        "ATNL",
-        24,
-        "Đăng ký bản công bố sản phẩm thực phẩm",
-        "An toàn thực phẩm",
-        7,
-        2,
-    ),
-    (
-        "ATNL",
-        25,
-        "Phê duyệt phương án ứng phó thiên tai cho công trình vùng hạ du đập thủy điện",
-        "An toàn đập, hồ chứa thủy điện",
-        20,
-        1,
-    ),
-    (
-        "ATNL",
-        26,
-        "Phê duyệt phương án ứng phó với tình huống khẩn cấp đập thủy điện",
-        "An toàn đập, hồ chứa thủy điện",
-        20,
-        1,
-    ),
-    (
-        "ATNL",
-        27,
-        "Thẩm định, phê duyệt phương án bảo vệ đập, hồ chứa thủy điện",
-        "An toàn đập, hồ chứa thủy điện",
-        20,
-        1,
-    ),
-    (
-        "ATNL",
-        28,
-        "Thẩm định thiết kế xây dựng công trình đường dây và trạm biến áp",
-        "Năng lượng",
-        20,
-        1,
-    ),
-    (
-        "ATNL",
-        29,
-        "Thẩm định dự án đầu tư xây dựng công trình điện",
-        "Năng lượng",
-        20,
-        1,
-    ),
-    (
-        "ATNL",
-        30,
-        "Kiểm tra kế hoạch sử dụng năng lượng tiết kiệm và hiệu quả",
-        "Năng lượng",
-        10,
-        1,
-    ),
-];
+/// Each procedure's relative demand (how many dossiers it draws), in the order of the simulation.
+const DEMAND_CSV: &str = include_str!("demand.csv");
 
-fn code_of(p: &ProcedureSpec) -> String {
-    format!("QT-SCT-{}-{:02}", p.0, p.1)
+/// (procedure code, relative demand), in file order.
+fn demand() -> Vec<(&'static str, u32)> {
+    DEMAND_CSV
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(','))
+        .map(|(code, weight)| (code, weight.trim().parse().expect("the demand is a number")))
+        .collect()
 }
 
-/// The ISO process steps: reception, the unit's specialist, the unit's head, the director, and the
-/// clerk who returns the result; they add up to the statutory limit.
-fn steps_of(p: &ProcedureSpec) -> Vec<ProcessStep> {
-    let total = f64::from(p.4) * 8.0;
-    let (reception, head, director, clerk) = if p.4 >= 5 {
-        (4.0, 8.0, 8.0, 4.0)
-    } else {
-        (2.0, 4.0, 4.0, 2.0)
-    };
-    let step = |name: &str, unit: &str, hours: f64| ProcessStep {
-        name: name.into(),
-        unit_code: unit.into(),
-        hours,
-    };
-    vec![
-        step("Tiếp nhận, kiểm tra và chuyển hồ sơ", "MC", reception),
-        step(
-            "Thẩm định hồ sơ",
-            p.0,
-            total - reception - head - director - clerk,
-        ),
-        step("Lãnh đạo phòng xem xét", p.0, head),
-        step("Lãnh đạo Sở phê duyệt", "BGD", director),
-        step("Vào sổ, trả kết quả", "MC", clerk),
-    ]
+/// A procedure as the simulation plays it.
+struct DemoProcedure {
+    code: &'static str,
+    steps: Vec<ProcessStep>,
 }
 
 fn principal() -> Principal {
@@ -593,7 +129,7 @@ struct Step {
 
 struct Plan {
     procedure: usize,
-    channel: &'static str,
+    channel: Channel,
     received_at: DateTime<Utc>,
     steps: Vec<Step>,
 }
@@ -625,6 +161,7 @@ fn plan(
     rng: &mut Rng,
     calendar: &Calendar,
     days: &[NaiveDate],
+    procedures: &[DemoProcedure],
     weights: &[u32],
     end: DateTime<Utc>,
 ) -> Result<Plan, ServiceError> {
@@ -642,11 +179,11 @@ fn plan(
         })
         .unwrap_or(0);
     let channel = match rng.unit() {
-        u if u < 0.74 => "direct",
-        u if u < 0.90 => "online",
-        _ => "postal",
+        u if u < 0.74 => Channel::Direct,
+        u if u < 0.90 => Channel::Online,
+        _ => Channel::Postal,
     };
-    let steps = steps_of(&PROCEDURES[procedure]);
+    let steps = &procedures[procedure].steps;
     loop {
         let received_at = receipt_instant(rng, calendar, days)?;
         let mut at = received_at;
@@ -751,26 +288,51 @@ pub fn load(
             },
         )?;
     }
-    for p in &PROCEDURES {
-        catalogue::create_procedure(
-            conn,
-            calendars,
-            &who,
-            &audit,
-            &code_of(p),
-            ProcedureDraft {
-                name: p.2.into(),
-                field: p.3.into(),
-                unit_code: p.0.into(),
-                rules: ProcedureRules {
-                    time_limit: TimeLimit::working_days(p.4),
-                    supplement_policy: SupplementPolicy::Pause,
-                    steps: steps_of(p),
-                },
-                active: true,
-            },
-        )?;
+    // The catalogue goes in as any agency's would: through the import.
+    let records = imports::read_records(
+        ImportKind::Procedures,
+        ImportFormat::Csv,
+        PROCEDURES_CSV.as_bytes(),
+    )?;
+    let context = ImportContext {
+        calendars,
+        who: &who,
+        audit: &audit,
+    };
+    let imported = imports::run(
+        conn,
+        &context,
+        ImportKind::Procedures,
+        ImportMode::Atomic,
+        records,
+        &mut || {},
+    )?;
+    if !imported.committed {
+        let problems: Vec<String> = imported
+            .rows
+            .iter()
+            .flat_map(|r| {
+                r.errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+            })
+            .collect();
+        return Err(ServiceError::Conflict(format!(
+            "the demo's procedures do not import: {}",
+            problems.join("; ")
+        )));
     }
+    let demand = demand();
+    let procedures = demand
+        .iter()
+        .map(|(code, _)| {
+            let version = crate::store::catalogue::latest_procedure(conn, code)?;
+            Ok(DemoProcedure {
+                code,
+                steps: version.rules.steps,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     let (_, calendar) = calendars.get(conn)?;
     let days: Vec<NaiveDate> = date(FIRST_DAY)
         .iter_days()
@@ -782,10 +344,10 @@ pub fn load(
         .single()
         .expect("fixed offset")
         .with_timezone(&Utc);
-    let weights: Vec<u32> = PROCEDURES.iter().map(|p| p.5).collect();
+    let weights: Vec<u32> = demand.iter().map(|(_, weight)| *weight).collect();
     let mut rng = Rng(SEED);
     let mut plans = (0..DOSSIERS)
-        .map(|_| plan(&mut rng, &calendar, &days, &weights, end))
+        .map(|_| plan(&mut rng, &calendar, &days, &procedures, &weights, end))
         .collect::<Result<Vec<_>, _>>()?;
     plans.sort_by_key(|p| p.received_at);
 
@@ -800,38 +362,27 @@ pub fn load(
             .progress_chars("=> "),
     );
     for (n, p) in plans.into_iter().enumerate() {
-        let spec = &PROCEDURES[p.procedure];
+        let code = procedures[p.procedure].code;
         bar.set_message(format!(
             "{} {}",
             p.received_at
                 .with_timezone(&LOCAL_OFFSET)
                 .format("%d/%m/%Y"),
-            code_of(spec)
+            code
         ));
-        let reply = dossiers::receive(
-            conn,
-            calendars,
-            &who,
-            &audit,
-            ReceiptInput {
-                procedure_code: code_of(spec),
-                applicant: Applicant {
-                    name: format!("Tổ chức, cá nhân mẫu {:03} (demo)", n + 1),
-                    ..Applicant::default()
-                },
-                channel: p.channel.into(),
-                received_at: Some(p.received_at),
-                external_ref: Some(format!("DEMO-2018-{:04}", n + 1)),
+        let input = ReceiptInput::parse(
+            code,
+            ApplicantDraft {
+                name: format!("Tổ chức, cá nhân mẫu {:03} (demo)", n + 1),
+                ..ApplicantDraft::default()
             },
-            None,
-            |r| StoredReply {
-                status: 201,
-                location: None,
-                body: r.record.code.clone(),
-            },
+            p.channel,
+            Some(p.received_at),
+            Some(format!("DEMO-2018-{:04}", n + 1)),
         )?;
-        let code = reply.body;
-        let mut version = 1;
+        let received = dossiers::receive(conn, calendars, &who, &audit, input)?;
+        let code = received.dossier.code;
+        let mut version = received.dossier.version;
         for step in p.steps {
             let record = dossiers::act(
                 conn,

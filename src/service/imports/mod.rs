@@ -30,29 +30,32 @@
 //! In CSV a cell holding `steps` or `actions` is JSON text; an empty cell is an absent value.
 //! `atomic` imports the whole file or nothing; `per_row` imports each good row on its own.
 
+mod read;
+mod rows;
+
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use read::key_of;
+pub use read::read_records;
+pub use rows::check_record;
+use rows::{dossier_row, procedure_row};
 
 use super::{
     ServiceError,
     catalogue::{create_procedure, update_procedure},
-    dossiers::{ActionInput, Applicant, ReceiptInput, StoredReply, act, receive},
+    dossiers::{ActionInput, act, receive},
 };
 use crate::{
     auth::policy::{Action, Principal, authorize},
-    domain::{
-        deadline::{SupplementPolicy, TimeLimit, TimeUnit},
-        dossier::{Command, DossierError, Resolution},
-        procedure::{ProcedureRules, ProcessStep},
-    },
+    domain::dossier::{DossierError, Status},
     store::{
         DbConnection, StoreError,
         audit::AuditContext,
         calendar::CalendarCache,
-        catalogue::{self, ProcedureDraft},
+        catalogue,
         dossiers::{DossierFilter, ListCursor, list_dossiers},
         write_transaction,
     },
@@ -199,539 +202,11 @@ pub struct Record {
     pub fields: Map<String, Value>,
 }
 
-fn file_error(message: impl Into<String>) -> ServiceError {
-    ServiceError::invalid("file", message)
-}
-
-/// Reads the file into records. A record that cannot be read becomes a failed row; a file that
-/// cannot be read at all (not UTF-8, a bad header) is an error.
-pub fn read_records(
-    kind: ImportKind,
-    format: ImportFormat,
-    bytes: &[u8],
-) -> Result<Vec<Result<Record, RowReport>>, ServiceError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| file_error(format!("not UTF-8: {e}")))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let records = match format {
-        ImportFormat::Csv => read_csv(kind, text)?,
-        ImportFormat::JsonLines => read_json_lines(kind, text),
-    };
-    Ok(records
-        .into_iter()
-        .map(|r| r.and_then(|r| refuse_control_characters(kind, r)))
-        .collect())
-}
-
-/// A record with a control character in any cell (or in the JSON of `steps`/`actions`) fails,
-/// each field named: the same rule as for the API's JSON bodies (`domain::text`).
-fn refuse_control_characters(kind: ImportKind, record: Record) -> Result<Record, RowReport> {
-    let found =
-        crate::domain::text::forbidden_in_json(&Value::Object(record.fields.clone()), "row");
-    if found.is_empty() {
-        return Ok(record);
-    }
-    let errors = found
-        .into_iter()
-        .map(|(field, message)| error(field, message))
-        .collect();
-    // The key may be what holds the character: it is shown escaped, like the fields.
-    let key = key_of(kind, &record.fields).map(|k| k.escape_debug().to_string());
-    Err(failed_row(record.row, record.line, key, errors))
-}
-
-fn failed_row(row: usize, line: usize, key: Option<String>, errors: Vec<RowError>) -> RowReport {
-    RowReport {
-        row,
-        line,
-        key,
-        status: RowStatus::Failed,
-        result: None,
-        errors,
-    }
-}
-
-fn error(field: impl Into<String>, message: impl Into<String>) -> RowError {
+pub(super) fn error(field: impl Into<String>, message: impl Into<String>) -> RowError {
     RowError {
         field: field.into(),
         message: message.into(),
     }
-}
-
-fn read_csv(kind: ImportKind, text: &str) -> Result<Vec<Result<Record, RowReport>>, ServiceError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| file_error(format!("cannot read the header row: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    let known = kind.columns();
-    let unknown: Vec<&String> = headers
-        .iter()
-        .filter(|h| !known.contains(&h.as_str()))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(file_error(format!(
-            "unknown column(s) {}; the columns are {}",
-            unknown
-                .iter()
-                .map(|u| format!("`{u}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            known.join(", ")
-        )));
-    }
-    let missing: Vec<&&str> = kind
-        .required()
-        .iter()
-        .filter(|r| !headers.iter().any(|h| h == **r))
-        .collect();
-    if !missing.is_empty() {
-        return Err(file_error(format!(
-            "missing column(s) {}",
-            missing
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let mut records = Vec::new();
-    for (index, result) in reader.records().enumerate() {
-        let row = index + 1;
-        let record = match result {
-            Ok(record) => record,
-            Err(e) => {
-                let line = e
-                    .position()
-                    .map_or(row + 1, |p| usize::try_from(p.line()).unwrap_or(0));
-                records.push(Err(failed_row(
-                    row,
-                    line,
-                    None,
-                    vec![error("row", e.to_string())],
-                )));
-                continue;
-            }
-        };
-        let line = record
-            .position()
-            .map_or(row + 1, |p| usize::try_from(p.line()).unwrap_or(0));
-        let mut fields = Map::new();
-        let mut errors = Vec::new();
-        for (header, cell) in headers.iter().zip(record.iter()) {
-            let cell = cell.trim();
-            if cell.is_empty() {
-                continue;
-            }
-            let value = if kind.json_columns().contains(&header.as_str()) {
-                match serde_json::from_str(cell) {
-                    Ok(value) => value,
-                    Err(e) => {
-                        errors.push(error(header, format!("is not JSON: {e}")));
-                        continue;
-                    }
-                }
-            } else {
-                Value::String(cell.to_owned())
-            };
-            fields.insert(header.clone(), value);
-        }
-        let key = key_of(kind, &fields);
-        records.push(if errors.is_empty() {
-            Ok(Record { row, line, fields })
-        } else {
-            Err(failed_row(row, line, key, errors))
-        });
-    }
-    Ok(records)
-}
-
-fn read_json_lines(kind: ImportKind, text: &str) -> Vec<Result<Record, RowReport>> {
-    let mut records = Vec::new();
-    for (index, raw) in text.lines().enumerate() {
-        if raw.trim().is_empty() {
-            continue;
-        }
-        let (row, line) = (records.len() + 1, index + 1);
-        let fields = match serde_json::from_str::<Value>(raw) {
-            Ok(Value::Object(fields)) => fields,
-            Ok(_) => {
-                records.push(Err(failed_row(
-                    row,
-                    line,
-                    None,
-                    vec![error("row", "is not a JSON object")],
-                )));
-                continue;
-            }
-            Err(e) => {
-                records.push(Err(failed_row(
-                    row,
-                    line,
-                    None,
-                    vec![error("row", format!("is not JSON: {e}"))],
-                )));
-                continue;
-            }
-        };
-        let key = key_of(kind, &fields);
-        let unknown: Vec<RowError> = fields
-            .keys()
-            .filter(|k| !kind.columns().contains(&k.as_str()))
-            .map(|k| error(k, "unknown field"))
-            .collect();
-        let fields: Map<String, Value> = fields.into_iter().filter(|(_, v)| !v.is_null()).collect();
-        records.push(if unknown.is_empty() {
-            Ok(Record { row, line, fields })
-        } else {
-            Err(failed_row(row, line, key, unknown))
-        });
-    }
-    records
-}
-
-fn key_of(kind: ImportKind, fields: &Map<String, Value>) -> Option<String> {
-    let column = match kind {
-        ImportKind::Procedures => "code",
-        ImportKind::Dossiers => "external_ref",
-    };
-    fields
-        .get(column)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
-
-/// Reads typed values from a record, collecting every problem.
-struct Fields<'a> {
-    fields: &'a Map<String, Value>,
-    errors: Vec<RowError>,
-}
-
-impl<'a> Fields<'a> {
-    fn new(fields: &'a Map<String, Value>) -> Self {
-        Self {
-            fields,
-            errors: Vec::new(),
-        }
-    }
-
-    fn text(&mut self, name: &str) -> Option<String> {
-        match self.fields.get(name) {
-            None => None,
-            Some(Value::String(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(_) => {
-                self.errors.push(error(name, "must be text"));
-                None
-            }
-        }
-    }
-
-    fn required(&mut self, name: &str) -> String {
-        self.text(name).unwrap_or_else(|| {
-            self.errors.push(error(name, "is required"));
-            String::new()
-        })
-    }
-
-    fn parse<T>(&mut self, name: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
-        let raw = self.text(name)?;
-        let parsed = parse(&raw);
-        if parsed.is_none() {
-            self.errors
-                .push(error(name, format!("`{raw}` is not {what}")));
-        }
-        parsed
-    }
-
-    /// A required value that `parse` must accept.
-    fn required_parse<T>(
-        &mut self,
-        name: &str,
-        what: &str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Option<T> {
-        if self.fields.contains_key(name) {
-            self.parse(name, what, parse)
-        } else {
-            self.errors.push(error(name, "is required"));
-            None
-        }
-    }
-
-    fn bool(&mut self, name: &str, default: bool) -> bool {
-        match self.fields.get(name) {
-            Some(Value::Bool(b)) => *b,
-            Some(_) => self
-                .parse(name, "true or false", |s| {
-                    match s.to_ascii_lowercase().as_str() {
-                        "true" | "1" | "yes" => Some(true),
-                        "false" | "0" | "no" => Some(false),
-                        _ => None,
-                    }
-                })
-                .unwrap_or(default),
-            None => default,
-        }
-    }
-
-    fn json<T: serde::de::DeserializeOwned>(&mut self, name: &str) -> Option<T> {
-        let value = self.fields.get(name)?.clone();
-        match serde_path_to_error::deserialize::<_, T>(value) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let path = e.path().to_string();
-                let field = if path == "." {
-                    name.to_owned()
-                } else if path.starts_with('[') {
-                    format!("{name}{path}")
-                } else {
-                    format!("{name}.{path}")
-                };
-                self.errors.push(error(field, e.into_inner().to_string()));
-                None
-            }
-        }
-    }
-
-    fn finish<T>(self, value: T) -> Result<T, Vec<RowError>> {
-        if self.errors.is_empty() {
-            Ok(value)
-        } else {
-            Err(self.errors)
-        }
-    }
-}
-
-fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(raw)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn valid_code(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 100
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-}
-
-/// Checks one record as far as it can be checked without the database: required columns, codes,
-/// numbers, instants, the JSON of `steps` and `actions`. The import runs the same checks on each row
-/// before it looks anything up.
-pub fn check_record(kind: ImportKind, record: &Record) -> Result<(), Vec<RowError>> {
-    match kind {
-        ImportKind::Procedures => procedure_row(&record.fields).map(drop),
-        ImportKind::Dossiers => dossier_row(&record.fields).map(drop),
-    }
-}
-
-/// A procedure row as a code and a draft.
-fn procedure_row(fields: &Map<String, Value>) -> Result<(String, ProcedureDraft), Vec<RowError>> {
-    let mut f = Fields::new(fields);
-    let code = f.required("code");
-    if !code.is_empty() && !valid_code(&code) {
-        f.errors.push(error(
-            "code",
-            "at most 100 letters, digits, `.`, `-` or `_`",
-        ));
-    }
-    let name = f.required("name");
-    let field = f.required("field");
-    for (column, value, max) in [("name", &name, 500), ("field", &field, 200)] {
-        if value.chars().count() > max {
-            f.errors
-                .push(error(column, format!("at most {max} characters")));
-        }
-    }
-    let unit_code = f.required("unit_code");
-    let amount = f.required_parse("time_limit_amount", "a whole number", |s| {
-        s.parse::<u32>().ok()
-    });
-    let unit = f.required_parse(
-        "time_limit_unit",
-        "working_days, working_hours or calendar_days",
-        |s| match s {
-            "working_days" => Some(TimeUnit::WorkingDays),
-            "working_hours" => Some(TimeUnit::WorkingHours),
-            "calendar_days" => Some(TimeUnit::CalendarDays),
-            _ => None,
-        },
-    );
-    let policy = f
-        .parse("supplement_policy", "pause or restart", |s| match s {
-            "pause" => Some(SupplementPolicy::Pause),
-            "restart" => Some(SupplementPolicy::Restart),
-            _ => None,
-        })
-        .unwrap_or_default();
-    let steps: Option<Vec<ProcessStep>> = f.json("steps");
-    if !fields.contains_key("steps") {
-        f.errors.push(error("steps", "is required"));
-    }
-    let active = f.bool("active", true);
-    let draft = ProcedureDraft {
-        name,
-        field,
-        unit_code,
-        rules: ProcedureRules {
-            time_limit: TimeLimit {
-                amount: amount.unwrap_or(0),
-                unit: unit.unwrap_or(TimeUnit::WorkingDays),
-            },
-            supplement_policy: policy,
-            steps: steps.unwrap_or_default(),
-        },
-        active,
-    };
-    f.finish((code, draft))
-}
-
-/// An action of a dossier row, as the actions API takes it.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ActionRow {
-    action: String,
-    at: Option<String>,
-    to_user: Option<String>,
-    note: Option<String>,
-    to_unit_code: Option<String>,
-    reason: Option<String>,
-    #[serde(default)]
-    documents: Vec<String>,
-    result: Option<String>,
-    new_due_at: Option<String>,
-}
-
-struct ActionSpec {
-    command: Command,
-    at: Option<DateTime<Utc>>,
-    to_user: Option<String>,
-    note: Option<String>,
-}
-
-fn action_spec(i: usize, a: ActionRow) -> Result<ActionSpec, Vec<RowError>> {
-    let field = |name: &str| format!("actions[{i}].{name}");
-    let mut errors = Vec::new();
-    let mut instant = |name: &str, raw: Option<String>| {
-        raw.and_then(|raw| {
-            let parsed = parse_instant(&raw);
-            if parsed.is_none() {
-                errors.push(error(
-                    field(name),
-                    format!("`{raw}` is not an RFC 3339 instant with offset"),
-                ));
-            }
-            parsed
-        })
-    };
-    let at = instant("at", a.at);
-    let new_due_at = instant("new_due_at", a.new_due_at);
-    let mut need = |name: &str, value: Option<String>| {
-        value.unwrap_or_else(|| {
-            errors.push(error(field(name), "is required for this action"));
-            String::new()
-        })
-    };
-    let command = match a.action.as_str() {
-        "start" => Some(Command::Start),
-        "forward" => Some(Command::Forward {
-            to_unit_code: a.to_unit_code,
-        }),
-        "request_supplement" => Some(Command::RequestSupplement {
-            reason: need("reason", a.reason),
-            documents: a.documents,
-        }),
-        "supplement_received" => Some(Command::SupplementReceived),
-        "resolve" => match a.result.as_deref() {
-            Some("approved") => Some(Command::Resolve {
-                result: Resolution::Approved,
-                note: a.note.clone(),
-            }),
-            Some("refused") => Some(Command::Resolve {
-                result: Resolution::Refused,
-                note: a.note.clone(),
-            }),
-            _ => {
-                errors.push(error(field("result"), "must be approved or refused"));
-                None
-            }
-        },
-        "return" => Some(Command::Return),
-        "withdraw" => Some(Command::Withdraw {
-            reason: need("reason", a.reason),
-        }),
-        "apologize" => {
-            let reason = need("reason", a.reason);
-            match new_due_at {
-                Some(new_due_at) => Some(Command::Apologize { reason, new_due_at }),
-                None => {
-                    errors.push(error(field("new_due_at"), "is required for this action"));
-                    None
-                }
-            }
-        }
-        other => {
-            errors.push(error(
-                field("action"),
-                format!("unknown action `{other}`; expected start, forward, request_supplement, supplement_received, resolve, return, withdraw or apologize"),
-            ));
-            None
-        }
-    };
-    match command {
-        Some(command) if errors.is_empty() => Ok(ActionSpec {
-            command,
-            at,
-            to_user: a.to_user,
-            note: a.note,
-        }),
-        _ => Err(errors),
-    }
-}
-
-/// A dossier row as a receipt and its actions.
-fn dossier_row(
-    fields: &Map<String, Value>,
-) -> Result<(ReceiptInput, Vec<ActionSpec>), Vec<RowError>> {
-    let mut f = Fields::new(fields);
-    let external_ref = f.required("external_ref");
-    let procedure_code = f.required("procedure_code");
-    let channel = f.required("channel");
-    let received_at = f.required_parse(
-        "received_at",
-        "an RFC 3339 instant with offset",
-        parse_instant,
-    );
-    let applicant = Applicant {
-        name: f.required("applicant_name"),
-        id_number: f.text("applicant_id_number"),
-        organization: f.text("applicant_organization"),
-        phone: f.text("applicant_phone"),
-        email: f.text("applicant_email"),
-        address: f.text("applicant_address"),
-    };
-    let rows: Vec<ActionRow> = f.json("actions").unwrap_or_default();
-    let mut actions = Vec::new();
-    for (i, row) in rows.into_iter().enumerate() {
-        match action_spec(i, row) {
-            Ok(spec) => actions.push(spec),
-            Err(errors) => f.errors.extend(errors),
-        }
-    }
-    let input = ReceiptInput {
-        procedure_code,
-        applicant,
-        channel,
-        received_at,
-        external_ref: Some(external_ref),
-    };
-    f.finish((input, actions))
 }
 
 /// A service error as the errors of one row, with `prefix` before field names; storage failures
@@ -847,24 +322,11 @@ fn import_dossier(
             found.code
         )));
     }
-    let reply = receive(
-        conn,
-        cx.calendars,
-        cx.who,
-        cx.audit,
-        input,
-        None,
-        |received| StoredReply {
-            status: 201,
-            location: None,
-            body: format!("{}\n{}", received.record.code, received.record.version),
-        },
-    )
-    .map_err(|e| RowFailure::from_service(e, ""))?;
-    let (code, version) = reply.body.split_once('\n').unwrap_or((&reply.body, "1"));
-    let code = code.to_owned();
-    let mut version: i32 = version.parse().unwrap_or(1);
-    let mut status = "received".to_owned();
+    let received = receive(conn, cx.calendars, cx.who, cx.audit, input)
+        .map_err(|e| RowFailure::from_service(e, ""))?;
+    let code = received.dossier.code;
+    let mut version = received.dossier.version;
+    let mut status: Status = received.dossier.status;
     for (i, spec) in actions.into_iter().enumerate() {
         let record = act(
             conn,
@@ -914,6 +376,11 @@ impl From<diesel::result::Error> for Abort {
 }
 
 /// Imports `records`, calling `progress` after each row.
+#[tracing::instrument(
+    name = "imports.run",
+    skip_all,
+    fields(kind = ?kind, mode = ?mode, rows = records.len(), by = %cx.who.subject)
+)]
 pub fn run(
     conn: &mut DbConnection,
     cx: &ImportContext,
@@ -1020,6 +487,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::deadline::TimeLimit;
 
     fn fields(records: &[Result<Record, RowReport>]) -> Vec<&Map<String, Value>> {
         records
@@ -1077,6 +545,7 @@ mod tests {
             named,
             [
                 "procedure_code",
+                "channel",
                 "received_at",
                 "applicant_name",
                 "actions[0].result",

@@ -2,10 +2,14 @@
 //! steps that ran over, and due-soon warnings. All need the `read_statistics` permission (admin,
 //! leader, auditor); statistics are agency-wide.
 
+mod render;
+
+use render::{summary_csv, summary_xlsx};
+
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, http::header, web};
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,14 +19,19 @@ use super::{
     error::{ApiError, Problem},
     pagination::{Page, PageQuery, encode_cursor, id_cursor},
     state::AppState,
-    time::local,
+    time::{local, local_opt},
 };
 use crate::{
-    domain::stats::ReportLine,
+    domain::{
+        Instant,
+        classification::Outcome,
+        dossier::{Channel, Resolution},
+        stats::{OpenState, ReportLine},
+    },
     service::stats::{
         self as service, Column, GroupBy, LateKind, LateQuery, Summary, SummaryQuery, SummaryRow,
     },
-    store::dossiers::{DossierFilter, utc},
+    store::dossiers::DossierFilter,
 };
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
@@ -161,8 +170,8 @@ pub struct SummaryDto {
     pub total: SummaryRowDto,
 }
 
-fn instant_text(naive: NaiveDateTime) -> String {
-    local(utc(naive)).to_rfc3339_opts(SecondsFormat::AutoSi, false)
+fn instant_text(instant: Instant) -> String {
+    local(instant).to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).
@@ -186,7 +195,12 @@ pub fn list_query(f: &DossierFilter) -> String {
             params.push((name, v.clone()));
         }
     };
-    let at = |params: &mut Vec<(&str, String)>, name, v: Option<NaiveDateTime>| {
+    let name_of = |params: &mut Vec<(&str, String)>, name, v: Option<&'static str>| {
+        if let Some(v) = v {
+            params.push((name, v.to_owned()));
+        }
+    };
+    let at = |params: &mut Vec<(&str, String)>, name, v: Option<Instant>| {
         if let Some(v) = v {
             params.push((name, instant_text(v)));
         }
@@ -194,19 +208,25 @@ pub fn list_query(f: &DossierFilter) -> String {
     text(&mut params, "unit_code", &f.unit_code);
     text(&mut params, "procedure_code", &f.procedure_code);
     text(&mut params, "field", &f.stats.field);
-    text(&mut params, "channel", &f.channel);
+    name_of(&mut params, "channel", f.channel.map(Channel::as_str));
     at(&mut params, "received_from", f.received_from);
     at(&mut params, "received_to", f.received_to);
     at(&mut params, "resolved_from", f.resolved_from);
     at(&mut params, "resolved_to", f.resolved_to);
-    text(&mut params, "outcome", &f.outcome);
-    text(&mut params, "result", &f.stats.result);
+    name_of(&mut params, "outcome", f.outcome.map(Outcome::as_str));
+    name_of(
+        &mut params,
+        "result",
+        f.stats.result.map(Resolution::as_str),
+    );
     at(&mut params, "withdrawn_from", f.stats.withdrawn_from);
     at(&mut params, "withdrawn_to", f.stats.withdrawn_to);
     at(&mut params, "open_at", f.stats.open_at);
-    if let Some(s) = f.stats.open_state {
-        params.push(("open_state", s.as_str().to_owned()));
-    }
+    name_of(
+        &mut params,
+        "open_state",
+        f.stats.open_state.map(OpenState::as_str),
+    );
     let query = params
         .iter()
         .map(|(k, v)| format!("{k}={}", encode(v)))
@@ -274,169 +294,12 @@ pub fn summary_dto(s: &Summary) -> SummaryDto {
         from: s.from,
         to: s.to,
         group_by: group_dto(s.group_by),
-        period_start: local(utc(s.total.start())),
-        period_end: local(utc(s.total.end())),
+        period_start: local(s.total.start()),
+        period_end: local(s.total.end()),
         working_day_minutes: s.day_minutes,
         rows: s.rows.iter().map(|r| row_dto(r, s.day_minutes)).collect(),
         total: row_dto(&s.total, s.day_minutes),
     }
-}
-
-/// The columns of the downloads: heading, and the value of a row.
-type Cell = (&'static str, fn(&SummaryRow, i64) -> CellValue);
-
-pub enum CellValue {
-    Text(String),
-    Count(i64),
-    Share(Option<f64>),
-    Days(Option<f64>),
-}
-
-fn download_columns() -> Vec<Cell> {
-    macro_rules! count {
-        ($heading:expr, $f:ident) => {
-            ($heading, |r: &SummaryRow, _| CellValue::Count(r.line.$f))
-        };
-    }
-    vec![
-        ("Mã (key)", |r, _| {
-            CellValue::Text(r.key.clone().unwrap_or_else(|| "TONG".to_owned()))
-        }),
-        ("Tên (label)", |r, _| CellValue::Text(r.label.clone())),
-        ("Từ ngày (from)", |r, _| {
-            CellValue::Text(r.from.to_string())
-        }),
-        ("Đến ngày (to)", |r, _| {
-            CellValue::Text(r.to.to_string())
-        }),
-        count!("Kỳ trước chuyển qua (carried_over)", carried_over),
-        count!("Mới tiếp nhận (received)", received),
-        count!("Tiếp nhận trực tuyến (received_online)", received_online),
-        count!("Tiếp nhận trực tiếp (received_direct)", received_direct),
-        count!("Tiếp nhận qua bưu chính (received_postal)", received_postal),
-        count!("Đã giải quyết (resolved)", resolved),
-        count!("Trước hạn (resolved_early)", resolved_early),
-        count!("Đúng hạn (resolved_on_time)", resolved_on_time),
-        count!("Quá hạn (resolved_late)", resolved_late),
-        (
-            "Tỷ lệ đúng hạn và trước hạn (on_time_or_early_share)",
-            |r, _| CellValue::Share(r.line.on_time_or_early_share()),
-        ),
-        count!("Đang giải quyết cuối kỳ (open_at_end)", open_at_end),
-        count!("Chưa đến hạn (open_not_yet_due)", open_not_yet_due),
-        count!("Đã quá hạn (open_overdue)", open_overdue),
-        count!(
-            "Chờ bổ sung (open_awaiting_supplement)",
-            open_awaiting_supplement
-        ),
-        count!("Rút hồ sơ (withdrawn)", withdrawn),
-        count!("Từ chối (refused)", refused),
-        (
-            "Số ngày làm việc sử dụng bình quân (avg_working_days_used)",
-            |r, m| CellValue::Days(r.line.avg_working_days_used(m)),
-        ),
-        (
-            "Thời hạn luật định bình quân, ngày làm việc (avg_statutory_working_days)",
-            |r, m| CellValue::Days(r.line.avg_statutory_days(m)),
-        ),
-        (
-            "Tỷ lệ thời gian tiết kiệm (time_saved_share)",
-            |r, _| CellValue::Share(r.line.time_saved_share()),
-        ),
-    ]
-}
-
-/// The report as CSV: UTF-8 with a byte-order mark, a header row, the rows, the total row.
-pub fn summary_csv(s: &Summary) -> Result<Vec<u8>, ApiError> {
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut out);
-        let columns = download_columns();
-        super::csv_cell::write_record(&mut w, columns.iter().map(|(h, _)| *h))
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        for row in s.rows.iter().chain([&s.total]) {
-            let record: Vec<String> = columns
-                .iter()
-                .map(|(_, f)| match f(row, s.day_minutes) {
-                    CellValue::Text(t) => t,
-                    CellValue::Count(n) => n.to_string(),
-                    CellValue::Share(v) | CellValue::Days(v) => {
-                        v.map(|v| format!("{v:.4}")).unwrap_or_default()
-                    }
-                })
-                .collect();
-            super::csv_cell::write_record(&mut w, &record)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-        }
-        w.flush().map_err(|e| ApiError::Internal(e.to_string()))?;
-    }
-    Ok(out)
-}
-
-/// The report as an Excel workbook.
-pub fn summary_xlsx(s: &Summary) -> Result<Vec<u8>, ApiError> {
-    use rust_xlsxwriter::{Format, FormatAlign, Workbook};
-    let err = |e: rust_xlsxwriter::XlsxError| ApiError::Internal(e.to_string());
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name("Bao cao").map_err(err)?;
-    let header = Format::new()
-        .set_bold()
-        .set_text_wrap()
-        .set_align(FormatAlign::Center)
-        .set_align(FormatAlign::VerticalCenter)
-        .set_background_color("#DDEBF7")
-        .set_border(rust_xlsxwriter::FormatBorder::Thin);
-    let count = Format::new().set_num_format("#,##0");
-    let share = Format::new().set_num_format("0.0%");
-    let days = Format::new().set_num_format("0.00");
-    let bold = |f: &Format| {
-        f.clone()
-            .set_bold()
-            .set_border_top(rust_xlsxwriter::FormatBorder::Thin)
-    };
-    let columns = download_columns();
-    sheet.set_row_height(0, 60).map_err(err)?;
-    for (c, (heading, _)) in columns.iter().enumerate() {
-        let c = u16::try_from(c).unwrap_or(u16::MAX);
-        sheet
-            .write_with_format(0, c, *heading, &header)
-            .map_err(err)?;
-        sheet
-            .set_column_width(c, if c == 1 { 40 } else { 14 })
-            .map_err(err)?;
-    }
-    let rows: Vec<(&SummaryRow, bool)> = s
-        .rows
-        .iter()
-        .map(|r| (r, false))
-        .chain([(&s.total, true)])
-        .collect();
-    for (i, (row, total)) in rows.iter().enumerate() {
-        let r = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        for (c, (_, f)) in columns.iter().enumerate() {
-            let c = u16::try_from(c).unwrap_or(u16::MAX);
-            let plain = Format::new();
-            let (fmt, value) = match f(row, s.day_minutes) {
-                CellValue::Text(t) => (&plain, Some(Err(t))),
-                CellValue::Count(n) => (&count, Some(Ok(n as f64))),
-                CellValue::Share(v) => (&share, v.map(Ok)),
-                CellValue::Days(v) => (&days, v.map(Ok)),
-            };
-            let fmt = if *total { bold(fmt) } else { fmt.clone() };
-            match value {
-                Some(Ok(n)) => sheet.write_number_with_format(r, c, n, &fmt).map_err(err)?,
-                Some(Err(t)) => sheet
-                    .write_string_with_format(r, c, &t, &fmt)
-                    .map_err(err)?,
-                None => sheet.write_blank(r, c, &fmt).map_err(err)?,
-            };
-        }
-    }
-    sheet.set_freeze_panes(1, 2).map_err(err)?;
-    workbook.save_to_buffer().map_err(err)
 }
 
 /// The report of `[from, to]` grouped by `group_by`: every column of the official report, a total
@@ -627,7 +490,7 @@ pub async fn late(
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
-        |r| id_cursor(r.record.id),
+        |r| id_cursor(r.dossier.id),
         |r| LateDossierDto {
             kind: match r.kind {
                 LateKind::Late => "late",
@@ -643,12 +506,12 @@ pub async fn late(
                     step: s.step,
                     step_name: s.step_name,
                     unit_code: s.unit_code,
-                    due_at: local(utc(s.due_at)),
-                    finished_at: s.finished_at.map(|t| local(utc(t))),
+                    due_at: local(s.due_at),
+                    finished_at: local_opt(s.finished_at),
                     overrun_working_minutes: s.overrun_minutes,
                 })
                 .collect(),
-            dossier: dossier_dto(r.record, now),
+            dossier: dossier_dto(r.dossier, now),
         },
     )))
 }
@@ -713,7 +576,7 @@ pub async fn due_soon(
             let (micros, id) = rest.split_once(':').ok_or_else(bad)?;
             let at = DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?)
                 .ok_or_else(bad)?
-                .naive_utc();
+                .into();
             Some((at, id.parse().map_err(|_| bad())?))
         }
     };
@@ -740,13 +603,13 @@ pub async fn due_soon(
         |r| {
             encode_cursor(&format!(
                 "due:{}:{}",
-                r.record.due_at.and_utc().timestamp_micros(),
-                r.record.id
+                r.dossier.due_at.utc().timestamp_micros(),
+                r.dossier.id
             ))
         },
         |r| DueSoonDto {
             working_minutes_left: r.working_minutes_left,
-            dossier: dossier_dto(r.record, now),
+            dossier: dossier_dto(r.dossier, now),
         },
     )))
 }

@@ -1,0 +1,451 @@
+//! The dossier resources as the API shows and takes them, and their conversion to and from the
+//! domain's types.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    domain::{
+        applicant::ApplicantDraft,
+        classification::Outcome,
+        dossier::{Channel, Command, Dossier, HistoryAction, Resolution, Status},
+        stats::OpenState,
+    },
+    http::time::{local, local_opt},
+};
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicantDto {
+    #[schema(
+        example = "Công ty TNHH Thương mại An Phát",
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S"
+    )]
+    pub name: String,
+    /// Citizen identity or tax number: letters and digits.
+    #[schema(pattern = "^[A-Za-z0-9]{1,32}$")]
+    pub id_number: Option<String>,
+    #[schema(max_length = 300)]
+    pub organization: Option<String>,
+    #[schema(pattern = "^[0-9 +().-]{1,32}$")]
+    pub phone: Option<String>,
+    #[schema(pattern = "^[^@]+@[^@]+$", max_length = 254)]
+    pub email: Option<String>,
+    #[schema(max_length = 500)]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelDto {
+    Direct,
+    Online,
+    Postal,
+}
+
+impl From<ChannelDto> for Channel {
+    fn from(c: ChannelDto) -> Self {
+        match c {
+            ChannelDto::Direct => Channel::Direct,
+            ChannelDto::Online => Channel::Online,
+            ChannelDto::Postal => Channel::Postal,
+        }
+    }
+}
+
+impl From<ApplicantDto> for ApplicantDraft {
+    fn from(a: ApplicantDto) -> Self {
+        ApplicantDraft {
+            name: a.name,
+            id_number: a.id_number,
+            organization: a.organization,
+            phone: a.phone,
+            email: a.email,
+            address: a.address,
+        }
+    }
+}
+
+impl From<ApplicantDraft> for ApplicantDto {
+    fn from(a: ApplicantDraft) -> Self {
+        ApplicantDto {
+            name: a.name,
+            id_number: a.id_number,
+            organization: a.organization,
+            phone: a.phone,
+            email: a.email,
+            address: a.address,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveRequest {
+    pub procedure_code: String,
+    pub applicant: ApplicantDto,
+    pub channel: ChannelDto,
+    /// When the dossier was received; defaults to now and may not be in the future.
+    pub received_at: Option<DateTime<FixedOffset>>,
+    /// The e-portal's own reference; unique.
+    #[schema(max_length = 100, pattern = "\\S")]
+    pub external_ref: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CurrentStep {
+    /// Position in the procedure's steps, from 0.
+    pub index: i32,
+    pub unit_code: Option<String>,
+    pub started_at: Option<DateTime<FixedOffset>>,
+    /// The step's own due instant (from its allotted hours).
+    pub due_at: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DossierDto {
+    #[schema(example = "SCT-250124-0001")]
+    pub code: String,
+    pub procedure_code: String,
+    pub procedure_version: i32,
+    /// The procedure's lead unit.
+    pub unit_code: String,
+    pub field: String,
+    /// `received`, `processing`, `awaiting_supplement`, `resolved`, `returned` or `withdrawn`.
+    #[schema(value_type = String)]
+    pub status: Status,
+    #[schema(value_type = String)]
+    pub channel: Channel,
+    pub applicant: ApplicantDto,
+    pub received_at: DateTime<FixedOffset>,
+    /// The statutory due instant (ngày hẹn trả) after pauses.
+    pub due_at: DateTime<FixedOffset>,
+    pub resolved_at: Option<DateTime<FixedOffset>>,
+    /// `approved` or `refused`.
+    #[schema(value_type = Option<String>)]
+    pub result: Option<Resolution>,
+    pub returned_at: Option<DateTime<FixedOffset>>,
+    pub withdrawn_at: Option<DateTime<FixedOffset>>,
+    /// `early`, `on_time` or `late`, once resolved.
+    #[schema(value_type = Option<String>)]
+    pub outcome: Option<Outcome>,
+    /// Open (received or processing) and past its due instant now.
+    pub overdue: bool,
+    pub current_step: Option<CurrentStep>,
+    /// Since when the clock is stopped awaiting a supplement.
+    pub paused_since: Option<DateTime<FixedOffset>>,
+    /// The new appointment of the latest apology, if any; the dossier is still judged by `due_at`.
+    pub apology_due_at: Option<DateTime<FixedOffset>>,
+    pub external_ref: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+/// The receipt's answer: the dossier and, once only, the applicant's lookup secret.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReceivedDossier {
+    #[serde(flatten)]
+    pub dossier: DossierDto,
+    /// Give it to the applicant with the receipt slip; it is stored hashed and never shown again.
+    pub lookup_secret: String,
+}
+
+pub fn dossier_dto(d: Dossier, now: DateTime<Utc>) -> DossierDto {
+    let overdue = d.is_overdue(now);
+    let current_step = d.open_step().map(|index| CurrentStep {
+        index: i32::try_from(index).unwrap_or(i32::MAX),
+        unit_code: d.current_unit_code.clone(),
+        started_at: local_opt(d.current_step_started_at),
+        due_at: local_opt(d.current_step_due_at),
+    });
+    DossierDto {
+        code: d.code,
+        procedure_code: d.procedure_code,
+        procedure_version: d.procedure_version,
+        unit_code: d.unit_code,
+        field: d.field,
+        status: d.status,
+        channel: d.channel,
+        applicant: d.applicant.particulars().clone().into(),
+        received_at: local(d.received_at),
+        due_at: local(d.due_at),
+        resolved_at: local_opt(d.resolved_at),
+        result: d.result,
+        returned_at: local_opt(d.returned_at),
+        withdrawn_at: local_opt(d.withdrawn_at),
+        outcome: d.outcome,
+        overdue,
+        current_step,
+        paused_since: local_opt(d.paused_since),
+        apology_due_at: local_opt(d.apology_due_at),
+        external_ref: d.external_ref,
+        version: d.version,
+        created_at: local(d.created_at),
+        updated_at: local(d.updated_at),
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultDto {
+    Approved,
+    Refused,
+}
+
+/// An action on a dossier. Fields other than `action`, `at`, `to_user` and `note` belong to
+/// particular actions: `forward` (`to_unit_code`, optional: the next step otherwise),
+/// `request_supplement` (`reason`, `documents`), `resolve` (`result`, `note` required when refused),
+/// `withdraw` (`reason`), `apologize` (`reason`, `new_due_at`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ActionRequest {
+    Start {
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    Forward {
+        to_unit_code: Option<String>,
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    RequestSupplement {
+        reason: String,
+        #[serde(default)]
+        documents: Vec<String>,
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    SupplementReceived {
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    Resolve {
+        result: ResultDto,
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    Return {
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    Withdraw {
+        reason: String,
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    Apologize {
+        reason: String,
+        new_due_at: DateTime<FixedOffset>,
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ActionCommon {
+    /// When it happened (defaults to now; not in the future nor before the previous action).
+    pub at: Option<DateTime<FixedOffset>>,
+    /// Who receives the dossier (a hand-over's recipient).
+    pub to_user: Option<String>,
+    /// Free text for the control slip; required to refuse.
+    pub note: Option<String>,
+}
+
+impl ActionRequest {
+    pub fn into_parts(self) -> (Command, ActionCommon) {
+        match self {
+            Self::Start { common } => (Command::Start, common),
+            Self::Forward {
+                to_unit_code,
+                common,
+            } => (Command::Forward { to_unit_code }, common),
+            Self::RequestSupplement {
+                reason,
+                documents,
+                common,
+            } => (Command::RequestSupplement { reason, documents }, common),
+            Self::SupplementReceived { common } => (Command::SupplementReceived, common),
+            Self::Resolve { result, common } => {
+                let result = result.into();
+                (
+                    Command::Resolve {
+                        result,
+                        note: common.note.clone(),
+                    },
+                    common,
+                )
+            }
+            Self::Return { common } => (Command::Return, common),
+            Self::Withdraw { reason, common } => (Command::Withdraw { reason }, common),
+            Self::Apologize {
+                reason,
+                new_due_at,
+                common,
+            } => (
+                Command::Apologize {
+                    reason,
+                    new_due_at: new_due_at.with_timezone(&Utc),
+                },
+                common,
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    pub seq: i32,
+    /// `receive`, `start`, `forward`, `request_supplement`, `supplement_received`, `resolve`, `return`,
+    /// `withdraw` or `apologize`.
+    #[schema(value_type = String)]
+    pub action: HistoryAction,
+    pub at: DateTime<FixedOffset>,
+    #[schema(value_type = String)]
+    pub status_after: Status,
+    /// The step the dossier was at (index), with its name and unit.
+    pub step: Option<i32>,
+    pub step_name: Option<String>,
+    pub unit_code: Option<String>,
+    pub from_user: String,
+    pub to_user: Option<String>,
+    pub to_unit_code: Option<String>,
+    pub to_step: Option<i32>,
+    /// The step's own due instant, when this action closed the step.
+    pub step_due_at: Option<DateTime<FixedOffset>>,
+    /// `early`, `on_time` or `late`: how the closed step finished.
+    #[schema(value_type = Option<String>)]
+    pub step_outcome: Option<Outcome>,
+    pub note: Option<String>,
+    /// Action-specific facts (reason, documents, result, new appointment …).
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct History {
+    pub code: String,
+    pub items: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PauseDto {
+    pub started_at: DateTime<FixedOffset>,
+    pub ended_at: Option<DateTime<FixedOffset>>,
+    pub reason: String,
+    pub documents: Vec<String>,
+    pub requested_by: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadlineExplanation {
+    pub code: String,
+    pub received_at: DateTime<FixedOffset>,
+    /// The statutory due instant after pauses.
+    pub due_at: DateTime<FixedOffset>,
+    pub pauses: Vec<PauseDto>,
+    /// Working minutes used so far (to resolution for a closed dossier), excluding paused time.
+    pub working_minutes_used: i64,
+    /// Working minutes left until `due_at` (negative when overdue); absent once resolved.
+    pub working_minutes_left: Option<i64>,
+    pub current_step_due_at: Option<DateTime<FixedOffset>>,
+    pub overdue: bool,
+    #[schema(value_type = Option<String>)]
+    pub outcome: Option<Outcome>,
+    /// How `due_at` was computed: the limit, counting start, each pause's working minutes, the
+    /// supplement policy and the calendar revision.
+    pub computation: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeDto {
+    Early,
+    OnTime,
+    Late,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusDto {
+    Received,
+    Processing,
+    AwaitingSupplement,
+    Resolved,
+    Returned,
+    Withdrawn,
+}
+
+impl From<ResultDto> for Resolution {
+    fn from(r: ResultDto) -> Self {
+        match r {
+            ResultDto::Approved => Resolution::Approved,
+            ResultDto::Refused => Resolution::Refused,
+        }
+    }
+}
+
+impl From<OutcomeDto> for Outcome {
+    fn from(o: OutcomeDto) -> Self {
+        match o {
+            OutcomeDto::Early => Outcome::Early,
+            OutcomeDto::OnTime => Outcome::OnTime,
+            OutcomeDto::Late => Outcome::Late,
+        }
+    }
+}
+
+impl From<StatusDto> for Status {
+    fn from(s: StatusDto) -> Self {
+        match s {
+            StatusDto::Received => Status::Received,
+            StatusDto::Processing => Status::Processing,
+            StatusDto::AwaitingSupplement => Status::AwaitingSupplement,
+            StatusDto::Resolved => Status::Resolved,
+            StatusDto::Returned => Status::Returned,
+            StatusDto::Withdrawn => Status::Withdrawn,
+        }
+    }
+}
+
+impl From<OpenStateDto> for OpenState {
+    fn from(s: OpenStateDto) -> Self {
+        match s {
+            OpenStateDto::NotYetDue => OpenState::NotYetDue,
+            OpenStateDto::Overdue => OpenState::Overdue,
+            OpenStateDto::AwaitingSupplement => OpenState::AwaitingSupplement,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenStateDto {
+    NotYetDue,
+    Overdue,
+    AwaitingSupplement,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LookupQuery {
+    /// The lookup secret printed on the receipt slip.
+    pub secret: String,
+}
+
+/// What the applicant may see: no personal data.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublicDossier {
+    pub code: String,
+    pub procedure_name: String,
+    #[schema(value_type = String)]
+    pub status: Status,
+    pub received_at: DateTime<FixedOffset>,
+    pub due_at: DateTime<FixedOffset>,
+    pub resolved_at: Option<DateTime<FixedOffset>>,
+    pub returned_at: Option<DateTime<FixedOffset>>,
+    /// The new appointment, if the agency apologised for a delay.
+    pub apology_due_at: Option<DateTime<FixedOffset>>,
+}

@@ -1,0 +1,326 @@
+//! Dossiers: receipt, actions with optimistic concurrency, reads, the list, and the applicant's lookup.
+
+mod dto;
+mod query;
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{StatusCode, header},
+    web,
+};
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+pub use dto::*;
+pub use query::{__path_list, DossierPage, ListQuery, list};
+
+use super::{
+    auth::Caller,
+    error::{ApiError, Problem},
+    extract::{ApiJson, parse_json},
+    state::AppState,
+    time::{local, local_opt},
+};
+use crate::{
+    domain::dossier::Dossier,
+    service::{
+        dossiers::{self as service, ActionInput, ReceiptInput, Received},
+        idempotency::StoredReply,
+    },
+};
+
+fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+fn dossier_response(status: StatusCode, dossier: Dossier) -> HttpResponse {
+    let version = dossier.version;
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, etag(version)))
+        .json(dossier_dto(dossier, Utc::now()))
+}
+
+/// The receipt's reply, as sent and as an `Idempotency-Key` stores it.
+fn received_reply(received: Received) -> StoredReply {
+    let location = format!("/api/v1/dossiers/{}", received.dossier.code);
+    super::idempotency::json_reply(
+        201,
+        Some(location),
+        &ReceivedDossier {
+            dossier: dossier_dto(received.dossier, Utc::now()),
+            lookup_secret: received.lookup_secret,
+        },
+    )
+}
+
+/// Receipt (tiếp nhận): assigns the code `{agency_code}-{YYMMDD}-{NNNN}` (per agency and local day,
+/// gap-free), computes the due instant, and writes the first control-slip entry.
+#[utoipa::path(
+    post, path = "/api/v1/dossiers", tag = "dossiers", request_body = ReceiveRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = ReceivedDossier, headers(("Location" = String), ("ETag" = String))),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "external_ref exists"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn receive(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    if !super::extract::is_json_content_type(&req) {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the body as application/json".to_owned(),
+        ));
+    }
+    let parsed: ReceiveRequest = parse_json(&body)?;
+    let idem = super::idempotency::request(&req, &body)?;
+    let input = ReceiptInput::parse(
+        &parsed.procedure_code,
+        parsed.applicant.into(),
+        parsed.channel.into(),
+        parsed.received_at.map(|t| t.with_timezone(&Utc)),
+        parsed.external_ref,
+    )?;
+    let calendars = state.calendar.clone();
+    let reply = state
+        .db_as(caller, move |conn, caller| {
+            let who = &caller.principal;
+            crate::service::idempotency::run(conn, who, idem.as_ref(), |conn| {
+                service::receive(conn, &calendars, who, &caller.audit, input).map(received_reply)
+            })
+        })
+        .await?;
+    super::idempotency::response(reply)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DossierPath {
+    #[param(example = "SCT-250124-0001")]
+    pub code: String,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/dossiers/{code}", tag = "dossiers", params(DossierPath), security(("bearer" = [])),
+    responses(
+        (status = 200, body = DossierDto, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_dossier(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<DossierPath>,
+) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner().code;
+    let record = state
+        .db_as(caller, move |conn, caller| {
+            service::get(conn, &caller.principal, &code)
+        })
+        .await?;
+    Ok(dossier_response(StatusCode::OK, record))
+}
+
+/// The version an `If-Match` header names: `"3"`, `W/"3"` or `3`.
+fn expected_version(req: &HttpRequest) -> Result<i32, ApiError> {
+    let value = req
+        .headers()
+        .get(header::IF_MATCH)
+        .ok_or_else(|| {
+            ApiError::PreconditionRequired(
+                "send If-Match with the dossier's ETag (its version)".to_owned(),
+            )
+        })?
+        .to_str()
+        .map_err(|_| ApiError::BadRequest("If-Match is not readable".to_owned()))?
+        .trim();
+    let bare = value.strip_prefix("W/").unwrap_or(value).trim_matches('"');
+    bare.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "If-Match `{value}` is not a version; send the dossier's ETag, e.g. \"3\""
+        ))
+    })
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/dossiers/{code}/actions", tag = "dossiers", params(
+        DossierPath,
+        ("If-Match" = String, Header, description = "the ETag (version) the action is based on", pattern = "^(W/)?\"?[0-9]{1,9}\"?$"),
+    ),
+    request_body = ActionRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, body = DossierDto, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "the action is not allowed in the dossier's status"),
+        (status = 412, body = Problem, content_type = "application/problem+json", description = "the dossier changed since that version"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json", description = "If-Match missing"),
+    )
+)]
+pub async fn act(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<DossierPath>,
+    body: ApiJson<ActionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner().code;
+    let expected_version = expected_version(&req)?;
+    let (command, common) = body.0.into_parts();
+    let input = ActionInput {
+        command,
+        expected_version,
+        at: common.at.map(|t| t.with_timezone(&Utc)),
+        to_user: common.to_user,
+        note: common.note,
+    };
+    let calendars = state.calendar.clone();
+    let dossier = state
+        .db_as(caller, move |conn, caller| {
+            service::act(
+                conn,
+                &calendars,
+                &caller.principal,
+                &caller.audit,
+                &code,
+                input,
+            )
+        })
+        .await?;
+    Ok(dossier_response(StatusCode::OK, dossier))
+}
+
+/// The control slip (phiếu kiểm soát quá trình giải quyết hồ sơ).
+#[utoipa::path(
+    get, path = "/api/v1/dossiers/{code}/history", tag = "dossiers", params(DossierPath), security(("bearer" = [])),
+    responses((status = 200, body = History), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<DossierPath>,
+) -> Result<web::Json<History>, ApiError> {
+    let code = path.into_inner().code;
+    let detail = state
+        .db_as(caller, move |conn, caller| {
+            service::detail(conn, &caller.principal, &code)
+        })
+        .await?;
+    Ok(web::Json(History {
+        code: detail.dossier.code,
+        items: detail
+            .events
+            .into_iter()
+            .map(|e| HistoryEntry {
+                seq: e.seq,
+                action: e.action,
+                at: local(e.at),
+                status_after: e.status_after,
+                step: e.step,
+                step_name: e.step_name,
+                unit_code: e.unit_code,
+                from_user: e.from_user,
+                to_user: e.to_user,
+                to_unit_code: e.to_unit_code,
+                to_step: e.to_step,
+                step_due_at: local_opt(e.step_due_at),
+                step_outcome: e.step_outcome,
+                note: e.note,
+                details: e.details.map(|d| d.0),
+            })
+            .collect(),
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/dossiers/{code}/deadline", tag = "dossiers", params(DossierPath), security(("bearer" = [])),
+    responses((status = 200, body = DeadlineExplanation), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn deadline(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<DossierPath>,
+) -> Result<web::Json<DeadlineExplanation>, ApiError> {
+    let code = path.into_inner().code;
+    let calendars = state.calendar.clone();
+    let now = Utc::now();
+    let view = state
+        .db_as(caller, move |conn, caller| {
+            service::deadline(conn, &calendars, &caller.principal, &code, now)
+        })
+        .await?;
+    let d = view.dossier;
+    Ok(web::Json(DeadlineExplanation {
+        received_at: local(d.received_at),
+        due_at: local(d.due_at),
+        pauses: view
+            .pauses
+            .into_iter()
+            .map(|p| PauseDto {
+                started_at: local(p.started_at),
+                ended_at: local_opt(p.ended_at),
+                reason: p.reason,
+                documents: p.documents.0,
+                requested_by: p.requested_by,
+            })
+            .collect(),
+        working_minutes_used: view.working_minutes_used,
+        working_minutes_left: view.working_minutes_left,
+        current_step_due_at: local_opt(d.current_step_due_at).filter(|_| d.status.is_open()),
+        overdue: d.is_overdue(now),
+        outcome: d.outcome,
+        computation: serde_json::to_value(&d.due_explanation)
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        code: d.code,
+    }))
+}
+
+/// The applicant's status lookup. A wrong code and a wrong secret give the same 404.
+#[utoipa::path(
+    get, path = "/api/v1/public/dossiers/{code}", tag = "public", params(DossierPath, LookupQuery),
+    responses(
+        (status = 200, body = PublicDossier),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64))),
+    )
+)]
+pub async fn public_lookup(
+    _allowance: crate::http::public_limit::PublicAllowance,
+    state: web::Data<AppState>,
+    path: web::Path<DossierPath>,
+    query: web::Query<LookupQuery>,
+) -> Result<web::Json<PublicDossier>, ApiError> {
+    let code = path.into_inner().code;
+    let secret = query.into_inner().secret;
+    let found = state
+        .db(move |conn| service::public_lookup(conn, &code, &secret))
+        .await?;
+    let (d, procedure_name) = found
+        .ok_or_else(|| ApiError::NotFound("no dossier with this code and secret".to_owned()))?;
+    Ok(web::Json(PublicDossier {
+        code: d.code,
+        procedure_name,
+        status: d.status,
+        received_at: local(d.received_at),
+        due_at: local(d.due_at),
+        resolved_at: local_opt(d.resolved_at),
+        returned_at: local_opt(d.returned_at),
+        apology_due_at: local_opt(d.apology_due_at),
+    }))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/dossiers").get(list).post(receive))
+        .service(web::resource("/api/v1/dossiers/{code}").get(get_dossier))
+        .service(web::resource("/api/v1/dossiers/{code}/actions").post(act))
+        .service(web::resource("/api/v1/dossiers/{code}/history").get(history))
+        .service(web::resource("/api/v1/dossiers/{code}/deadline").get(deadline))
+        .service(web::resource("/api/v1/public/dossiers/{code}").get(public_lookup));
+}
