@@ -139,13 +139,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (principal, idempotency_key) {
+    idempotency_keys (principal, key_digest) {
         principal -> Text,
-        idempotency_key -> Text,
+        key_digest -> Text,
         request_hash -> Text,
         status -> Integer,
         location -> Nullable<Text>,
-        body -> Text,
+        sealed_body -> Text,
         created_at -> Timestamp,
     }
 }

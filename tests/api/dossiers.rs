@@ -9,7 +9,7 @@ use crate::{
     helpers::{TestApp, expect_problem, token},
 };
 
-fn receipt(received_at: Option<&str>, external_ref: Option<&str>) -> Value {
+pub fn receipt(received_at: Option<&str>, external_ref: Option<&str>) -> Value {
     json!({
         "procedure_code": PROCEDURE,
         "applicant": {"name": "Công ty TNHH An Phát", "id_number": "0101234567", "phone": "0912 345 678", "email": "lienhe@anphat.vn"},

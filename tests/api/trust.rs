@@ -28,6 +28,20 @@ use crate::{
 
 const PASSWORD: &str = "mật khẩu đủ dài 2026";
 
+/// The text columns of an `idempotency_keys` row, read behind the application's back.
+#[derive(Debug, diesel::QueryableByName)]
+#[allow(dead_code)] // read through `Debug`
+struct IdempotencyRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    key_digest: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    request_hash: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    location: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    sealed_body: String,
+}
+
 /// A client whose requests come from `ip` (any address of the loopback range).
 fn from_address(ip: &str) -> reqwest::Client {
     client_builder(None)
@@ -427,6 +441,47 @@ backend_tests! {
             let served = app.anonymous.get(app.url(&format!("/docs/{}", file.trim_start_matches("./")))).send().await.unwrap();
             assert_eq!(served.status(), 200, "{file}");
         }
+    }
+
+    /// The idempotency record of a receipt keeps neither the lookup secret nor the key that would
+    /// open its sealed reply in clear; a retry with the key still gets the same, working secret.
+    async fn an_idempotent_receipt_keeps_no_lookup_secret_in_clear(app: &TestApp) {
+        seed_catalogue(app).await;
+        let key = "portal-retry-5f0c2d9e-7b1a-4c36-9d1e-2a8b3c4d5e6f";
+        let send = || {
+            app.client
+                .post(app.url("/api/v1/dossiers"))
+                .header("Idempotency-Key", key)
+                .json(&crate::dossiers::receipt(None, Some("DVC-SEALED")))
+                .send()
+        };
+        let first: Value = send().await.unwrap().json().await.unwrap();
+        let secret = first["lookup_secret"].as_str().expect("the receipt shows the secret").to_owned();
+
+        let mut conn = motcua::store::establish(&app.db.target).expect("connect");
+        let rows: Vec<IdempotencyRow> = diesel::RunQueryDsl::load(
+            diesel::sql_query("SELECT key_digest, request_hash, location, sealed_body FROM idempotency_keys"),
+            &mut conn,
+        )
+        .expect("read the idempotency records");
+        assert_eq!(rows.len(), 1);
+        let stored = format!("{:?}", rows[0]);
+        assert!(!stored.contains(&secret), "the lookup secret is stored in clear: {stored}");
+        assert!(!stored.contains(key), "the key that opens the reply is stored: {stored}");
+        assert!(!stored.contains("An Phát"), "the reply is stored in clear: {stored}");
+
+        let again = send().await.unwrap();
+        assert_eq!(again.status(), 201);
+        let again: Value = again.json().await.unwrap();
+        assert_eq!(again, first, "a retry gets the first reply, secret included");
+        let code = first["code"].as_str().unwrap();
+        let lookup = app
+            .anonymous
+            .get(app.url(&format!("/api/v1/public/dossiers/{code}?secret={secret}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(lookup.status(), 200, "the replayed secret opens the lookup");
     }
 }
 
