@@ -219,7 +219,7 @@ fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<()> {
     };
     let audit = motcua::store::audit::AuditContext {
         actor: "import".to_owned(),
-        actor_role: "admin".to_owned(),
+        actor_role: motcua::auth::policy::Role::Admin,
         client_id: None,
         reason: Some(format!("motcua import {}", args.file.display())),
         request_id: None,

@@ -114,7 +114,7 @@ fn principal() -> Principal {
 fn audit() -> AuditContext {
     AuditContext {
         actor: "demo".into(),
-        actor_role: "admin".into(),
+        actor_role: Role::Admin,
         client_id: None,
         reason: Some("dữ liệu mẫu (motcua demo)".into()),
         request_id: None,

@@ -47,6 +47,7 @@ pub mod limits;
 pub mod procedure;
 pub mod stats;
 pub mod text;
+pub mod webhook;
 
 pub use instant::Instant;
 

@@ -82,18 +82,21 @@ pub async fn list(
         rows,
         limit,
         |e| id_cursor(e.id),
-        |e| AuditEntryDto {
-            id: e.id,
-            at: local(e.at),
-            actor: e.actor,
-            actor_role: e.actor_role,
-            client_id: e.client_id,
-            action: e.action,
-            entity_type: e.entity_type,
-            entity_id: e.entity_id,
-            changes: serde_json::from_str(&e.changes).unwrap_or(serde_json::Value::Null),
-            reason: e.reason,
-            request_id: e.request_id,
+        |stored| {
+            let e = stored.entry;
+            AuditEntryDto {
+                id: stored.id,
+                at: local(e.at),
+                actor: e.actor,
+                actor_role: e.actor_role.to_string(),
+                client_id: e.client_id,
+                action: e.action,
+                entity_type: e.entity_type,
+                entity_id: e.entity_id,
+                changes: serde_json::from_str(&e.changes).unwrap_or(serde_json::Value::Null),
+                reason: e.reason,
+                request_id: e.request_id,
+            }
         },
     )))
 }

@@ -59,7 +59,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     Ok(Caller {
         audit: AuditContext {
             actor: principal.subject.clone(),
-            actor_role: principal.role.to_string(),
+            actor_role: principal.role,
             client_id: (principal.kind == PrincipalKind::Client).then(|| principal.subject.clone()),
             reason,
             request_id,

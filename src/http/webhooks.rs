@@ -13,8 +13,9 @@ use super::{
     time::{local, local_opt},
 };
 use crate::{
+    domain::webhook,
     service::webhooks::{self as service, DeliveryLog, EventType, SubscriptionInput},
-    store::webhooks::{AttemptRecord, DeliveryView, STATUS_PENDING, WebhookRecord},
+    store::webhooks::{AttemptRecord, DeliveryView, WebhookRecord},
 };
 
 /// The events a subscription can hear of.
@@ -249,12 +250,12 @@ pub enum DeliveryStatus {
     Failed,
 }
 
-impl DeliveryStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
+impl From<DeliveryStatus> for webhook::DeliveryStatus {
+    fn from(status: DeliveryStatus) -> Self {
+        match status {
+            DeliveryStatus::Pending => Self::Pending,
+            DeliveryStatus::Delivered => Self::Delivered,
+            DeliveryStatus::Failed => Self::Failed,
         }
     }
 }
@@ -307,8 +308,9 @@ fn delivery_dto(view: DeliveryView, attempts: &[AttemptRecord]) -> DeliveryDto {
         message_id: view.message_id,
         event_type: view.event_type,
         dossier_code: view.dossier_code,
-        next_attempt_at: (d.status == STATUS_PENDING).then(|| at(d.next_attempt_at)),
-        status: d.status,
+        next_attempt_at: (d.status == webhook::DeliveryStatus::Pending)
+            .then(|| at(d.next_attempt_at)),
+        status: d.status.to_string(),
         attempts: d.attempts,
         last_status_code: d.last_status_code,
         last_error: d.last_error,
@@ -363,7 +365,7 @@ pub async fn deliveries(
                 })?,
         ),
     };
-    let status = q.status.map(DeliveryStatus::as_str);
+    let status = q.status.map(webhook::DeliveryStatus::from);
     let log = state
         .db_as(caller, move |conn, caller| {
             service::deliveries(conn, &caller.principal, id, status, before, limit + 1)

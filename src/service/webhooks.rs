@@ -14,6 +14,7 @@ use crate::{
         Instant,
         calendar::LOCAL_OFFSET,
         dossier::{Command, Dossier},
+        webhook::DeliveryStatus,
     },
     store::{
         DbConnection, StoreError,
@@ -359,7 +360,7 @@ pub fn deliveries(
     conn: &mut DbConnection,
     who: &Principal,
     webhook_id: i64,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<DeliveryLog, ServiceError> {
@@ -393,7 +394,7 @@ pub fn redeliver(
             )),
             other => other.into(),
         })?;
-        if original.delivery.status == store::STATUS_PENDING {
+        if original.delivery.status == DeliveryStatus::Pending {
             return Err(ServiceError::Conflict(format!(
                 "delivery {delivery_id} is still pending (attempt {} made); it is retried on its own",
                 original.delivery.attempts

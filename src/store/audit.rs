@@ -2,16 +2,17 @@
 
 use diesel::prelude::*;
 
-use crate::domain::Instant;
+use crate::{auth::policy::Role, domain::Instant};
 
 use super::{DbConnection, StoreError, schema::audit_log};
 
-#[derive(Debug, Clone, Insertable)]
+/// One entry as written: who did what to which entity, when, and why.
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
 pub struct NewAuditEntry {
     pub at: Instant,
     pub actor: String,
-    pub actor_role: String,
+    pub actor_role: Role,
     pub client_id: Option<String>,
     pub action: String,
     pub entity_type: String,
@@ -22,27 +23,20 @@ pub struct NewAuditEntry {
     pub request_id: Option<String>,
 }
 
+/// A stored entry: the entry and its place in the log.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
 pub struct AuditEntry {
     pub id: i64,
-    pub at: Instant,
-    pub actor: String,
-    pub actor_role: String,
-    pub client_id: Option<String>,
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: String,
-    pub changes: String,
-    pub reason: Option<String>,
-    pub request_id: Option<String>,
+    #[diesel(embed)]
+    pub entry: NewAuditEntry,
 }
 
 /// Who acts and in which request; every change passes it down to the audit log.
 #[derive(Debug, Clone)]
 pub struct AuditContext {
     pub actor: String,
-    pub actor_role: String,
+    pub actor_role: Role,
     pub client_id: Option<String>,
     pub reason: Option<String>,
     pub request_id: Option<String>,
@@ -59,7 +53,7 @@ impl AuditContext {
         NewAuditEntry {
             at: Instant::now(),
             actor: self.actor.clone(),
-            actor_role: self.actor_role.clone(),
+            actor_role: self.actor_role,
             client_id: self.client_id.clone(),
             action: action.to_owned(),
             entity_type: entity_type.to_owned(),

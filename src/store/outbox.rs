@@ -194,7 +194,7 @@ pub fn record_notice(
 pub fn purge(conn: &mut DbConnection, before: Instant) -> Result<(usize, usize), StoreError> {
     let deliveries = diesel::delete(
         webhook_deliveries::table
-            .filter(webhook_deliveries::status.ne(super::webhooks::STATUS_PENDING))
+            .filter(webhook_deliveries::status.ne(crate::domain::webhook::DeliveryStatus::Pending))
             .filter(webhook_deliveries::updated_at.lt(before)),
     )
     .execute(conn)?;

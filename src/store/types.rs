@@ -22,6 +22,7 @@ use crate::{
         classification::Outcome,
         deadline::{DueExplanation, SupplementPolicy, TimeUnit},
         dossier::{Channel, HistoryAction, Resolution, Status},
+        webhook::DeliveryStatus,
     },
 };
 
@@ -79,6 +80,7 @@ text_enum!(
     TimeUnit,
     SupplementPolicy,
     Role,
+    DeliveryStatus,
 );
 
 sql_value!(Instant, Timestamp);

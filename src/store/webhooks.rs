@@ -1,7 +1,7 @@
 //! Webhook subscriptions, their deliveries (one event for one subscription, with its retry state)
 //! and the delivery log of every attempt.
 
-use crate::domain::Instant;
+use crate::domain::{Instant, webhook::DeliveryStatus};
 use diesel::{
     prelude::*,
     sql_types::{BigInt, Timestamp},
@@ -11,10 +11,6 @@ use super::{
     DbConnection, StoreError,
     schema::{clients, outbox_events, webhook_attempts, webhook_deliveries, webhooks},
 };
-
-pub const STATUS_PENDING: &str = "pending";
-pub const STATUS_DELIVERED: &str = "delivered";
-pub const STATUS_FAILED: &str = "failed";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhooks)]
@@ -125,7 +121,7 @@ pub struct DeliveryRecord {
     pub webhook_id: i64,
     pub event_id: i64,
     pub dossier_id: i64,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub manual: bool,
     pub redelivery_of: Option<i64>,
     pub attempts: i32,
@@ -143,7 +139,7 @@ pub struct NewDelivery {
     pub webhook_id: i64,
     pub event_id: i64,
     pub dossier_id: i64,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub manual: bool,
     pub redelivery_of: Option<i64>,
     pub attempts: i32,
@@ -158,7 +154,7 @@ impl NewDelivery {
             webhook_id,
             event_id,
             dossier_id,
-            status: STATUS_PENDING.to_owned(),
+            status: DeliveryStatus::Pending,
             manual: false,
             redelivery_of: None,
             attempts: 0,
@@ -227,7 +223,7 @@ fn view((delivery, message_id, event_type, dossier_code): ViewRow) -> DeliveryVi
 pub fn list_deliveries(
     conn: &mut DbConnection,
     webhook_id: i64,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<DeliveryView>, StoreError> {
@@ -242,7 +238,7 @@ pub fn list_deliveries(
         ))
         .into_boxed();
     if let Some(status) = status {
-        query = query.filter(webhook_deliveries::status.eq(status.to_owned()));
+        query = query.filter(webhook_deliveries::status.eq(status));
     }
     if let Some(before) = before_id {
         query = query.filter(webhook_deliveries::id.lt(before));
@@ -300,7 +296,7 @@ pub fn attempts_of(
 pub fn has_due(conn: &mut DbConnection, now: Instant) -> Result<bool, StoreError> {
     Ok(diesel::select(diesel::dsl::exists(
         webhook_deliveries::table
-            .filter(webhook_deliveries::status.eq(STATUS_PENDING))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
             .filter(webhook_deliveries::next_attempt_at.le(now)),
     ))
     .get_result(conn)?)
@@ -480,7 +476,7 @@ pub fn finish_attempt(
     let target = webhook_deliveries::table
         .filter(webhook_deliveries::id.eq(delivery_id))
         .filter(webhook_deliveries::attempts.eq(attempt))
-        .filter(webhook_deliveries::status.eq(STATUS_PENDING));
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending));
     let common = (
         webhook_deliveries::last_status_code.eq(result.status_code),
         webhook_deliveries::last_error.eq(&result.error),
@@ -490,7 +486,7 @@ pub fn finish_attempt(
         NextStep::Delivered => diesel::update(target)
             .set((
                 common,
-                webhook_deliveries::status.eq(STATUS_DELIVERED),
+                webhook_deliveries::status.eq(DeliveryStatus::Delivered),
                 webhook_deliveries::delivered_at.eq(now),
             ))
             .execute(conn)?,
@@ -498,7 +494,10 @@ pub fn finish_attempt(
             .set((common, webhook_deliveries::next_attempt_at.eq(at)))
             .execute(conn)?,
         NextStep::Failed => diesel::update(target)
-            .set((common, webhook_deliveries::status.eq(STATUS_FAILED)))
+            .set((
+                common,
+                webhook_deliveries::status.eq(DeliveryStatus::Failed),
+            ))
             .execute(conn)?,
     };
     Ok(())

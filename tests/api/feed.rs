@@ -246,7 +246,7 @@ postgres_tests! {
         };
         let audit = AuditContext {
             actor: "admin".into(),
-            actor_role: "admin".into(),
+            actor_role: motcua::auth::policy::Role::Admin,
             client_id: None,
             reason: Some("out-of-order test".into()),
             request_id: None,

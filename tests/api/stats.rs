@@ -37,7 +37,7 @@ pub fn admin() -> Principal {
 pub fn audit() -> AuditContext {
     AuditContext {
         actor: "admin".into(),
-        actor_role: "admin".into(),
+        actor_role: motcua::auth::policy::Role::Admin,
         client_id: None,
         reason: None,
         request_id: None,
