@@ -104,13 +104,13 @@ fn webhook_dto(record: WebhookRecord, with_secret: bool) -> WebhookDto {
         .collect();
     WebhookDto {
         id: record.id,
-        url: record.url,
+        url: record.subscription.url,
         events,
-        description: record.description,
-        client_id: record.owner_client_id,
-        created_by: record.created_by,
-        created_at: local(record.created_at),
-        secret: with_secret.then_some(record.secret),
+        description: record.subscription.description,
+        client_id: record.subscription.owner_client_id,
+        created_by: record.subscription.created_by,
+        created_at: local(record.subscription.created_at),
+        secret: with_secret.then_some(record.subscription.secret),
     }
 }
 

@@ -186,7 +186,9 @@ fn scope(who: &Principal) -> Result<WebhookListScope, ServiceError> {
 fn visible(scope: &WebhookListScope, record: &WebhookRecord) -> bool {
     match scope {
         WebhookListScope::All => true,
-        WebhookListScope::OwnedBy(client) => record.owner_client_id.as_deref() == Some(client),
+        WebhookListScope::OwnedBy(client) => {
+            record.subscription.owner_client_id.as_deref() == Some(client)
+        }
         WebhookListScope::Nothing => false,
     }
 }
@@ -294,7 +296,7 @@ pub fn create(
             "webhook.create",
             "webhook",
             &record.id.to_string(),
-            serde_json::json!({"url": record.url, "events": events, "client_id": record.owner_client_id}),
+            serde_json::json!({"url": record.subscription.url, "events": events, "client_id": record.subscription.owner_client_id}),
         )?;
         Ok(record)
     })
@@ -344,7 +346,7 @@ pub fn delete(
             "webhook.delete",
             "webhook",
             &id.to_string(),
-            serde_json::json!({"url": record.url, "client_id": record.owner_client_id}),
+            serde_json::json!({"url": record.subscription.url, "client_id": record.subscription.owner_client_id}),
         )?;
         Ok(())
     })
@@ -418,7 +420,7 @@ pub fn redeliver(
 
 /// The event types a stored subscription asks for.
 pub fn subscribed_events(record: &WebhookRecord) -> Vec<EventType> {
-    serde_json::from_str::<Vec<String>>(&record.events)
+    serde_json::from_str::<Vec<String>>(&record.subscription.events)
         .unwrap_or_default()
         .iter()
         .filter_map(|e| EventType::parse(e))
@@ -436,11 +438,11 @@ pub fn wants(
     event_created_at: Instant,
 ) -> bool {
     let type_matches = EventType::parse(event_type).is_some_and(|t| events.contains(&t));
-    let scope_matches = match &record.owner_client_id {
+    let scope_matches = match &record.subscription.owner_client_id {
         None => true,
         Some(owner) => dossier_client == Some(owner.as_str()),
     };
-    type_matches && scope_matches && record.created_at <= event_created_at
+    type_matches && scope_matches && record.subscription.created_at <= event_created_at
 }
 
 fn rfc3339(t: Instant) -> String {

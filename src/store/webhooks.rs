@@ -12,20 +12,17 @@ use super::{
     schema::{clients, outbox_events, webhook_attempts, webhook_deliveries, webhooks},
 };
 
+/// A stored subscription: the subscription as written and its id.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhooks)]
 pub struct WebhookRecord {
     pub id: i64,
-    pub owner_client_id: Option<String>,
-    pub url: String,
-    pub events: String,
-    pub description: Option<String>,
-    pub secret: String,
-    pub created_by: String,
-    pub created_at: Instant,
+    #[diesel(embed)]
+    pub subscription: NewWebhook,
 }
 
-#[derive(Debug, Clone, Insertable)]
+/// A subscription: where to send which events, signed with which secret.
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = webhooks)]
 pub struct NewWebhook {
     pub owner_client_id: Option<String>,
