@@ -65,6 +65,17 @@ mod tests {
         utc("2025-03-14T17:00:00+07:00")
     }
 
+    /// Checks the outcome of work done at each `(done_at, outcome)` against `due_at`.
+    fn assert_outcomes(due_at: DateTime<Utc>, cases: &[(&str, Outcome)]) {
+        for &(done_at, expected) in cases {
+            assert_eq!(
+                classify(due_at, utc(done_at)),
+                expected,
+                "done at {done_at}"
+            );
+        }
+    }
+
     #[test]
     fn exactly_at_due_is_on_time() {
         assert_eq!(classify(due(), due()), Outcome::OnTime);
@@ -94,31 +105,26 @@ mod tests {
 
     #[test]
     fn same_day_before_due_is_on_time() {
-        assert_eq!(
-            classify(due(), utc("2025-03-14T08:00:00+07:00")),
-            Outcome::OnTime
-        );
-        assert_eq!(
-            classify(due(), utc("2025-03-10T08:00:00+07:00")),
-            Outcome::Early
+        assert_outcomes(
+            due(),
+            &[
+                ("2025-03-14T08:00:00+07:00", Outcome::OnTime),
+                ("2025-03-10T08:00:00+07:00", Outcome::Early),
+            ],
         );
     }
 
     #[test]
     fn last_minute_of_the_due_day_is_late_after_due() {
-        assert_eq!(
-            classify(due(), utc("2025-03-14T23:59:00+07:00")),
-            Outcome::Late
-        );
+        assert_outcomes(due(), &[("2025-03-14T23:59:00+07:00", Outcome::Late)]);
         // A due instant at the very end of its local day.
         let end_of_day = utc("2025-03-14T23:59:59+07:00");
-        assert_eq!(
-            classify(end_of_day, utc("2025-03-14T23:59:00+07:00")),
-            Outcome::OnTime
-        );
-        assert_eq!(
-            classify(end_of_day, utc("2025-03-15T00:00:00+07:00")),
-            Outcome::Late
+        assert_outcomes(
+            end_of_day,
+            &[
+                ("2025-03-14T23:59:00+07:00", Outcome::OnTime),
+                ("2025-03-15T00:00:00+07:00", Outcome::Late),
+            ],
         );
     }
 
@@ -129,35 +135,23 @@ mod tests {
         assert_eq!(early_due, utc("2025-03-13T22:00:00Z"));
         // 23:30 local on 13 March (16:30 UTC, same UTC date as the due instant): previous local
         // day, so early, although a UTC-date rule would say on time.
-        assert_eq!(
-            classify(early_due, utc("2025-03-13T16:30:00Z")),
-            Outcome::Early
-        );
-        // 00:30 local on 14 March (17:30 UTC on 13 March): the due day, so on time.
-        assert_eq!(
-            classify(early_due, utc("2025-03-13T17:30:00Z")),
-            Outcome::OnTime
-        );
-        assert_eq!(
-            classify(early_due, utc("2025-03-13T22:00:01Z")),
-            Outcome::Late
+        assert_outcomes(
+            early_due,
+            &[
+                ("2025-03-13T16:30:00Z", Outcome::Early),
+                // 00:30 local on 14 March (17:30 UTC on 13 March): the due day, so on time.
+                ("2025-03-13T17:30:00Z", Outcome::OnTime),
+                ("2025-03-13T22:00:01Z", Outcome::Late),
+            ],
         );
     }
 
     #[test]
     fn extremes_do_not_panic() {
-        assert_eq!(
-            classify(DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC),
-            Outcome::Early
-        );
-        assert_eq!(
-            classify(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC),
-            Outcome::Late
-        );
-        assert_eq!(
-            classify(DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MAX_UTC),
-            Outcome::OnTime
-        );
+        let (min, max) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        assert_eq!(classify(max, min), Outcome::Early);
+        assert_eq!(classify(min, max), Outcome::Late);
+        assert_eq!(classify(max, max), Outcome::OnTime);
     }
 
     #[test]

@@ -403,27 +403,36 @@ mod tests {
         }
     }
 
+    /// The due computation of a dossier received on Monday 3 March 2025 at 09:00, as of 20 March.
+    fn due_from_march_3(
+        limit: TimeLimit,
+        pauses: &[Pause],
+        policy: SupplementPolicy,
+    ) -> Result<DueComputation, DeadlineError> {
+        let received = local(2025, 3, 3, 9, 0);
+        compute_due(
+            &CAL,
+            received,
+            limit,
+            pauses,
+            policy,
+            local(2025, 3, 20, 0, 0),
+        )
+    }
+
     #[test]
     fn due_at_in_working_days_and_hours() {
         let received = local(2025, 1, 24, 14, 0);
-        let due = |limit| due_at(&CAL, received, limit);
-        assert_eq!(
-            due(TimeLimit::working_days(1)),
-            Ok(local(2025, 1, 27, 14, 0))
-        );
-        assert_eq!(
-            due(TimeLimit::working_days(2)),
-            Ok(local(2025, 2, 4, 14, 0))
-        );
-        assert_eq!(
-            due(TimeLimit::working_hours(4)),
-            Ok(local(2025, 1, 27, 8, 30))
-        );
-        assert_eq!(
-            due(TimeLimit::working_hours(3)),
-            Ok(local(2025, 1, 24, 17, 0))
-        );
-        assert_eq!(due(TimeLimit::working_days(0)), Ok(received));
+        let cases = [
+            (TimeLimit::working_days(1), local(2025, 1, 27, 14, 0)),
+            (TimeLimit::working_days(2), local(2025, 2, 4, 14, 0)),
+            (TimeLimit::working_hours(4), local(2025, 1, 27, 8, 30)),
+            (TimeLimit::working_hours(3), local(2025, 1, 24, 17, 0)),
+            (TimeLimit::working_days(0), received),
+        ];
+        for (limit, expected) in cases {
+            assert_eq!(due_at(&CAL, received, limit), Ok(expected), "{limit:?}");
+        }
         // Received on a Saturday: counting starts on Monday 07:30.
         assert_eq!(
             due_at(&CAL, local(2025, 3, 8, 10, 0), TimeLimit::working_days(5)),
@@ -453,13 +462,10 @@ mod tests {
     fn pause_policy_adds_paused_working_time() {
         let received = local(2025, 3, 3, 9, 0);
         let pause = closed(local(2025, 3, 4, 9, 0), local(2025, 3, 6, 9, 0));
-        let c = compute_due(
-            &CAL,
-            received,
+        let c = due_from_march_3(
             TimeLimit::working_days(5),
             &[pause],
             SupplementPolicy::Pause,
-            local(2025, 3, 20, 0, 0),
         )
         .expect("computable");
         assert_eq!(c.counting_starts_at, received);
@@ -479,15 +485,11 @@ mod tests {
 
     #[test]
     fn restart_policy_counts_the_full_limit_again() {
-        let received = local(2025, 3, 3, 9, 0);
         let pause = closed(local(2025, 3, 4, 9, 0), local(2025, 3, 6, 9, 0));
-        let c = compute_due(
-            &CAL,
-            received,
+        let c = due_from_march_3(
             TimeLimit::working_days(5),
             &[pause],
             SupplementPolicy::Restart,
-            local(2025, 3, 20, 0, 0),
         )
         .expect("computable");
         assert_eq!(c.restarted_at, Some(local(2025, 3, 6, 9, 0)));
@@ -502,28 +504,23 @@ mod tests {
             started_at: local(2025, 3, 4, 9, 0),
             ended_at: None,
         };
-        let c = compute_due(
-            &CAL,
-            received,
-            TimeLimit::working_days(5),
-            &[open],
-            SupplementPolicy::Pause,
-            local(2025, 3, 5, 9, 0),
-        )
-        .expect("computable");
+        let as_of = |at| {
+            compute_due(
+                &CAL,
+                received,
+                TimeLimit::working_days(5),
+                &[open],
+                SupplementPolicy::Pause,
+                at,
+            )
+            .expect("computable")
+        };
+        let c = as_of(local(2025, 3, 5, 9, 0));
         assert_eq!(c.pauses[0].counted_until, local(2025, 3, 5, 9, 0));
         assert_eq!(c.total_paused_minutes, 480);
         assert_eq!(c.due_at, local(2025, 3, 11, 9, 0));
         // `as_of` before the pause began: the pause has no length yet.
-        let c = compute_due(
-            &CAL,
-            received,
-            TimeLimit::working_days(5),
-            &[open],
-            SupplementPolicy::Pause,
-            local(2025, 3, 3, 10, 0),
-        )
-        .expect("computable");
+        let c = as_of(local(2025, 3, 3, 10, 0));
         assert_eq!(c.pauses[0].counted_until, open.started_at);
         assert_eq!(c.due_at, local(2025, 3, 10, 9, 0));
         assert_eq!(
@@ -534,17 +531,9 @@ mod tests {
 
     #[test]
     fn pauses_after_the_due_instant_do_not_count() {
-        let received = local(2025, 3, 3, 9, 0);
         let late = closed(local(2025, 3, 5, 9, 0), local(2025, 3, 7, 9, 0));
-        let c = compute_due(
-            &CAL,
-            received,
-            TimeLimit::working_days(1),
-            &[late],
-            SupplementPolicy::Pause,
-            local(2025, 3, 20, 0, 0),
-        )
-        .expect("computable");
+        let c = due_from_march_3(TimeLimit::working_days(1), &[late], SupplementPolicy::Pause)
+            .expect("computable");
         assert!(!c.pauses[0].counted);
         assert_eq!(c.pauses[0].working_minutes, 960);
         assert_eq!(c.total_paused_minutes, 0);
@@ -553,33 +542,22 @@ mod tests {
 
     #[test]
     fn several_pauses_and_calendar_days() {
-        let received = local(2025, 3, 3, 9, 0);
         let pauses = [
             // Given out of order: they are sorted.
             closed(local(2025, 3, 6, 13, 0), local(2025, 3, 6, 15, 0)),
             closed(local(2025, 3, 4, 8, 0), local(2025, 3, 4, 9, 0)),
         ];
-        let c = compute_due(
-            &CAL,
-            received,
-            TimeLimit::working_days(5),
-            &pauses,
-            SupplementPolicy::Pause,
-            local(2025, 3, 20, 0, 0),
-        )
-        .expect("computable");
+        let c = due_from_march_3(TimeLimit::working_days(5), &pauses, SupplementPolicy::Pause)
+            .expect("computable");
         assert_eq!(c.pauses[0].started_at, local(2025, 3, 4, 8, 0));
         assert_eq!(c.total_paused_minutes, 180);
         // 10 March 09:00 + 60 + 120 working minutes (lunch break skipped).
         assert_eq!(c.due_at, local(2025, 3, 10, 13, 30));
         // Calendar days: the base due instant is a day end; paused working time follows it.
-        let c = compute_due(
-            &CAL,
-            received,
+        let c = due_from_march_3(
             TimeLimit::calendar_days(10),
             &pauses,
             SupplementPolicy::Pause,
-            local(2025, 3, 20, 0, 0),
         )
         .expect("computable");
         assert_eq!(c.limit_minutes, None);
@@ -604,16 +582,8 @@ mod tests {
 
     #[test]
     fn invalid_pauses_are_rejected() {
-        let received = local(2025, 3, 3, 9, 0);
         let compute = |pauses: &[Pause]| {
-            compute_due(
-                &CAL,
-                received,
-                TimeLimit::working_days(5),
-                pauses,
-                SupplementPolicy::Pause,
-                local(2025, 3, 20, 0, 0),
-            )
+            due_from_march_3(TimeLimit::working_days(5), pauses, SupplementPolicy::Pause)
         };
         let before = closed(local(2025, 3, 2, 9, 0), local(2025, 3, 4, 9, 0));
         assert!(matches!(
@@ -698,29 +668,14 @@ mod tests {
         let resolved = local(2025, 3, 13, 8, 0);
         let day = CAL.standard_day_minutes();
         let limit = TimeLimit::working_days(5);
-        let restart = time_used(
-            &CAL,
-            limit,
-            SupplementPolicy::Restart,
-            received,
-            &pauses,
-            resolved,
-        )
-        .unwrap();
+        let used = |policy| time_used(&CAL, limit, policy, received, &pauses, resolved).unwrap();
+        let restart = used(SupplementPolicy::Restart);
         assert_eq!(
             restart.used_minutes, day,
             "only the day after the restart counts"
         );
         assert_eq!(restart.limit_minutes, 5 * day);
-        let pause = time_used(
-            &CAL,
-            limit,
-            SupplementPolicy::Pause,
-            received,
-            &pauses,
-            resolved,
-        )
-        .unwrap();
+        let pause = used(SupplementPolicy::Pause);
         assert_eq!(
             pause.used_minutes,
             2 * day,

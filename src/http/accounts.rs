@@ -11,17 +11,14 @@ use super::{
     auth::Caller,
     error::{ApiError, Problem},
     extract::ApiJson,
-    idempotency::{IdempotentJson, json_reply, response},
-    pagination::{Page, PageQuery, id_cursor},
+    idempotency::{self, IdempotentJson},
+    pagination::{self, Page, PageQuery},
     state::AppState,
     time::local,
 };
 use crate::{
     auth::{policy::Role, rate_limit::RetryAfter},
-    service::{
-        accounts::{self as service, LoginError, ThrottledLoginError},
-        idempotency,
-    },
+    service::accounts::{self as service, LoginError, ThrottledLoginError},
 };
 
 /// Either a user's password grant or a machine client's credentials.
@@ -225,17 +222,12 @@ pub async fn list_clients(
     caller: Caller,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<ClientDto>>, ApiError> {
-    let limit = page.limit()?;
-    let after = page.after_id()?;
-    let rows = state
-        .db_as(caller, move |conn, caller| {
-            service::list_clients(conn, &caller.principal, after, limit + 1)
-        })
-        .await?;
-    Ok(web::Json(Page::from_rows(
-        rows,
-        limit,
-        |c| id_cursor(c.id),
+    pagination::by_id(
+        &state,
+        caller,
+        &page,
+        service::list_clients,
+        |c| c.id,
         |c| ClientDto {
             client_id: c.client_id,
             name: c.name,
@@ -244,7 +236,8 @@ pub async fn list_clients(
             created_at: local(c.created_at),
             client_secret: None,
         },
-    )))
+    )
+    .await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -343,24 +336,20 @@ pub async fn create_user(
 ) -> Result<HttpResponse, ApiError> {
     let idem = body.idempotency;
     let body = body.value;
-    let reply = state
-        .db_as(caller, move |conn, caller| {
-            idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
-                let user = service::create_user(
-                    conn,
-                    &caller.principal,
-                    &caller.audit,
-                    &body.username,
-                    &body.password,
-                    body.role.into(),
-                    body.unit_code.as_deref(),
-                )?;
-                let location = format!("/api/v1/users/{}", user.username);
-                Ok(json_reply(201, Some(location), &UserDto::from(user)))
-            })
-        })
-        .await?;
-    response(reply)
+    idempotency::created(&state, caller, idem, move |conn, caller| {
+        let user = service::create_user(
+            conn,
+            &caller.principal,
+            &caller.audit,
+            &body.username,
+            &body.password,
+            body.role.into(),
+            body.unit_code.as_deref(),
+        )?;
+        let location = format!("/api/v1/users/{}", user.username);
+        Ok((location, UserDto::from(user)))
+    })
+    .await
 }
 
 #[utoipa::path(
@@ -372,19 +361,15 @@ pub async fn list_users(
     caller: Caller,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<UserDto>>, ApiError> {
-    let limit = page.limit()?;
-    let after = page.after_id()?;
-    let rows = state
-        .db_as(caller, move |conn, caller| {
-            service::list_users(conn, &caller.principal, after, limit + 1)
-        })
-        .await?;
-    Ok(web::Json(Page::from_rows(
-        rows,
-        limit,
-        |u| id_cursor(u.id),
+    pagination::by_id(
+        &state,
+        caller,
+        &page,
+        service::list_users,
+        |u| u.id,
         UserDto::from,
-    )))
+    )
+    .await
 }
 
 #[utoipa::path(

@@ -10,8 +10,8 @@ use super::{
     calendar::TimeUnitDto,
     error::{ApiError, FieldError, Problem},
     extract::ApiJson,
-    idempotency::{IdempotentJson, json_reply, response},
-    pagination::{Page, PageQuery, id_cursor},
+    idempotency::{self, IdempotentJson},
+    pagination::{self, Page, PageQuery},
     state::AppState,
     time::local,
 };
@@ -20,7 +20,7 @@ use crate::{
         deadline::{SupplementPolicy, TimeLimit},
         procedure::{ProcedureRules, ProcessStep},
     },
-    service::{catalogue as service, idempotency},
+    service::catalogue as service,
     store::catalogue::{NewUnit, ProcedureDraft, ProcedureVersion, Unit, UnitChanges},
 };
 
@@ -159,19 +159,11 @@ pub async fn create_unit(
         parent_code: body.parent_code,
         agency_code: body.agency_code,
     };
-    let reply = state
-        .db_as(caller, move |conn, caller| {
-            idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
-                let created = service::create_unit(conn, &caller.principal, &caller.audit, unit)?;
-                Ok(json_reply(
-                    201,
-                    Some(unit_location(&created.code)),
-                    &UnitDto::from(created),
-                ))
-            })
-        })
-        .await?;
-    response(reply)
+    idempotency::created(&state, caller, idem, move |conn, caller| {
+        let created = service::create_unit(conn, &caller.principal, &caller.audit, unit)?;
+        Ok((unit_location(&created.code), UnitDto::from(created)))
+    })
+    .await
 }
 
 #[utoipa::path(
@@ -183,19 +175,15 @@ pub async fn list_units(
     caller: Caller,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<UnitDto>>, ApiError> {
-    let limit = page.limit()?;
-    let after = page.after_id()?;
-    let rows = state
-        .db_as(caller, move |conn, caller| {
-            service::list_units(conn, &caller.principal, after, limit + 1)
-        })
-        .await?;
-    Ok(web::Json(Page::from_rows(
-        rows,
-        limit,
-        |u| id_cursor(u.id),
+    pagination::by_id(
+        &state,
+        caller,
+        &page,
+        service::list_units,
+        |u| u.id,
         UnitDto::from,
-    )))
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -426,27 +414,19 @@ pub async fn create_procedure(
     }
     let draft = body.into_draft()?;
     let calendars = state.calendar.clone();
-    let reply = state
-        .db_as(caller, move |conn, caller| {
-            idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
-                let created = service::create_procedure(
-                    conn,
-                    &calendars,
-                    &caller.principal,
-                    &caller.audit,
-                    &code,
-                    draft,
-                )?;
-                let location = format!("/api/v1/procedures/{}", created.code);
-                Ok(json_reply(
-                    201,
-                    Some(location),
-                    &ProcedureDto::from(created),
-                ))
-            })
-        })
-        .await?;
-    response(reply)
+    idempotency::created(&state, caller, idem, move |conn, caller| {
+        let created = service::create_procedure(
+            conn,
+            &calendars,
+            &caller.principal,
+            &caller.audit,
+            &code,
+            draft,
+        )?;
+        let location = format!("/api/v1/procedures/{}", created.code);
+        Ok((location, ProcedureDto::from(created)))
+    })
+    .await
 }
 
 #[utoipa::path(
@@ -541,19 +521,15 @@ pub async fn list_procedures(
     caller: Caller,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<ProcedureDto>>, ApiError> {
-    let limit = page.limit()?;
-    let after = page.after_id()?;
-    let rows = state
-        .db_as(caller, move |conn, caller| {
-            service::list_procedures(conn, &caller.principal, after, limit + 1)
-        })
-        .await?;
-    Ok(web::Json(Page::from_rows(
-        rows,
-        limit,
-        |(id, _)| id_cursor(*id),
+    pagination::by_id(
+        &state,
+        caller,
+        &page,
+        service::list_procedures,
+        |(id, _)| *id,
         |(_, p)| p.into(),
-    )))
+    )
+    .await
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -7,10 +7,14 @@ use actix_web::{
 };
 use serde::Serialize;
 
-use super::error::ApiError;
-use crate::service::{
-    idempotency::{IdempotencyRequest, StoredReply},
-    sha256_hex,
+use super::{auth::Caller, error::ApiError, state::AppState};
+use crate::{
+    service::{
+        ServiceError,
+        idempotency::{self, IdempotencyRequest, StoredReply},
+        sha256_hex,
+    },
+    store::DbConnection,
 };
 
 /// A JSON reply to store and send.
@@ -38,6 +42,29 @@ pub fn response(reply: StoredReply) -> Result<HttpResponse, ApiError> {
         builder.insert_header((header::ETAG, format!("\"{version}\"")));
     }
     Ok(builder.body(reply.body))
+}
+
+/// Runs a creating use case once per `Idempotency-Key` and answers `201 Created`: `create` returns
+/// the new resource's location and JSON body; a retry gets the first answer again.
+pub async fn created<T, F>(
+    state: &AppState,
+    caller: Caller,
+    idem: Option<IdempotencyRequest>,
+    create: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize,
+    F: FnOnce(&mut DbConnection, &Caller) -> Result<(String, T), ServiceError> + Send + 'static,
+{
+    let reply = state
+        .db_as(caller, move |conn, caller| {
+            idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
+                let (location, body) = create(conn, caller)?;
+                Ok(json_reply(201, Some(location), &body))
+            })
+        })
+        .await?;
+    response(reply)
 }
 
 /// `Idempotency-Key`: at most 200 visible ASCII characters.

@@ -1,10 +1,12 @@
 //! Cursor pagination: `?limit=` (default 50, at most 200) and an opaque `?cursor=`.
 
+use actix_web::web;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::ApiError;
+use super::{auth::Caller, error::ApiError, state::AppState};
+use crate::{auth::policy::Principal, service::ServiceError, store::DbConnection};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -102,4 +104,35 @@ impl<T> Page<T> {
             next_cursor,
         }
     }
+}
+
+/// The caller's page of rows listed by id: `list` gets the id to start after and how many rows to
+/// read (one more than the page, which says whether another page follows).
+pub async fn by_id<R, T, F>(
+    state: &AppState,
+    caller: Caller,
+    page: &PageQuery,
+    list: F,
+    id_of: impl Fn(&R) -> i64,
+    map: impl Fn(R) -> T,
+) -> Result<web::Json<Page<T>>, ApiError>
+where
+    R: Send + 'static,
+    F: FnOnce(&mut DbConnection, &Principal, i64, i64) -> Result<Vec<R>, ServiceError>
+        + Send
+        + 'static,
+{
+    let limit = page.limit()?;
+    let after = page.after_id()?;
+    let rows = state
+        .db_as(caller, move |conn, caller| {
+            list(conn, &caller.principal, after, limit + 1)
+        })
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| id_cursor(id_of(r)),
+        map,
+    )))
 }

@@ -91,32 +91,45 @@ pub fn throttled_login(
     }
 }
 
+/// The account whose secret matches `secret`. An unknown or deactivated account spends the same
+/// time as a real check, so neither can be told apart from a wrong secret.
+fn verify_account<A>(
+    account: Option<A>,
+    secret: &str,
+    active: impl Fn(&A) -> bool,
+    hash: impl Fn(&A) -> &str,
+) -> Result<A, LoginError> {
+    match account {
+        Some(a) if active(&a) && verify_password(hash(&a), secret) => Ok(a),
+        Some(a) if !active(&a) => {
+            verify_against_dummy(secret);
+            Err(LoginError::InvalidCredentials)
+        }
+        Some(_) => Err(LoginError::InvalidCredentials),
+        None => {
+            verify_against_dummy(secret);
+            Err(LoginError::InvalidCredentials)
+        }
+    }
+}
+
 pub fn login_user(
     conn: &mut DbConnection,
     username: &str,
     password: &str,
 ) -> Result<Principal, LoginError> {
-    match accounts::find_user(conn, username)? {
-        Some(user) if user.active && verify_password(&user.password_hash, password) => {
-            Ok(Principal {
-                subject: user.username,
-                role: user.role,
-                unit_code: user.unit_code,
-                kind: PrincipalKind::User,
-            })
-        }
-        // Spend the same time as a real check, so neither an unknown nor a deactivated account
-        // can be told apart from a wrong password.
-        Some(user) if !user.active => {
-            verify_against_dummy(password);
-            Err(LoginError::InvalidCredentials)
-        }
-        Some(_) => Err(LoginError::InvalidCredentials),
-        None => {
-            verify_against_dummy(password);
-            Err(LoginError::InvalidCredentials)
-        }
-    }
+    let user = verify_account(
+        accounts::find_user(conn, username)?,
+        password,
+        |u| u.active,
+        |u| &u.password_hash,
+    )?;
+    Ok(Principal {
+        subject: user.username,
+        role: user.role,
+        unit_code: user.unit_code,
+        kind: PrincipalKind::User,
+    })
 }
 
 pub fn login_client(
@@ -124,25 +137,18 @@ pub fn login_client(
     client_id: &str,
     secret: &str,
 ) -> Result<Principal, LoginError> {
-    match accounts::find_client(conn, client_id)? {
-        Some(client) if client.active && verify_password(&client.secret_hash, secret) => {
-            Ok(Principal {
-                subject: client.client_id,
-                role: Role::Portal,
-                unit_code: None,
-                kind: PrincipalKind::Client,
-            })
-        }
-        Some(client) if !client.active => {
-            verify_against_dummy(secret);
-            Err(LoginError::InvalidCredentials)
-        }
-        Some(_) => Err(LoginError::InvalidCredentials),
-        None => {
-            verify_against_dummy(secret);
-            Err(LoginError::InvalidCredentials)
-        }
-    }
+    let client = verify_account(
+        accounts::find_client(conn, client_id)?,
+        secret,
+        |c| c.active,
+        |c| &c.secret_hash,
+    )?;
+    Ok(Principal {
+        subject: client.client_id,
+        role: Role::Portal,
+        unit_code: None,
+        kind: PrincipalKind::Client,
+    })
 }
 
 /// Adds a local user (the `motcua user add` command and the first administrator).

@@ -220,26 +220,18 @@ pub fn public_holidays_with_rest_days(
         }
     }
 
-    let in_years = |date: &NaiveDate| years.contains(&date.year());
-    let mut days: Vec<PublicHoliday> = holidays
-        .into_iter()
-        .filter(|(date, _)| in_years(date))
-        .map(|(date, name)| PublicHoliday {
-            date,
-            kind: HolidayKind::Holiday,
-            name,
-        })
-        .chain(
-            compensatory
-                .into_iter()
-                .filter(|(date, _)| in_years(date))
-                .map(|(date, name)| PublicHoliday {
-                    date,
-                    kind: HolidayKind::CompensatoryDayOff,
-                    name,
-                }),
-        )
-        .collect();
+    let mut days: Vec<PublicHoliday> = [
+        (HolidayKind::Holiday, holidays),
+        (HolidayKind::CompensatoryDayOff, compensatory),
+    ]
+    .into_iter()
+    .flat_map(|(kind, named)| {
+        named
+            .into_iter()
+            .map(move |(date, name)| PublicHoliday { date, kind, name })
+    })
+    .filter(|day| years.contains(&day.date.year()))
+    .collect();
     days.sort_by_key(|day| day.date);
     Ok(days)
 }
@@ -346,6 +338,20 @@ mod tests {
         days_of(year).into_iter().map(|(date, _, _)| date).collect()
     }
 
+    /// Whether `days` has the compensatory day off (nghỉ bù) `name` on `date`.
+    fn has_day_off(days: &[(NaiveDate, HolidayKind, String)], date: NaiveDate, name: &str) -> bool {
+        days.contains(&(date, HolidayKind::CompensatoryDayOff, name.to_owned()))
+    }
+
+    /// The days of the Tết holiday itself in `year`, without its compensatory days.
+    fn tet_days(year: i32) -> Vec<NaiveDate> {
+        days_of(year)
+            .into_iter()
+            .filter(|(_, kind, name)| *kind == HolidayKind::Holiday && name == LUNAR_NEW_YEAR)
+            .map(|(date, _, _)| date)
+            .collect()
+    }
+
     #[test]
     fn year_2025_by_rule() {
         use HolidayKind::*;
@@ -386,11 +392,7 @@ mod tests {
         // Sat 2 September 2023 → Fri 1 September, and Monday 4 September is nghỉ bù.
         let days = days_of(2023);
         assert!(days.contains(&(d(2023, 9, 1), HolidayKind::Holiday, NATIONAL_DAY.to_owned())));
-        assert!(days.contains(&(
-            d(2023, 9, 4),
-            HolidayKind::CompensatoryDayOff,
-            "Nghỉ bù Quốc khánh".to_owned()
-        )));
+        assert!(has_day_off(&days, d(2023, 9, 4), "Nghỉ bù Quốc khánh"));
         // Before the Labour Code 2019, one day only.
         assert_eq!(second(2020), Vec::<NaiveDate>::new());
     }
@@ -423,11 +425,7 @@ mod tests {
         // Sunday 2 September 2029: 3 September (Monday), and Tuesday 4 September is nghỉ bù.
         let days = days_of(2029);
         assert!(days.contains(&(d(2029, 9, 3), HolidayKind::Holiday, NATIONAL_DAY.to_owned())));
-        assert!(days.contains(&(
-            d(2029, 9, 4),
-            HolidayKind::CompensatoryDayOff,
-            "Nghỉ bù Quốc khánh".to_owned()
-        )));
+        assert!(has_day_off(&days, d(2029, 9, 4), "Nghỉ bù Quốc khánh"));
     }
 
     #[test]
@@ -436,13 +434,8 @@ mod tests {
         assert!(!days_of(2006).iter().any(|(_, _, name)| name == HUNG_KINGS));
         assert!(dates(2007).contains(&d(2007, 4, 26)));
         // Tết 2012 (23 January): 4 days, 22–25 January.
-        let tet_2012: Vec<_> = days_of(2012)
-            .into_iter()
-            .filter(|(_, kind, name)| *kind == HolidayKind::Holiday && name == LUNAR_NEW_YEAR)
-            .map(|(date, _, _)| date)
-            .collect();
         assert_eq!(
-            tet_2012,
+            tet_days(2012),
             vec![
                 d(2012, 1, 22),
                 d(2012, 1, 23),
@@ -451,13 +444,8 @@ mod tests {
             ]
         );
         // Tết 2013 (10 February): 5 days, 9–13 February.
-        let tet_2013: Vec<_> = days_of(2013)
-            .into_iter()
-            .filter(|(_, kind, name)| *kind == HolidayKind::Holiday && name == LUNAR_NEW_YEAR)
-            .map(|(date, _, _)| date)
-            .collect();
         assert_eq!(
-            tet_2013,
+            tet_days(2013),
             (9..=13).map(|day| d(2013, 2, day)).collect::<Vec<_>>()
         );
         assert_eq!(legal_stage(1950).from_year, 1990);
@@ -469,11 +457,7 @@ mod tests {
     fn compensatory_days_follow_weekend_holidays() {
         // 1 January 2023 is a Sunday → Monday 2 January.
         let days = days_of(2023);
-        assert!(days.contains(&(
-            d(2023, 1, 2),
-            HolidayKind::CompensatoryDayOff,
-            "Nghỉ bù Tết Dương lịch".to_owned()
-        )));
+        assert!(has_day_off(&days, d(2023, 1, 2), "Nghỉ bù Tết Dương lịch"));
         // Tết 2023 (Sun 22 January): Sat 21 (last day) and Sun 22 each give one day after the
         // holiday run 23–25 January: Thursday 26 and Friday 27.
         let comp: Vec<_> = days
@@ -484,16 +468,16 @@ mod tests {
         assert_eq!(comp, vec![d(2023, 1, 2), d(2023, 1, 26), d(2023, 1, 27)]);
         // 30 April 2022 (Saturday) and 1 May 2022 (Sunday) → Monday 2 and Tuesday 3 May.
         let days = days_of(2022);
-        assert!(days.contains(&(
+        assert!(has_day_off(
+            &days,
             d(2022, 5, 2),
-            HolidayKind::CompensatoryDayOff,
-            "Nghỉ bù Ngày Giải phóng miền Nam".to_owned()
-        )));
-        assert!(days.contains(&(
+            "Nghỉ bù Ngày Giải phóng miền Nam"
+        ));
+        assert!(has_day_off(
+            &days,
             d(2022, 5, 3),
-            HolidayKind::CompensatoryDayOff,
-            "Nghỉ bù Ngày Quốc tế Lao động".to_owned()
-        )));
+            "Nghỉ bù Ngày Quốc tế Lao động"
+        ));
     }
 
     #[test]

@@ -300,6 +300,26 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")
     }
 
+    /// Checks `compute` against each published `(year, month, day)` of the feast `name`.
+    fn assert_published(
+        published: &[(i32, u32, u32)],
+        compute: impl Fn(i32) -> Result<NaiveDate, LunarError>,
+        name: &str,
+    ) {
+        for &(y, m, day) in published {
+            assert_eq!(compute(y), Ok(d(y, m, day)), "{name} {y}");
+        }
+    }
+
+    fn lunar(day: u32, month: u32, year: i32, leap: bool) -> LunarDate {
+        LunarDate {
+            day,
+            month,
+            year,
+            leap,
+        }
+    }
+
     /// Published Vietnamese Tết dates (including 1985 and 2007, where China differs).
     const TET: &[(i32, u32, u32)] = &[
         (1985, 1, 21),
@@ -340,9 +360,7 @@ mod tests {
 
     #[test]
     fn tet_matches_published_vietnamese_dates() {
-        for &(y, m, day) in TET {
-            assert_eq!(tet(y), Ok(d(y, m, day)), "Tết {y}");
-        }
+        assert_published(TET, tet, "Tết");
     }
 
     #[test]
@@ -359,86 +377,46 @@ mod tests {
         // Likewise 2053: new moon 2053-02-18 16:31 UTC → Vietnam 18 February, China 19 February.
         assert_eq!(tet(2053), Ok(d(2053, 2, 18)));
         // In the Vietnamese calendar 1985-02-20 is the 1st of the (Vietnamese) month 2.
-        assert_eq!(
-            solar_to_lunar(d(1985, 2, 20)),
-            Ok(LunarDate {
-                day: 1,
-                month: 2,
-                year: 1985,
-                leap: false
-            })
-        );
-        assert_eq!(
-            solar_to_lunar(d(2007, 2, 18)),
-            Ok(LunarDate {
-                day: 2,
-                month: 1,
-                year: 2007,
-                leap: false
-            })
-        );
+        assert_eq!(solar_to_lunar(d(1985, 2, 20)), Ok(lunar(1, 2, 1985, false)));
+        assert_eq!(solar_to_lunar(d(2007, 2, 18)), Ok(lunar(2, 1, 2007, false)));
     }
 
     #[test]
     fn hung_kings_day_matches_published_dates() {
-        for &(y, m, day) in HUNG_KINGS {
-            assert_eq!(hung_kings_day(y), Ok(d(y, m, day)), "Giỗ Tổ {y}");
-        }
+        assert_published(HUNG_KINGS, hung_kings_day, "Giỗ Tổ");
     }
 
     #[test]
     fn last_day_of_lunar_year_is_the_eve_of_tet() {
         assert_eq!(last_day_of_previous_lunar_year(2025), Ok(d(2025, 1, 28)));
         assert_eq!(last_day_of_previous_lunar_year(2024), Ok(d(2024, 2, 9)));
-        let eve = solar_to_lunar(d(2024, 2, 9)).expect("in range");
         assert_eq!(
-            (eve.day, eve.month, eve.year, eve.leap),
-            (30, 12, 2023, false)
+            solar_to_lunar(d(2024, 2, 9)),
+            Ok(lunar(30, 12, 2023, false))
         );
-        let eve = solar_to_lunar(d(2025, 1, 28)).expect("in range");
         assert_eq!(
-            (eve.day, eve.month, eve.year, eve.leap),
-            (29, 12, 2024, false)
+            solar_to_lunar(d(2025, 1, 28)),
+            Ok(lunar(29, 12, 2024, false))
         );
     }
 
     #[test]
     fn published_leap_months() {
         // 2020 had a leap 4th month starting 2020-05-23; 2023 a leap 2nd month starting 2023-03-22.
-        let leap4 = LunarDate {
-            day: 1,
-            month: 4,
-            year: 2020,
-            leap: true,
-        };
+        let leap4 = lunar(1, 4, 2020, true);
         assert_eq!(lunar_to_solar(leap4), Ok(d(2020, 5, 23)));
         assert_eq!(solar_to_lunar(d(2020, 5, 23)), Ok(leap4));
-        let leap2 = LunarDate {
-            day: 1,
-            month: 2,
-            year: 2023,
-            leap: true,
-        };
+        let leap2 = lunar(1, 2, 2023, true);
         assert_eq!(lunar_to_solar(leap2), Ok(d(2023, 3, 22)));
         assert_eq!(
-            lunar_to_solar(LunarDate {
-                day: 1,
-                month: 3,
-                year: 2023,
-                leap: true
-            }),
+            lunar_to_solar(lunar(1, 3, 2023, true)),
             Err(LunarError::NotALeapMonth {
                 month: 3,
                 year: 2023
             })
         );
         assert_eq!(
-            lunar_to_solar(LunarDate {
-                day: 1,
-                month: 3,
-                year: 2024,
-                leap: true
-            }),
+            lunar_to_solar(lunar(1, 3, 2024, true)),
             Err(LunarError::NotALeapMonth {
                 month: 3,
                 year: 2024
@@ -448,12 +426,7 @@ mod tests {
 
     #[test]
     fn invalid_lunar_dates_are_refused() {
-        let date = |day, month, year| LunarDate {
-            day,
-            month,
-            year,
-            leap: false,
-        };
+        let date = |day, month, year| lunar(day, month, year, false);
         assert_eq!(
             lunar_to_solar(date(1, 13, 2024)),
             Err(LunarError::InvalidMonth(13))

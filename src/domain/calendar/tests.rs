@@ -101,28 +101,31 @@ fn default_office_hours() {
 #[test]
 fn office_hours_validation_names_the_weekday() {
     let session = |a, b, c, e| Session::hm(a, b, c, e).expect("valid time");
-    let unordered = OfficeHours::default().with_sessions(
-        Weekday::Wed,
-        vec![session(13, 0, 17, 0), session(7, 30, 11, 30)],
-    );
-    assert_eq!(
-        unordered.validate(),
-        Err(OfficeHoursError::Overlapping {
-            weekday: Weekday::Wed,
-            index: 1
-        })
-    );
-    let overlapping = OfficeHours::default().with_sessions(
-        Weekday::Tue,
-        vec![session(7, 30, 12, 0), session(11, 30, 17, 0)],
-    );
-    assert_eq!(
-        overlapping.validate(),
-        Err(OfficeHoursError::Overlapping {
-            weekday: Weekday::Tue,
-            index: 1
-        })
-    );
+    // Unordered, then overlapping: the second session is the one named.
+    for (weekday, sessions) in [
+        (
+            Weekday::Wed,
+            [session(13, 0, 17, 0), session(7, 30, 11, 30)],
+        ),
+        (
+            Weekday::Tue,
+            [session(7, 30, 12, 0), session(11, 30, 17, 0)],
+        ),
+    ] {
+        let hours = OfficeHours::default().with_sessions(weekday, sessions.to_vec());
+        let error = hours.validate().err();
+        assert_eq!(
+            error,
+            Some(OfficeHoursError::Overlapping { weekday, index: 1 }),
+            "{weekday}"
+        );
+        assert_eq!(
+            error.map(|e| e.to_string()),
+            Some(format!(
+                "{weekday}: session 1 starts before the previous session ends"
+            ))
+        );
+    }
     let empty = OfficeHours::default().with_sessions(Weekday::Sat, vec![session(9, 0, 9, 0)]);
     assert_eq!(
         empty.validate(),
@@ -158,11 +161,6 @@ fn office_hours_validation_names_the_weekday() {
     assert_eq!(
         Calendar::new(none, vec![], HolidayRules::default()).err(),
         Some(CalendarError::OfficeHours(OfficeHoursError::NoSessions))
-    );
-    let message = overlapping.validate().err().map(|e| e.to_string());
-    assert_eq!(
-        message.as_deref(),
-        Some("Tue: session 1 starts before the previous session ends")
     );
     // Touching sessions are fine.
     let touching = OfficeHours::default().with_sessions(
@@ -370,54 +368,39 @@ fn local_clock_is_utc_plus_7() {
 #[test]
 fn add_working_minutes_examples() {
     let cal = &*DEFAULT;
-    let add = |t, m| cal.add_working_minutes(t, m);
-    // One working day from Friday 14:00 before Tết 2025: Monday 14:00.
     assert_eq!(
-        add(local(2025, 1, 24, 14, 0), 480),
-        Ok(local(2025, 1, 27, 14, 0))
-    );
-    // Two: across Tết (28 Jan – 1 Feb) and nghỉ bù (3 Feb): Tuesday 4 February 14:00.
-    assert_eq!(
-        add(local(2025, 1, 24, 14, 0), 960),
-        Ok(local(2025, 2, 4, 14, 0))
-    );
-    // Landing on a session boundary gives the session end, not the next start.
-    assert_eq!(
-        add(local(2025, 3, 3, 11, 0), 30),
-        Ok(local(2025, 3, 3, 11, 30))
-    );
-    assert_eq!(
-        add(local(2025, 3, 3, 11, 0), 31),
-        Ok(local(2025, 3, 3, 13, 1))
-    );
-    assert_eq!(
-        add(local(2025, 3, 7, 13, 0), 240),
-        Ok(local(2025, 3, 7, 17, 0))
-    );
-    // Outside office hours: counting starts at the next session start.
-    assert_eq!(
-        add(local(2025, 3, 7, 17, 30), 1),
-        Ok(local(2025, 3, 10, 7, 31))
-    );
-    assert_eq!(
-        add(local(2025, 3, 3, 12, 0), 60),
-        Ok(local(2025, 3, 3, 14, 0))
-    );
-    assert_eq!(
-        add(local(2025, 3, 8, 9, 0), 480),
-        Ok(local(2025, 3, 10, 17, 0))
-    );
-    // Adding nothing returns the start unchanged, even outside office hours.
-    assert_eq!(add(local(2025, 3, 8, 9, 0), 0), Ok(local(2025, 3, 8, 9, 0)));
-    // Seconds are kept.
-    assert_eq!(
-        add(local_s(2025, 3, 3, 11, 29, 30), 1),
-        Ok(local_s(2025, 3, 3, 13, 0, 30))
-    );
-    assert_eq!(
-        add(local(2025, 3, 3, 9, 0), -1),
+        cal.add_working_minutes(local(2025, 3, 3, 9, 0), -1),
         Err(CalendarError::NegativeAmount(-1))
     );
+    let cases = [
+        // One working day from Friday 14:00 before Tết 2025: Monday 14:00.
+        (local(2025, 1, 24, 14, 0), 480, local(2025, 1, 27, 14, 0)),
+        // Two: across Tết (28 Jan – 1 Feb) and nghỉ bù (3 Feb): Tuesday 4 February 14:00.
+        (local(2025, 1, 24, 14, 0), 960, local(2025, 2, 4, 14, 0)),
+        // Landing on a session boundary gives the session end, not the next start.
+        (local(2025, 3, 3, 11, 0), 30, local(2025, 3, 3, 11, 30)),
+        (local(2025, 3, 3, 11, 0), 31, local(2025, 3, 3, 13, 1)),
+        (local(2025, 3, 7, 13, 0), 240, local(2025, 3, 7, 17, 0)),
+        // Outside office hours: counting starts at the next session start.
+        (local(2025, 3, 7, 17, 30), 1, local(2025, 3, 10, 7, 31)),
+        (local(2025, 3, 3, 12, 0), 60, local(2025, 3, 3, 14, 0)),
+        (local(2025, 3, 8, 9, 0), 480, local(2025, 3, 10, 17, 0)),
+        // Adding nothing returns the start unchanged, even outside office hours.
+        (local(2025, 3, 8, 9, 0), 0, local(2025, 3, 8, 9, 0)),
+        // Seconds are kept.
+        (
+            local_s(2025, 3, 3, 11, 29, 30),
+            1,
+            local_s(2025, 3, 3, 13, 0, 30),
+        ),
+    ];
+    for (start, minutes, expected) in cases {
+        assert_eq!(
+            cal.add_working_minutes(start, minutes),
+            Ok(expected),
+            "{start} + {minutes}"
+        );
+    }
 }
 
 #[test]
@@ -438,35 +421,27 @@ fn overrides_change_working_time() {
 #[test]
 fn working_minutes_between_examples() {
     let cal = &*DEFAULT;
-    let between = |a, b| cal.working_minutes_between(a, b);
+    // Less than a minute of working time.
+    let partial = (local_s(2025, 3, 3, 8, 0, 30), local_s(2025, 3, 3, 8, 1, 29));
+    let cases = [
+        (local(2025, 3, 3, 7, 30), local(2025, 3, 3, 17, 0), 480),
+        (local(2025, 3, 3, 0, 0), local(2025, 3, 10, 0, 0), 5 * 480),
+        (local(2025, 3, 3, 17, 0), local(2025, 3, 3, 7, 30), -480),
+        (local(2025, 3, 3, 11, 45), local(2025, 3, 3, 12, 59), 0),
+        // Tết week 2025: only Monday 27 January.
+        (local(2025, 1, 25, 0, 0), local(2025, 2, 4, 0, 0), 480),
+        // Partial minutes are truncated toward zero.
+        (partial.0, partial.1, 0),
+    ];
+    for (from, to, expected) in cases {
+        assert_eq!(
+            cal.working_minutes_between(from, to),
+            Ok(expected),
+            "{from}–{to}"
+        );
+    }
     assert_eq!(
-        between(local(2025, 3, 3, 7, 30), local(2025, 3, 3, 17, 0)),
-        Ok(480)
-    );
-    assert_eq!(
-        between(local(2025, 3, 3, 0, 0), local(2025, 3, 10, 0, 0)),
-        Ok(5 * 480)
-    );
-    assert_eq!(
-        between(local(2025, 3, 3, 17, 0), local(2025, 3, 3, 7, 30)),
-        Ok(-480)
-    );
-    assert_eq!(
-        between(local(2025, 3, 3, 11, 45), local(2025, 3, 3, 12, 59)),
-        Ok(0)
-    );
-    // Tết week 2025: only Monday 27 January.
-    assert_eq!(
-        between(local(2025, 1, 25, 0, 0), local(2025, 2, 4, 0, 0)),
-        Ok(480)
-    );
-    // Partial minutes are truncated toward zero.
-    assert_eq!(
-        between(local_s(2025, 3, 3, 8, 0, 30), local_s(2025, 3, 3, 8, 1, 29)),
-        Ok(0)
-    );
-    assert_eq!(
-        cal.working_duration_between(local_s(2025, 3, 3, 8, 0, 30), local_s(2025, 3, 3, 8, 1, 29)),
+        cal.working_duration_between(partial.0, partial.1),
         Ok(TimeDelta::seconds(59))
     );
 }
@@ -474,57 +449,45 @@ fn working_minutes_between_examples() {
 #[test]
 fn working_instants() {
     let cal = &*DEFAULT;
-    assert_eq!(cal.is_working_instant(local(2025, 3, 3, 7, 30)), Ok(true));
-    assert_eq!(
-        cal.is_working_instant(local_s(2025, 3, 3, 7, 29, 59)),
-        Ok(false)
-    );
-    assert_eq!(cal.is_working_instant(local(2025, 3, 3, 11, 30)), Ok(false));
-    assert_eq!(cal.is_working_instant(local(2025, 3, 3, 16, 59)), Ok(true));
-    assert_eq!(cal.is_working_instant(local(2025, 3, 8, 9, 0)), Ok(false));
-    assert_eq!(cal.is_working_instant(local(2025, 1, 29, 9, 0)), Ok(false));
-
-    assert_eq!(
-        cal.next_working_instant(local(2025, 3, 3, 9, 15)),
-        Ok(local(2025, 3, 3, 9, 15))
-    );
-    assert_eq!(
-        cal.next_working_instant(local(2025, 3, 3, 11, 30)),
-        Ok(local(2025, 3, 3, 13, 0))
-    );
-    assert_eq!(
-        cal.next_working_instant(local(2025, 3, 8, 9, 0)),
-        Ok(local(2025, 3, 10, 7, 30))
-    );
-    assert_eq!(
-        cal.next_working_instant(local(2025, 1, 27, 17, 0)),
-        Ok(local(2025, 2, 4, 7, 30))
-    );
-    assert_eq!(
-        cal.next_working_instant(local(2025, 3, 3, 6, 0)),
-        Ok(local(2025, 3, 3, 7, 30))
-    );
+    let working = [
+        (local(2025, 3, 3, 7, 30), true),
+        (local_s(2025, 3, 3, 7, 29, 59), false),
+        (local(2025, 3, 3, 11, 30), false),
+        (local(2025, 3, 3, 16, 59), true),
+        (local(2025, 3, 8, 9, 0), false),
+        (local(2025, 1, 29, 9, 0), false),
+    ];
+    for (at, expected) in working {
+        assert_eq!(cal.is_working_instant(at), Ok(expected), "{at}");
+    }
+    let next = [
+        (local(2025, 3, 3, 9, 15), local(2025, 3, 3, 9, 15)),
+        (local(2025, 3, 3, 11, 30), local(2025, 3, 3, 13, 0)),
+        (local(2025, 3, 8, 9, 0), local(2025, 3, 10, 7, 30)),
+        (local(2025, 1, 27, 17, 0), local(2025, 2, 4, 7, 30)),
+        (local(2025, 3, 3, 6, 0), local(2025, 3, 3, 7, 30)),
+    ];
+    for (at, expected) in next {
+        assert_eq!(cal.next_working_instant(at), Ok(expected), "after {at}");
+    }
 }
 
 #[test]
 fn end_of_working_day() {
     let cal = &*DEFAULT;
-    assert_eq!(
-        cal.end_of_working_day_on_or_after(d(2025, 1, 24)),
-        Ok(local(2025, 1, 24, 17, 0))
-    );
-    assert_eq!(
-        cal.end_of_working_day_on_or_after(d(2025, 1, 25)),
-        Ok(local(2025, 1, 27, 17, 0))
-    );
-    assert_eq!(
-        cal.end_of_working_day_on_or_after(d(2025, 1, 28)),
-        Ok(local(2025, 2, 4, 17, 0))
-    );
-    assert_eq!(
-        cal.end_of_working_day_on_or_after(d(2100, 12, 31)),
-        Ok(local(2100, 12, 31, 17, 0))
-    );
+    let cases = [
+        (d(2025, 1, 24), local(2025, 1, 24, 17, 0)),
+        (d(2025, 1, 25), local(2025, 1, 27, 17, 0)),
+        (d(2025, 1, 28), local(2025, 2, 4, 17, 0)),
+        (d(2100, 12, 31), local(2100, 12, 31, 17, 0)),
+    ];
+    for (date, expected) in cases {
+        assert_eq!(
+            cal.end_of_working_day_on_or_after(date),
+            Ok(expected),
+            "{date}"
+        );
+    }
     assert!(matches!(
         cal.end_of_working_day_on_or_after(d(2101, 1, 1)),
         Err(CalendarError::OutOfRange { .. })

@@ -24,10 +24,7 @@ use super::{
 };
 use crate::{
     domain::dossier::Dossier,
-    service::{
-        dossiers::{self as service, ActionInput, ReceiptInput, Received},
-        idempotency::StoredReply,
-    },
+    service::dossiers::{self as service, ActionInput, ReceiptInput, Received},
 };
 
 fn etag(version: i32) -> String {
@@ -41,17 +38,14 @@ fn dossier_response(status: StatusCode, dossier: Dossier) -> HttpResponse {
         .json(dossier_dto(dossier, Utc::now()))
 }
 
-/// The receipt's reply, as sent and as an `Idempotency-Key` stores it.
-fn received_reply(received: Received) -> StoredReply {
+/// The receipt's location and body, as sent and as an `Idempotency-Key` stores them.
+fn received_reply(received: Received) -> (String, ReceivedDossier) {
     let location = format!("/api/v1/dossiers/{}", received.dossier.code);
-    super::idempotency::json_reply(
-        201,
-        Some(location),
-        &ReceivedDossier {
-            dossier: dossier_dto(received.dossier, Utc::now()),
-            lookup_secret: received.lookup_secret,
-        },
-    )
+    let body = ReceivedDossier {
+        dossier: dossier_dto(received.dossier, Utc::now()),
+        lookup_secret: received.lookup_secret,
+    };
+    (location, body)
 }
 
 /// Receipt (tiếp nhận): assigns the code `{agency_code}-{YYMMDD}-{NNNN}` (per agency and local day,
@@ -87,15 +81,11 @@ pub async fn receive(
         parsed.external_ref,
     )?;
     let calendars = state.calendar.clone();
-    let reply = state
-        .db_as(caller, move |conn, caller| {
-            let who = &caller.principal;
-            crate::service::idempotency::run(conn, who, idem.as_ref(), |conn| {
-                service::receive(conn, &calendars, who, &caller.audit, input).map(received_reply)
-            })
-        })
-        .await?;
-    super::idempotency::response(reply)
+    super::idempotency::created(&state, caller, idem, move |conn, caller| {
+        service::receive(conn, &calendars, &caller.principal, &caller.audit, input)
+            .map(received_reply)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

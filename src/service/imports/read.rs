@@ -9,6 +9,15 @@ fn file_error(message: impl Into<String>) -> ServiceError {
     ServiceError::invalid("file", message)
 }
 
+/// Column names in backticks, comma-separated, for a message.
+fn quoted(names: &[impl std::fmt::Display]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Reads the file into records. A record that cannot be read becomes a failed row; a file that
 /// cannot be read at all (not UTF-8, a bad header) is an error.
 pub fn read_records(
@@ -75,11 +84,7 @@ fn read_csv(kind: ImportKind, text: &str) -> Result<Vec<Result<Record, RowReport
     if !unknown.is_empty() {
         return Err(file_error(format!(
             "unknown column(s) {}; the columns are {}",
-            unknown
-                .iter()
-                .map(|u| format!("`{u}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            quoted(&unknown),
             known.join(", ")
         )));
     }
@@ -91,11 +96,7 @@ fn read_csv(kind: ImportKind, text: &str) -> Result<Vec<Result<Record, RowReport
     if !missing.is_empty() {
         return Err(file_error(format!(
             "missing column(s) {}",
-            missing
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            quoted(&missing)
         )));
     }
     let mut records = Vec::new();
