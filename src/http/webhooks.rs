@@ -304,19 +304,19 @@ fn delivery_dto(view: DeliveryView, attempts: &[AttemptRecord]) -> DeliveryDto {
             })
             .collect(),
         id: d.id,
-        webhook_id: d.webhook_id,
+        webhook_id: d.state.webhook_id,
         message_id: view.message_id,
         event_type: view.event_type,
         dossier_code: view.dossier_code,
-        next_attempt_at: (d.status == webhook::DeliveryStatus::Pending)
-            .then(|| at(d.next_attempt_at)),
-        status: d.status.to_string(),
-        attempts: d.attempts,
+        next_attempt_at: (d.state.status == webhook::DeliveryStatus::Pending)
+            .then(|| at(d.state.next_attempt_at)),
+        status: d.state.status.to_string(),
+        attempts: d.state.attempts,
         last_status_code: d.last_status_code,
         last_error: d.last_error,
-        redelivery_of: d.redelivery_of,
-        created_at: at(d.created_at),
-        updated_at: at(d.updated_at),
+        redelivery_of: d.state.redelivery_of,
+        created_at: at(d.state.created_at),
+        updated_at: at(d.state.updated_at),
         delivered_at: local_opt(d.delivered_at),
     }
 }

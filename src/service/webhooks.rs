@@ -396,10 +396,10 @@ pub fn redeliver(
             )),
             other => other.into(),
         })?;
-        if original.delivery.status == DeliveryStatus::Pending {
+        if original.delivery.state.status == DeliveryStatus::Pending {
             return Err(ServiceError::Conflict(format!(
                 "delivery {delivery_id} is still pending (attempt {} made); it is retried on its own",
-                original.delivery.attempts
+                original.delivery.state.attempts
             )));
         }
         let new_id = store::insert_redelivery(conn, &original.delivery, Instant::from(Utc::now()))?;

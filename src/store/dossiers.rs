@@ -486,6 +486,17 @@ pub enum ListCursor {
     AfterId(i64),
 }
 
+/// `query = query.filter(condition)` when `option` holds a value, bound to the closure's name: the
+/// shape of nearly every optional filter below.
+macro_rules! filter_when {
+    ($query:ident, $option:expr, |$value:ident| $condition:expr) => {
+        if let Some($value) = $option {
+            $query = $query.filter($condition);
+        }
+    };
+}
+pub(crate) use filter_when;
+
 /// The statistics report's filters (see `StatsFilter`), applied by [`apply_dossier_filter!`] so that
 /// the plain list and the change feed filter alike.
 macro_rules! apply_stats_filter {
@@ -496,18 +507,12 @@ macro_rules! apply_stats_filter {
         };
         let f: &$crate::store::dossiers::StatsFilter = $filter;
         let mut query = $query;
-        if let Some(v) = &f.field {
-            query = query.filter(dossiers::field.eq(v.clone()));
-        }
-        if let Some(v) = f.result {
-            query = query.filter(dossiers::result.eq(v));
-        }
-        if let Some(v) = f.withdrawn_from {
-            query = query.filter(dossiers::withdrawn_at.ge(v));
-        }
-        if let Some(v) = f.withdrawn_to {
-            query = query.filter(dossiers::withdrawn_at.le(v));
-        }
+        $crate::store::dossiers::filter_when!(query, &f.field, |v| dossiers::field.eq(v.clone()));
+        $crate::store::dossiers::filter_when!(query, f.result, |v| dossiers::result.eq(v));
+        $crate::store::dossiers::filter_when!(query, f.withdrawn_from, |v| dossiers::withdrawn_at
+            .ge(v));
+        $crate::store::dossiers::filter_when!(query, f.withdrawn_to, |v| dossiers::withdrawn_at
+            .le(v));
         if let Some(t) = f.open_at {
             query = query
                 .filter(dossiers::received_at.lt(t))
@@ -558,53 +563,43 @@ macro_rules! apply_dossier_filter {
         if filter.none {
             query = query.filter(dossiers::id.lt(0));
         }
-        if let Some(status) = filter.status {
-            query = query.filter(dossiers::status.eq(status));
-        }
-        if let Some(v) = &filter.procedure_code {
-            query = query.filter(dossiers::procedure_code.eq(v.clone()));
-        }
-        if let Some(v) = &filter.unit_code {
-            query = query.filter(dossiers::unit_code.eq(v.clone()));
-        }
-        if let Some(v) = &filter.current_unit_code {
-            query = query.filter(dossiers::current_unit_code.eq(v.clone()));
-        }
-        if let Some(v) = filter.channel {
-            query = query.filter(dossiers::channel.eq(v));
-        }
-        if let Some(v) = filter.outcome {
-            query = query.filter(dossiers::outcome.eq(v));
-        }
+        $crate::store::dossiers::filter_when!(query, filter.status, |status| dossiers::status
+            .eq(status));
+        $crate::store::dossiers::filter_when!(query, &filter.procedure_code, |v| {
+            dossiers::procedure_code.eq(v.clone())
+        });
+        $crate::store::dossiers::filter_when!(query, &filter.unit_code, |v| dossiers::unit_code
+            .eq(v.clone()));
+        $crate::store::dossiers::filter_when!(query, &filter.current_unit_code, |v| {
+            dossiers::current_unit_code.eq(v.clone())
+        });
+        $crate::store::dossiers::filter_when!(query, filter.channel, |v| dossiers::channel.eq(v));
+        $crate::store::dossiers::filter_when!(query, filter.outcome, |v| dossiers::outcome.eq(v));
         if let Some(now) = filter.overdue_at {
             query = query
                 .filter(dossiers::status.eq_any(Status::CLOCK_RUNNING))
                 .filter(dossiers::due_at.lt(now));
         }
-        if let Some(v) = filter.received_from {
-            query = query.filter(dossiers::received_at.ge(v));
-        }
-        if let Some(v) = filter.received_to {
-            query = query.filter(dossiers::received_at.le(v));
-        }
-        if let Some(v) = filter.resolved_from {
-            query = query.filter(dossiers::resolved_at.ge(v));
-        }
-        if let Some(v) = filter.resolved_to {
-            query = query.filter(dossiers::resolved_at.le(v));
-        }
-        if let Some(v) = filter.due_before {
-            query = query.filter(dossiers::due_at.lt(v));
-        }
-        if let Some(v) = filter.updated_since {
-            query = query.filter(dossiers::updated_at.ge(v));
-        }
-        if let Some(v) = &filter.external_ref {
-            query = query.filter(dossiers::external_ref.eq(v.clone()));
-        }
-        if let Some(v) = &filter.created_by_client {
-            query = query.filter(dossiers::created_by_client.eq(v.clone()));
-        }
+        $crate::store::dossiers::filter_when!(query, filter.received_from, |v| {
+            dossiers::received_at.ge(v)
+        });
+        $crate::store::dossiers::filter_when!(query, filter.received_to, |v| dossiers::received_at
+            .le(v));
+        $crate::store::dossiers::filter_when!(query, filter.resolved_from, |v| {
+            dossiers::resolved_at.ge(v)
+        });
+        $crate::store::dossiers::filter_when!(query, filter.resolved_to, |v| dossiers::resolved_at
+            .le(v));
+        $crate::store::dossiers::filter_when!(query, filter.due_before, |v| dossiers::due_at.lt(v));
+        $crate::store::dossiers::filter_when!(query, filter.updated_since, |v| {
+            dossiers::updated_at.ge(v)
+        });
+        $crate::store::dossiers::filter_when!(query, &filter.external_ref, |v| {
+            dossiers::external_ref.eq(v.clone())
+        });
+        $crate::store::dossiers::filter_when!(query, &filter.created_by_client, |v| {
+            dossiers::created_by_client.eq(v.clone())
+        });
         if let Some(q) = &filter.q {
             // Case-insensitive on both backends (PostgreSQL's LIKE is case-sensitive, SQLite's is
             // not; SQLite's lower() folds ASCII letters only).

@@ -111,26 +111,20 @@ pub fn delete_webhook(conn: &mut DbConnection, id: i64) -> Result<(), StoreError
     Ok(())
 }
 
+/// A stored delivery: its state, and what the last attempt answered.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhook_deliveries)]
 pub struct DeliveryRecord {
     pub id: i64,
-    pub webhook_id: i64,
-    pub event_id: i64,
-    pub dossier_id: i64,
-    pub status: DeliveryStatus,
-    pub manual: bool,
-    pub redelivery_of: Option<i64>,
-    pub attempts: i32,
-    pub next_attempt_at: Instant,
+    #[diesel(embed)]
+    pub state: NewDelivery,
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
-    pub created_at: Instant,
-    pub updated_at: Instant,
     pub delivered_at: Option<Instant>,
 }
 
-#[derive(Debug, Clone, Insertable)]
+/// One event for one subscription: where its delivery stands.
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = webhook_deliveries)]
 pub struct NewDelivery {
     pub webhook_id: i64,
@@ -184,9 +178,9 @@ pub fn insert_redelivery(
         manual: true,
         redelivery_of: Some(original.id),
         ..NewDelivery::pending(
-            original.webhook_id,
-            original.event_id,
-            original.dossier_id,
+            original.state.webhook_id,
+            original.state.event_id,
+            original.state.dossier_id,
             now,
         )
     };

@@ -185,17 +185,7 @@ pub fn public_holidays_with_rest_days(
     }
 
     let mut compensatory: BTreeMap<NaiveDate, String> = BTreeMap::new();
-    let some_working_weekday = [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ]
-    .into_iter()
-    .any(|w| !is_rest_day(w));
+    let some_working_weekday = super::WEEK.into_iter().any(|w| !is_rest_day(w));
     if rules.compensatory_days_off && some_working_weekday {
         for (date, name) in &holidays {
             if !is_rest_day(date.weekday()) {
