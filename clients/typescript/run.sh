@@ -3,7 +3,8 @@
 # openapi/openapi.json with openapi-typescript, type-checks a short e-portal program written against
 # them (openapi-fetch), then runs it against a freshly started motcua on a temporary SQLite file.
 # Installs its packages from the npm registry (exact versions, package-lock.json); exits non-zero on
-# any failure.
+# any failure. CONTRACT_DATABASE_URL runs the server on that (empty) database instead, e.g. a fresh
+# PostgreSQL one.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -33,7 +34,7 @@ binary="${CARGO_TARGET_DIR:-$root/target}/debug/motcua"
 workdir="$(mktemp -d)"
 port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 password="contract-check-$(node -e "console.log(require('crypto').randomBytes(12).toString('hex'))")"
-DATABASE_URL="$workdir/motcua.db" \
+DATABASE_URL="${CONTRACT_DATABASE_URL:-$workdir/motcua.db}" \
   MOTCUA_BIND="127.0.0.1:$port" \
   MOTCUA_JWT_SECRET="$(node -e "console.log(require('crypto').randomBytes(32).toString('hex'))")" \
   MOTCUA_ADMIN_PASSWORD="$password" \

@@ -2,6 +2,7 @@
 # Runs schemathesis (all checks) against a live motcua on a fresh SQLite database, authorised as an
 # administrator. Installs schemathesis from PyPI into a private virtual environment.
 # Usage: tests/contract/run.sh [path/to/motcua]   (default: target/debug/motcua)
+# CONTRACT_DATABASE_URL runs it on that (empty) database instead, e.g. a fresh PostgreSQL one.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 binary="${1:-target/debug/motcua}"
@@ -16,7 +17,7 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
 fi
 
-MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="$workdir/motcua.db" MOTCUA_LOG=warn \
+MOTCUA_BIND="127.0.0.1:$port" DATABASE_URL="${CONTRACT_DATABASE_URL:-$workdir/motcua.db}" MOTCUA_LOG=warn \
   MOTCUA_JWT_SECRET="jAUpLSxFksxF+uCjFy/7LGArryi0KOQ2qDcJAn8gvaphsks4" MOTCUA_ADMIN_PASSWORD="$password" \
   "$binary" serve > "$workdir/server.log" 2>&1 &
 server=$!
