@@ -153,12 +153,20 @@ fn check_draft(
     }
 }
 
-fn procedure_audit(p: &ProcedureVersion) -> serde_json::Value {
-    serde_json::json!({
+/// Records the written version `p` in the audit log under `action` and hands it back.
+fn audited(
+    conn: &mut DbConnection,
+    audit: &AuditContext,
+    action: &str,
+    p: ProcedureVersion,
+) -> Result<ProcedureVersion, ServiceError> {
+    let changes = serde_json::json!({
         "version": p.version, "name": p.name, "field": p.field, "unit_code": p.unit_code,
         "time_limit": p.rules.time_limit, "supplement_policy": p.rules.supplement_policy,
         "steps": p.rules.steps, "active": p.active,
-    })
+    });
+    audit.record(conn, action, "procedure", &p.code, changes)?;
+    Ok(p)
 }
 
 pub fn create_procedure(
@@ -178,14 +186,7 @@ pub fn create_procedure(
             }
             other => other.into(),
         })?;
-        audit.record(
-            conn,
-            "procedure.create",
-            "procedure",
-            code,
-            procedure_audit(&created),
-        )?;
-        Ok(created)
+        audited(conn, audit, "procedure.create", created)
     })
 }
 
@@ -203,14 +204,7 @@ pub fn update_procedure(
             .map_err(|e| not_found(e, format!("no procedure `{code}`")))?;
         check_draft(conn, calendars, &draft)?;
         let created = catalogue::add_procedure_version(conn, code, &draft)?;
-        audit.record(
-            conn,
-            "procedure.new_version",
-            "procedure",
-            code,
-            procedure_audit(&created),
-        )?;
-        Ok(created)
+        audited(conn, audit, "procedure.new_version", created)
     })
 }
 
