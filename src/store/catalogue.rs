@@ -157,54 +157,42 @@ pub struct ProcedureDraft {
     pub active: bool,
 }
 
-type VersionRow = (
-    i64,
-    String,
-    i32,
-    String,
-    String,
-    String,
-    i32,
-    TimeUnit,
-    SupplementPolicy,
-    Steps,
-    bool,
-    Instant,
-);
+/// A stored version as read, in the order of `version_columns!`.
+#[derive(Queryable)]
+struct VersionRow {
+    id: i64,
+    code: String,
+    version: i32,
+    name: String,
+    field: String,
+    unit_code: String,
+    amount: i32,
+    unit: TimeUnit,
+    policy: SupplementPolicy,
+    steps: Steps,
+    active: bool,
+    created_at: Instant,
+}
 
 fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
-    let (
-        id,
-        code,
-        version,
-        name,
-        field,
-        unit_code,
-        amount,
-        unit,
-        policy,
-        steps,
-        active,
-        created_at,
-    ) = row;
     Ok(ProcedureVersion {
-        id,
-        code,
-        version,
-        name,
-        field,
-        unit_code,
+        id: row.id,
+        code: row.code,
+        version: row.version,
+        name: row.name,
+        field: row.field,
+        unit_code: row.unit_code,
         rules: ProcedureRules {
             time_limit: TimeLimit {
-                amount: u32::try_from(amount)
+                amount: u32::try_from(row.amount)
                     .map_err(|_| StoreError::Corrupt("negative limit".into()))?,
-                unit,
+                unit: row.unit,
             },
-            supplement_policy: policy,
-            steps: steps.0,
+            supplement_policy: row.policy,
+            steps: row.steps.0,
         },
-        active,
-        created_at,
+        active: row.active,
+        created_at: row.created_at,
     })
 }
 
