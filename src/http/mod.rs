@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod imports;
+pub mod lookup;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
