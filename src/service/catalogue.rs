@@ -7,7 +7,9 @@ use crate::{
         DbConnection, StoreError,
         audit::AuditContext,
         calendar::CalendarCache,
-        catalogue::{self, NewUnit, ProcedureDraft, ProcedureVersion, Unit, UnitChanges},
+        catalogue::{
+            self, NewUnit, ProcedureDraft, ProcedureVersion, Unit, UnitChanges, VersionWrite,
+        },
         write_transaction,
     },
 };
@@ -180,12 +182,14 @@ pub fn create_procedure(
     authorize(who, &Action::ManageCatalogue, None)?;
     write_transaction(conn, |conn| {
         check_draft(conn, calendars, &draft)?;
-        let created = catalogue::create_procedure(conn, code, &draft).map_err(|e| match e {
-            StoreError::UniqueViolation(_) => {
-                ServiceError::Conflict(format!("procedure `{code}` already exists"))
-            }
-            other => other.into(),
-        })?;
+        let created = catalogue::write_procedure(conn, code, &draft, VersionWrite::First).map_err(
+            |e| match e {
+                StoreError::UniqueViolation(_) => {
+                    ServiceError::Conflict(format!("procedure `{code}` already exists"))
+                }
+                other => other.into(),
+            },
+        )?;
         audited(conn, audit, "procedure.create", created)
     })
 }
@@ -203,7 +207,7 @@ pub fn update_procedure(
         catalogue::latest_procedure(conn, code)
             .map_err(|e| not_found(e, format!("no procedure `{code}`")))?;
         check_draft(conn, calendars, &draft)?;
-        let created = catalogue::add_procedure_version(conn, code, &draft)?;
+        let created = catalogue::write_procedure(conn, code, &draft, VersionWrite::Next)?;
         audited(conn, audit, "procedure.new_version", created)
     })
 }

@@ -241,55 +241,67 @@ fn insert_version(
     Ok(())
 }
 
-pub fn create_procedure(
+/// Which version a write makes: the first of a new procedure, or the next of an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionWrite {
+    First,
+    Next,
+}
+
+/// Writes `draft` as a version of `code` and reads it back, in one transaction. Earlier versions
+/// stay for the dossiers received under them.
+pub fn write_procedure(
     conn: &mut DbConnection,
     code: &str,
     draft: &ProcedureDraft,
+    write: VersionWrite,
 ) -> Result<ProcedureVersion, StoreError> {
     write_transaction(conn, |conn| {
-        let now = Instant::now();
-        diesel::insert_into(procedures::table)
-            .values((
-                procedures::code.eq(code),
-                procedures::latest_version.eq(1),
-                procedures::created_at.eq(now),
-                procedures::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        insert_version(conn, code, 1, draft)?;
+        let version = match write {
+            VersionWrite::First => insert_procedure(conn, code)?,
+            VersionWrite::Next => claim_next_version(conn, code)?,
+        };
+        insert_version(conn, code, version, draft)?;
         latest_procedure(conn, code)
     })
 }
 
-/// Adds a new version; the earlier ones stay for the dossiers received under them.
-pub fn add_procedure_version(
-    conn: &mut DbConnection,
-    code: &str,
-    draft: &ProcedureDraft,
-) -> Result<ProcedureVersion, StoreError> {
-    write_transaction(conn, |conn| {
-        let latest: i32 = procedures::table
-            .filter(procedures::code.eq(code))
-            .select(procedures::latest_version)
-            .first(conn)?;
-        let next = latest + 1;
-        // The guarded update makes two concurrent PUTs take distinct version numbers.
-        let updated = diesel::update(
-            procedures::table
-                .filter(procedures::code.eq(code))
-                .filter(procedures::latest_version.eq(latest)),
-        )
-        .set((
-            procedures::latest_version.eq(next),
-            procedures::updated_at.eq(Instant::now()),
+/// Adds the procedure itself; its first version is 1.
+fn insert_procedure(conn: &mut DbConnection, code: &str) -> Result<i32, StoreError> {
+    let now = Instant::now();
+    diesel::insert_into(procedures::table)
+        .values((
+            procedures::code.eq(code),
+            procedures::latest_version.eq(1),
+            procedures::created_at.eq(now),
+            procedures::updated_at.eq(now),
         ))
         .execute(conn)?;
-        if updated != 1 {
-            return Err(StoreError::StaleVersion);
-        }
-        insert_version(conn, code, next, draft)?;
-        latest_procedure(conn, code)
-    })
+    Ok(1)
+}
+
+/// Takes the next version number of an existing procedure.
+fn claim_next_version(conn: &mut DbConnection, code: &str) -> Result<i32, StoreError> {
+    let latest: i32 = procedures::table
+        .filter(procedures::code.eq(code))
+        .select(procedures::latest_version)
+        .first(conn)?;
+    let next = latest + 1;
+    // The guarded update makes two concurrent PUTs take distinct version numbers.
+    let updated = diesel::update(
+        procedures::table
+            .filter(procedures::code.eq(code))
+            .filter(procedures::latest_version.eq(latest)),
+    )
+    .set((
+        procedures::latest_version.eq(next),
+        procedures::updated_at.eq(Instant::now()),
+    ))
+    .execute(conn)?;
+    if updated != 1 {
+        return Err(StoreError::StaleVersion);
+    }
+    Ok(next)
 }
 
 pub fn procedure_version(
