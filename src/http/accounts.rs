@@ -12,6 +12,7 @@ use super::{
     error::{ApiError, Problem},
     extract::ApiJson,
     idempotency::{self, IdempotentJson},
+    lookup,
     pagination::{self, Page, PageQuery},
     state::AppState,
     time::local,
@@ -382,11 +383,7 @@ pub async fn get_user(
     path: web::Path<UsernamePath>,
 ) -> Result<web::Json<UserDto>, ApiError> {
     let username = path.into_inner().username;
-    let user = state
-        .db_as(caller, move |conn, caller| {
-            service::get_user(conn, &caller.principal, &username)
-        })
-        .await?;
+    let user = lookup::by_key(&state, caller, username, service::get_user).await?;
     Ok(web::Json(user.into()))
 }
 

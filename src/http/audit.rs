@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::Caller,
     error::ApiError,
-    pagination::{Page, PageQuery, id_cursor},
+    pagination::{self, Page, PageQuery},
     state::AppState,
     time::local,
 };
@@ -62,26 +62,17 @@ pub async fn list(
 ) -> Result<web::Json<Page<AuditEntryDto>>, ApiError> {
     authorize(&caller.principal, &Action::ReadAuditLog, None).map_err(ServiceError::from)?;
     let q = query.into_inner();
-    let page = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor,
-    };
-    let limit = page.limit()?;
-    let after = page.after_id()?;
     let filter = AuditFilter {
         entity_type: q.entity_type,
         entity_id: q.entity_id,
         actor: q.actor,
     };
-    let rows = state
-        .db_as(caller, move |conn, _| {
-            audit::list(conn, &filter, after, limit + 1)
-        })
-        .await?;
-    Ok(web::Json(Page::from_rows(
-        rows,
-        limit,
-        |e| id_cursor(e.id),
+    pagination::by_id(
+        &state,
+        caller,
+        &PageQuery::new(q.limit, q.cursor),
+        move |conn, _, after, limit| Ok(audit::list(conn, &filter, after, limit)?),
+        |e| e.id,
         |stored| {
             let e = stored.entry;
             AuditEntryDto {
@@ -98,7 +89,8 @@ pub async fn list(
                 request_id: e.request_id,
             }
         },
-    )))
+    )
+    .await
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

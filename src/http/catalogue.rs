@@ -11,6 +11,7 @@ use super::{
     error::{ApiError, FieldError, Problem},
     extract::ApiJson,
     idempotency::{self, IdempotentJson},
+    lookup,
     pagination::{self, Page, PageQuery},
     state::AppState,
     time::local,
@@ -196,11 +197,7 @@ pub async fn get_unit(
     path: web::Path<CodePath>,
 ) -> Result<web::Json<UnitDto>, ApiError> {
     let code = path.into_inner().code;
-    let unit = state
-        .db_as(caller, move |conn, caller| {
-            service::get_unit(conn, &caller.principal, &code)
-        })
-        .await?;
+    let unit = lookup::by_key(&state, caller, code, service::get_unit).await?;
     Ok(web::Json(unit.into()))
 }
 
@@ -479,11 +476,7 @@ pub async fn get_procedure(
     path: web::Path<CodePath>,
 ) -> Result<web::Json<ProcedureDto>, ApiError> {
     let code = path.into_inner().code;
-    let p = state
-        .db_as(caller, move |conn, caller| {
-            service::get_procedure(conn, &caller.principal, &code)
-        })
-        .await?;
+    let p = lookup::by_key(&state, caller, code, service::get_procedure).await?;
     Ok(web::Json(p.into()))
 }
 
@@ -502,11 +495,7 @@ pub async fn procedure_versions(
     path: web::Path<CodePath>,
 ) -> Result<web::Json<ProcedureVersions>, ApiError> {
     let code = path.into_inner().code;
-    let versions = state
-        .db_as(caller, move |conn, caller| {
-            service::procedure_versions(conn, &caller.principal, &code)
-        })
-        .await?;
+    let versions = lookup::by_key(&state, caller, code, service::procedure_versions).await?;
     Ok(web::Json(ProcedureVersions {
         items: versions.into_iter().map(Into::into).collect(),
     }))

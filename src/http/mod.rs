@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod imports;
+pub mod lookup;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
@@ -58,22 +59,21 @@ async fn redirect_to_docs() -> HttpResponse {
         .finish()
 }
 
+/// A 400 for a request part that did not parse, with serde's own words where it has them.
+fn unparsable(part: &str, detail: impl std::fmt::Display) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid {part}: {detail}")).into()
+}
+
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req| {
-        let detail = match err {
-            QueryPayloadError::Deserialize(e) => e.to_string(),
-            other => other.to_string(),
-        };
-        ApiError::BadRequest(format!("invalid query string: {detail}")).into()
+    web::QueryConfig::default().error_handler(|err, _req| match err {
+        QueryPayloadError::Deserialize(e) => unparsable("query string", e),
+        other => unparsable("query string", other),
     })
 }
 
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err, _req| {
-        let detail = match err {
-            PathError::Deserialize(e) => e.to_string(),
-            other => other.to_string(),
-        };
-        ApiError::BadRequest(format!("invalid path parameter: {detail}")).into()
+    web::PathConfig::default().error_handler(|err, _req| match err {
+        PathError::Deserialize(e) => unparsable("path parameter", e),
+        other => unparsable("path parameter", other),
     })
 }

@@ -23,6 +23,11 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
+    /// The page part of a list's own query parameters.
+    pub fn new(limit: Option<u32>, cursor: Option<String>) -> Self {
+        Self { limit, cursor }
+    }
+
     pub fn limit(&self) -> Result<i64, ApiError> {
         match self.limit.unwrap_or(DEFAULT_LIMIT) {
             n @ 1..=MAX_LIMIT => Ok(i64::from(n)),

@@ -7,7 +7,9 @@ use crate::{
         DbConnection, StoreError,
         audit::AuditContext,
         calendar::CalendarCache,
-        catalogue::{self, NewUnit, ProcedureDraft, ProcedureVersion, Unit, UnitChanges},
+        catalogue::{
+            self, NewUnit, ProcedureDraft, ProcedureVersion, Unit, UnitChanges, VersionWrite,
+        },
         write_transaction,
     },
 };
@@ -153,12 +155,20 @@ fn check_draft(
     }
 }
 
-fn procedure_audit(p: &ProcedureVersion) -> serde_json::Value {
-    serde_json::json!({
+/// Records the written version `p` in the audit log under `action` and hands it back.
+fn audited(
+    conn: &mut DbConnection,
+    audit: &AuditContext,
+    action: &str,
+    p: ProcedureVersion,
+) -> Result<ProcedureVersion, ServiceError> {
+    let changes = serde_json::json!({
         "version": p.version, "name": p.name, "field": p.field, "unit_code": p.unit_code,
         "time_limit": p.rules.time_limit, "supplement_policy": p.rules.supplement_policy,
         "steps": p.rules.steps, "active": p.active,
-    })
+    });
+    audit.record(conn, action, "procedure", &p.code, changes)?;
+    Ok(p)
 }
 
 pub fn create_procedure(
@@ -172,20 +182,15 @@ pub fn create_procedure(
     authorize(who, &Action::ManageCatalogue, None)?;
     write_transaction(conn, |conn| {
         check_draft(conn, calendars, &draft)?;
-        let created = catalogue::create_procedure(conn, code, &draft).map_err(|e| match e {
-            StoreError::UniqueViolation(_) => {
-                ServiceError::Conflict(format!("procedure `{code}` already exists"))
-            }
-            other => other.into(),
-        })?;
-        audit.record(
-            conn,
-            "procedure.create",
-            "procedure",
-            code,
-            procedure_audit(&created),
+        let created = catalogue::write_procedure(conn, code, &draft, VersionWrite::First).map_err(
+            |e| match e {
+                StoreError::UniqueViolation(_) => {
+                    ServiceError::Conflict(format!("procedure `{code}` already exists"))
+                }
+                other => other.into(),
+            },
         )?;
-        Ok(created)
+        audited(conn, audit, "procedure.create", created)
     })
 }
 
@@ -202,15 +207,8 @@ pub fn update_procedure(
         catalogue::latest_procedure(conn, code)
             .map_err(|e| not_found(e, format!("no procedure `{code}`")))?;
         check_draft(conn, calendars, &draft)?;
-        let created = catalogue::add_procedure_version(conn, code, &draft)?;
-        audit.record(
-            conn,
-            "procedure.new_version",
-            "procedure",
-            code,
-            procedure_audit(&created),
-        )?;
-        Ok(created)
+        let created = catalogue::write_procedure(conn, code, &draft, VersionWrite::Next)?;
+        audited(conn, audit, "procedure.new_version", created)
     })
 }
 

@@ -157,54 +157,42 @@ pub struct ProcedureDraft {
     pub active: bool,
 }
 
-type VersionRow = (
-    i64,
-    String,
-    i32,
-    String,
-    String,
-    String,
-    i32,
-    TimeUnit,
-    SupplementPolicy,
-    Steps,
-    bool,
-    Instant,
-);
+/// A stored version as read, in the order of `version_columns!`.
+#[derive(Queryable)]
+struct VersionRow {
+    id: i64,
+    code: String,
+    version: i32,
+    name: String,
+    field: String,
+    unit_code: String,
+    amount: i32,
+    unit: TimeUnit,
+    policy: SupplementPolicy,
+    steps: Steps,
+    active: bool,
+    created_at: Instant,
+}
 
 fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
-    let (
-        id,
-        code,
-        version,
-        name,
-        field,
-        unit_code,
-        amount,
-        unit,
-        policy,
-        steps,
-        active,
-        created_at,
-    ) = row;
     Ok(ProcedureVersion {
-        id,
-        code,
-        version,
-        name,
-        field,
-        unit_code,
+        id: row.id,
+        code: row.code,
+        version: row.version,
+        name: row.name,
+        field: row.field,
+        unit_code: row.unit_code,
         rules: ProcedureRules {
             time_limit: TimeLimit {
-                amount: u32::try_from(amount)
+                amount: u32::try_from(row.amount)
                     .map_err(|_| StoreError::Corrupt("negative limit".into()))?,
-                unit,
+                unit: row.unit,
             },
-            supplement_policy: policy,
-            steps: steps.0,
+            supplement_policy: row.policy,
+            steps: row.steps.0,
         },
-        active,
-        created_at,
+        active: row.active,
+        created_at: row.created_at,
     })
 }
 
@@ -253,55 +241,67 @@ fn insert_version(
     Ok(())
 }
 
-pub fn create_procedure(
+/// Which version a write makes: the first of a new procedure, or the next of an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionWrite {
+    First,
+    Next,
+}
+
+/// Writes `draft` as a version of `code` and reads it back, in one transaction. Earlier versions
+/// stay for the dossiers received under them.
+pub fn write_procedure(
     conn: &mut DbConnection,
     code: &str,
     draft: &ProcedureDraft,
+    write: VersionWrite,
 ) -> Result<ProcedureVersion, StoreError> {
     write_transaction(conn, |conn| {
-        let now = Instant::now();
-        diesel::insert_into(procedures::table)
-            .values((
-                procedures::code.eq(code),
-                procedures::latest_version.eq(1),
-                procedures::created_at.eq(now),
-                procedures::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        insert_version(conn, code, 1, draft)?;
+        let version = match write {
+            VersionWrite::First => insert_procedure(conn, code)?,
+            VersionWrite::Next => claim_next_version(conn, code)?,
+        };
+        insert_version(conn, code, version, draft)?;
         latest_procedure(conn, code)
     })
 }
 
-/// Adds a new version; the earlier ones stay for the dossiers received under them.
-pub fn add_procedure_version(
-    conn: &mut DbConnection,
-    code: &str,
-    draft: &ProcedureDraft,
-) -> Result<ProcedureVersion, StoreError> {
-    write_transaction(conn, |conn| {
-        let latest: i32 = procedures::table
-            .filter(procedures::code.eq(code))
-            .select(procedures::latest_version)
-            .first(conn)?;
-        let next = latest + 1;
-        // The guarded update makes two concurrent PUTs take distinct version numbers.
-        let updated = diesel::update(
-            procedures::table
-                .filter(procedures::code.eq(code))
-                .filter(procedures::latest_version.eq(latest)),
-        )
-        .set((
-            procedures::latest_version.eq(next),
-            procedures::updated_at.eq(Instant::now()),
+/// Adds the procedure itself; its first version is 1.
+fn insert_procedure(conn: &mut DbConnection, code: &str) -> Result<i32, StoreError> {
+    let now = Instant::now();
+    diesel::insert_into(procedures::table)
+        .values((
+            procedures::code.eq(code),
+            procedures::latest_version.eq(1),
+            procedures::created_at.eq(now),
+            procedures::updated_at.eq(now),
         ))
         .execute(conn)?;
-        if updated != 1 {
-            return Err(StoreError::StaleVersion);
-        }
-        insert_version(conn, code, next, draft)?;
-        latest_procedure(conn, code)
-    })
+    Ok(1)
+}
+
+/// Takes the next version number of an existing procedure.
+fn claim_next_version(conn: &mut DbConnection, code: &str) -> Result<i32, StoreError> {
+    let latest: i32 = procedures::table
+        .filter(procedures::code.eq(code))
+        .select(procedures::latest_version)
+        .first(conn)?;
+    let next = latest + 1;
+    // The guarded update makes two concurrent PUTs take distinct version numbers.
+    let updated = diesel::update(
+        procedures::table
+            .filter(procedures::code.eq(code))
+            .filter(procedures::latest_version.eq(latest)),
+    )
+    .set((
+        procedures::latest_version.eq(next),
+        procedures::updated_at.eq(Instant::now()),
+    ))
+    .execute(conn)?;
+    if updated != 1 {
+        return Err(StoreError::StaleVersion);
+    }
+    Ok(next)
 }
 
 pub fn procedure_version(

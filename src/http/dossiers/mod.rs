@@ -109,11 +109,7 @@ pub async fn get_dossier(
     path: web::Path<DossierPath>,
 ) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner().code;
-    let record = state
-        .db_as(caller, move |conn, caller| {
-            service::get(conn, &caller.principal, &code)
-        })
-        .await?;
+    let record = super::lookup::by_key(&state, caller, code, service::get).await?;
     Ok(dossier_response(StatusCode::OK, record))
 }
 
@@ -198,11 +194,7 @@ pub async fn history(
     path: web::Path<DossierPath>,
 ) -> Result<web::Json<History>, ApiError> {
     let code = path.into_inner().code;
-    let detail = state
-        .db_as(caller, move |conn, caller| {
-            service::detail(conn, &caller.principal, &code)
-        })
-        .await?;
+    let detail = super::lookup::by_key(&state, caller, code, service::detail).await?;
     Ok(web::Json(History {
         code: detail.dossier.code,
         items: detail

@@ -168,10 +168,7 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<DossierPage>, ApiError> {
     let q = query.into_inner();
-    let page = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor.clone(),
-    };
+    let page = PageQuery::new(q.limit, q.cursor.clone());
     let limit = page.limit()?;
     let position = list_cursor(&page)?;
     if q.q

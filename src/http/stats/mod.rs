@@ -454,10 +454,7 @@ pub async fn late(
     query: web::Query<LateParams>,
 ) -> Result<web::Json<Page<LateDossierDto>>, ApiError> {
     let q = query.into_inner();
-    let page = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor.clone(),
-    };
+    let page = PageQuery::new(q.limit, q.cursor);
     let limit = page.limit()?;
     let after_id = page.after_id()?;
     let kind = q.kind.unwrap_or_default();
@@ -562,10 +559,7 @@ pub async fn due_soon(
     if within > 30 {
         return Err(ApiError::validation("within", "at most 30 working days"));
     }
-    let page = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor.clone(),
-    };
+    let page = PageQuery::new(q.limit, q.cursor);
     let limit = page.limit()?;
     let bad =
         || ApiError::BadRequest("invalid cursor; use the next_cursor of a previous page".into());

@@ -496,6 +496,18 @@ mod tests {
             .collect()
     }
 
+    fn json_lines(kind: ImportKind, text: &str) -> Vec<Result<Record, RowReport>> {
+        read_records(kind, ImportFormat::JsonLines, text.as_bytes()).unwrap()
+    }
+
+    /// The fields named, in order, by the errors of the first row of `text` (JSON lines).
+    fn first_row_error_fields(kind: ImportKind, text: &str) -> Vec<String> {
+        let records = json_lines(kind, text);
+        let first = records[0].as_ref().expect("readable");
+        let errors = check_record(kind, first).unwrap_err();
+        errors.into_iter().map(|e| e.field).collect()
+    }
+
     #[test]
     fn csv_cells_become_fields_and_json_columns_are_parsed() {
         let csv = "\u{feff}code,name,field,unit_code,time_limit_amount,time_limit_unit,steps\n\
@@ -533,16 +545,8 @@ mod tests {
     #[test]
     fn every_problem_of_a_row_is_named() {
         let line = r#"{"external_ref":"X","channel":"fax","received_at":"yesterday","actions":[{"action":"resolve"},{"action":"fly"},{"action":"start","at":"soon"}]}"#;
-        let records = read_records(
-            ImportKind::Dossiers,
-            ImportFormat::JsonLines,
-            line.as_bytes(),
-        )
-        .unwrap();
-        let errors = dossier_row(fields(&records)[0]).err().unwrap();
-        let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
-            named,
+            first_row_error_fields(ImportKind::Dossiers, line),
             [
                 "procedure_code",
                 "channel",
@@ -558,12 +562,7 @@ mod tests {
     #[test]
     fn json_lines_report_unreadable_lines_and_unknown_fields() {
         let text = "{\"code\":\"A\"}\n\nnot json\n[1]\n{\"code\":\"B\",\"colour\":1}\n";
-        let records = read_records(
-            ImportKind::Procedures,
-            ImportFormat::JsonLines,
-            text.as_bytes(),
-        )
-        .unwrap();
+        let records = json_lines(ImportKind::Procedures, text);
         assert_eq!(records.len(), 4);
         assert!(records[0].is_ok());
         let bad: Vec<(usize, usize, String)> = records[1..]
@@ -581,10 +580,8 @@ mod tests {
                 (4, 5, "colour".to_owned())
             ]
         );
-        let errors = procedure_row(fields(&records[..1])[0]).err().unwrap();
-        let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
-            named,
+            first_row_error_fields(ImportKind::Procedures, text),
             [
                 "name",
                 "field",
@@ -599,16 +596,8 @@ mod tests {
     #[test]
     fn step_errors_carry_their_path() {
         let line = r#"{"code":"A","name":"n","field":"f","unit_code":"U","time_limit_amount":"x","time_limit_unit":"weeks","steps":[{"name":"s","unit_code":"U","hours":"four"}],"active":"maybe"}"#;
-        let records = read_records(
-            ImportKind::Procedures,
-            ImportFormat::JsonLines,
-            line.as_bytes(),
-        )
-        .unwrap();
-        let errors = procedure_row(fields(&records)[0]).err().unwrap();
-        let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
-            named,
+            first_row_error_fields(ImportKind::Procedures, line),
             [
                 "time_limit_amount",
                 "time_limit_unit",
