@@ -708,6 +708,27 @@ mod tests {
         state.last_event_at = at;
     }
 
+    /// Decides `command` at `at`, which must be legal, and applies it to `state`.
+    fn act(
+        cal: &Calendar,
+        r: &ProcedureRules,
+        state: &mut DossierState,
+        command: &Command,
+        at: DateTime<Utc>,
+    ) -> Transition {
+        let t = decide(cal, r, state, command, at)
+            .unwrap_or_else(|e| panic!("{command:?} at {at}: {e}"));
+        apply(state, &t, at);
+        t
+    }
+
+    fn supplement_request(reason: &str) -> Command {
+        Command::RequestSupplement {
+            reason: reason.into(),
+            documents: vec![],
+        }
+    }
+
     #[test]
     fn only_a_running_clock_is_overdue() {
         let due = local(2025, 3, 10, 8, 0);
@@ -775,12 +796,17 @@ mod tests {
         assert_eq!(s.due_at, local(2025, 3, 10, 8, 0));
         assert_eq!(s.current_step_due_at, Some(local(2025, 3, 3, 13, 30)));
 
-        let t = decide(&cal, &r, &s, &Command::Start, local(2025, 3, 3, 9, 0)).unwrap();
+        let t = act(&cal, &r, &mut s, &Command::Start, local(2025, 3, 3, 9, 0));
         assert_eq!(t.status, Status::Processing);
-        apply(&mut s, &t, local(2025, 3, 3, 9, 0));
 
         let at = local(2025, 3, 3, 14, 0);
-        let t = decide(&cal, &r, &s, &Command::Forward { to_unit_code: None }, at).unwrap();
+        let t = act(
+            &cal,
+            &r,
+            &mut s,
+            &Command::Forward { to_unit_code: None },
+            at,
+        );
         assert_eq!(
             t.slip.step_outcome,
             Some(Outcome::Late),
@@ -788,41 +814,21 @@ mod tests {
         );
         assert_eq!(t.current_unit_code.as_deref(), Some("QLTM"));
         assert_eq!(t.current_step_due_at, Some(local(2025, 3, 6, 14, 0)));
-        apply(&mut s, &t, at);
 
         // Paused from Tuesday 09:30 to Wednesday 09:30: one working day.
         let p0 = local(2025, 3, 4, 9, 30);
-        let t = decide(
-            &cal,
-            &r,
-            &s,
-            &Command::RequestSupplement {
-                reason: "thiếu giấy phép".into(),
-                documents: vec![],
-            },
-            p0,
-        )
-        .unwrap();
-        apply(&mut s, &t, p0);
+        act(&cal, &r, &mut s, &supplement_request("thiếu giấy phép"), p0);
         let p1 = local(2025, 3, 5, 9, 30);
-        let t = decide(&cal, &r, &s, &Command::SupplementReceived, p1).unwrap();
+        let t = act(&cal, &r, &mut s, &Command::SupplementReceived, p1);
         assert_eq!(t.due.as_ref().unwrap().due_at, local(2025, 3, 11, 8, 0));
         assert_eq!(t.current_step_due_at, Some(local(2025, 3, 7, 14, 0)));
-        apply(&mut s, &t, p1);
 
         let at = local(2025, 3, 6, 10, 0);
-        let t = decide(
-            &cal,
-            &r,
-            &s,
-            &Command::Forward {
-                to_unit_code: Some("BGD".into()),
-            },
-            at,
-        )
-        .unwrap();
+        let to_board = Command::Forward {
+            to_unit_code: Some("BGD".into()),
+        };
+        let t = act(&cal, &r, &mut s, &to_board, at);
         assert_eq!(t.slip.step_outcome, Some(Outcome::Early));
-        apply(&mut s, &t, at);
         assert!(matches!(
             decide(&cal, &r, &s, &Command::Forward { to_unit_code: None }, at),
             Err(DossierError::NoNextStep)
@@ -848,21 +854,14 @@ mod tests {
         let cal = calendar();
         let r = rules(SupplementPolicy::Restart);
         let mut s = received(&cal, &r, local(2025, 3, 3, 8, 0));
-        let t = decide(&cal, &r, &s, &Command::Start, local(2025, 3, 3, 8, 0)).unwrap();
-        apply(&mut s, &t, local(2025, 3, 3, 8, 0));
-        let p0 = local(2025, 3, 4, 8, 0);
-        let t = decide(
+        act(&cal, &r, &mut s, &Command::Start, local(2025, 3, 3, 8, 0));
+        act(
             &cal,
             &r,
-            &s,
-            &Command::RequestSupplement {
-                reason: "x".into(),
-                documents: vec![],
-            },
-            p0,
-        )
-        .unwrap();
-        apply(&mut s, &t, p0);
+            &mut s,
+            &supplement_request("x"),
+            local(2025, 3, 4, 8, 0),
+        );
         let t = decide(
             &cal,
             &r,
@@ -879,8 +878,7 @@ mod tests {
         let cal = calendar();
         let r = rules(SupplementPolicy::Pause);
         let mut s = received(&cal, &r, local(2025, 3, 3, 8, 0));
-        let t = decide(&cal, &r, &s, &Command::Start, local(2025, 3, 3, 8, 0)).unwrap();
-        apply(&mut s, &t, local(2025, 3, 3, 8, 0));
+        act(&cal, &r, &mut s, &Command::Start, local(2025, 3, 3, 8, 0));
         let refuse = Command::Resolve {
             result: Resolution::Refused,
             note: Some("  ".into()),

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::Caller,
     error::{ApiError, Problem},
-    pagination::{Page, PageQuery, encode_cursor, id_cursor},
+    pagination::{self, Page, PageQuery, encode_cursor},
     state::AppState,
     time::{local, local_opt},
 };
@@ -143,20 +143,12 @@ pub async fn create(
         client_id: body.client_id,
         allow_private: state.config.webhooks.allow_private,
     };
-    let reply = state
-        .db_as(caller, move |conn, caller| {
-            crate::service::idempotency::run(conn, &caller.principal, idem.as_ref(), |conn| {
-                let record = service::create(conn, &caller.principal, &caller.audit, input)?;
-                let location = format!("/api/v1/webhooks/{}", record.id);
-                Ok(super::idempotency::json_reply(
-                    201,
-                    Some(location),
-                    &webhook_dto(record, true),
-                ))
-            })
-        })
-        .await?;
-    super::idempotency::response(reply)
+    super::idempotency::created(&state, caller, idem, move |conn, caller| {
+        let record = service::create(conn, &caller.principal, &caller.audit, input)?;
+        let location = format!("/api/v1/webhooks/{}", record.id);
+        Ok((location, webhook_dto(record, true)))
+    })
+    .await
 }
 
 /// The caller's subscriptions (an administrator sees all).
@@ -169,19 +161,15 @@ pub async fn list(
     caller: Caller,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<WebhookDto>>, ApiError> {
-    let limit = page.limit()?;
-    let after = page.after_id()?;
-    let rows = state
-        .db_as(caller, move |conn, caller| {
-            service::list(conn, &caller.principal, after, limit + 1)
-        })
-        .await?;
-    Ok(web::Json(Page::from_rows(
-        rows,
-        limit,
-        |w| id_cursor(w.id),
+    pagination::by_id(
+        &state,
+        caller,
+        &page,
+        service::list,
+        |w| w.id,
         |w| webhook_dto(w, false),
-    )))
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -156,17 +156,30 @@ fn token_from_the_future_is_not_yet_valid() {
 }
 
 #[test]
-fn wrong_audience_is_refused() {
-    let other = TokenService::new(TokenSettings {
-        audience: "another-service".to_owned(),
-        ..hs256_settings()
-    })
-    .expect("valid settings");
-    let token = issue_specialist(&other, t0()).access_token;
-    assert_eq!(
-        hs256().validate_at(&token, t0()),
-        Err(TokenError::WrongAudience)
-    );
+fn a_token_for_another_audience_or_from_another_issuer_is_refused() {
+    let cases = [
+        (
+            "another audience",
+            TokenSettings {
+                audience: "another-service".to_owned(),
+                ..hs256_settings()
+            },
+            TokenError::WrongAudience,
+        ),
+        (
+            "another issuer",
+            TokenSettings {
+                issuer: "someone-else".to_owned(),
+                ..hs256_settings()
+            },
+            TokenError::WrongIssuer,
+        ),
+    ];
+    for (case, settings, expected) in cases {
+        let other = TokenService::new(settings).expect("valid settings");
+        let token = issue_specialist(&other, t0()).access_token;
+        assert_eq!(hs256().validate_at(&token, t0()), Err(expected), "{case}");
+    }
 }
 
 #[test]
@@ -182,20 +195,6 @@ fn array_audience_containing_ours_is_accepted() {
     assert_eq!(
         hs256().validate_at(&token, t0()),
         Err(TokenError::WrongAudience)
-    );
-}
-
-#[test]
-fn wrong_issuer_is_refused() {
-    let other = TokenService::new(TokenSettings {
-        issuer: "someone-else".to_owned(),
-        ..hs256_settings()
-    })
-    .expect("valid settings");
-    let token = issue_specialist(&other, t0()).access_token;
-    assert_eq!(
-        hs256().validate_at(&token, t0()),
-        Err(TokenError::WrongIssuer)
     );
 }
 
