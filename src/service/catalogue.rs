@@ -12,7 +12,7 @@ use crate::{
     },
 };
 
-use super::ServiceError;
+use super::{ServiceError, VersionPrecondition};
 
 fn violations_to_error(
     rules: &ProcedureRules,
@@ -66,11 +66,18 @@ pub fn update_unit(
     audit: &AuditContext,
     code: &str,
     changes: UnitChanges,
+    if_match: impl FnOnce(&Unit) -> bool,
 ) -> Result<Unit, ServiceError> {
     authorize(who, &Action::ManageCatalogue, None)?;
     write_transaction(conn, |conn| {
-        let before = catalogue::get_unit(conn, code)
+        // Locked, so that the unit `if_match` approves is the one this update changes.
+        let before = catalogue::get_unit_for_update(conn, code)
             .map_err(|e| not_found(e, format!("no unit `{code}`")))?;
+        if !if_match(&before) {
+            return Err(ServiceError::StaleVersion(format!(
+                "the unit `{code}` changed since that ETag; read it again and retry"
+            )));
+        }
         if let Some(Some(parent)) = &changes.parent_code {
             if !catalogue::unit_exists(conn, parent)? {
                 return Err(ServiceError::invalid(
@@ -196,13 +203,21 @@ pub fn update_procedure(
     audit: &AuditContext,
     code: &str,
     draft: ProcedureDraft,
+    expected: &VersionPrecondition,
 ) -> Result<ProcedureVersion, ServiceError> {
     authorize(who, &Action::ManageCatalogue, None)?;
     write_transaction(conn, |conn| {
-        catalogue::latest_procedure(conn, code)
+        let latest = catalogue::latest_procedure(conn, code)
             .map_err(|e| not_found(e, format!("no procedure `{code}`")))?;
+        if !expected.admits(latest.version) {
+            return Err(expected.stale("procedure", latest.version));
+        }
         check_draft(conn, calendars, &draft)?;
         let created = catalogue::add_procedure_version(conn, code, &draft)?;
+        // Another version made since the check above means the one If-Match named is gone.
+        if created.version != latest.version + 1 && *expected != VersionPrecondition::Any {
+            return Err(expected.stale("procedure", created.version - 1));
+        }
         audit.record(
             conn,
             "procedure.new_version",
