@@ -206,7 +206,7 @@ pub async fn list_units(
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/units/{code}", tag = "catalogue", params(CodePath, ("If-None-Match" = Option<String>, Header, description = "the ETag of a copy the caller holds (weak comparison), a comma-separated list of them, or *: 304 without a body when one is current")), security(("bearer" = [])),
+    get, path = "/api/v1/units/{code}", tag = "catalogue", params(CodePath, ("If-None-Match" = Option<String>, Header, nullable = false, description = "the ETag of a copy the caller holds (weak comparison), a comma-separated list of them, or *: 304 without a body when one is current; anything else is 400", pattern = "^(\\*|((W/)?\"[!#-~]*\"|[0-9]+)([ \\t]*,[ \\t]*((W/)?\"[!#-~]*\"|[0-9]+))*)$")), security(("bearer" = [])),
     responses(
         (status = 200, body = UnitDto, headers(("ETag" = String, description = "changes with every change of the unit"))),
         (status = 304, description = "If-None-Match names the current ETag; no body", headers(("ETag" = String))),
@@ -231,7 +231,7 @@ pub async fn get_unit(
     patch, path = "/api/v1/units/{code}", tag = "catalogue", request_body = PatchUnit,
     params(
         CodePath,
-        ("If-Match" = Option<String>, Header, description = "optional: the unit's ETag (strong comparison; weak tags never match), a comma-separated list of them, or *; a stale one is refused with 412 and nothing changes", pattern = "^(\\*|\"[!#-~]{1,64}\"( *, *\"[!#-~]{1,64}\")*)$"),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "optional: the unit's ETag (strong comparison; weak tags never match), a comma-separated list of them, or *; a stale one is refused with 412 and nothing changes", pattern = "^(\\*|((W/)?\"[!#-~]*\"|[0-9]+)([ \\t]*,[ \\t]*((W/)?\"[!#-~]*\"|[0-9]+))*)$"),
     ),
     security(("bearer" = [])),
     responses(
@@ -476,7 +476,7 @@ pub async fn create_procedure(
     put, path = "/api/v1/procedures/{code}", tag = "catalogue", request_body = ProcedureRequest,
     params(
         CodePath,
-        ("If-Match" = Option<String>, Header, description = "optional: the procedure's ETag (its latest version; strong comparison, weak tags never match), a comma-separated list of them, or *; a stale one is refused with 412 and no version is made", pattern = "^(\\*|\"[0-9]{1,9}\"( *, *\"[0-9]{1,9}\")*)$"),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "optional: the procedure's ETag (its latest version; strong comparison, weak tags never match), a comma-separated list of them, or *; a stale one is refused with 412 and no version is made", pattern = "^(\\*|((W/)?\"[0-9]{1,9}\"|[0-9]{1,9})([ \\t]*,[ \\t]*((W/)?\"[0-9]{1,9}\"|[0-9]{1,9}))*)$"),
     ),
     security(("bearer" = [])),
     responses(
@@ -533,7 +533,7 @@ pub async fn put_procedure(
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/procedures/{code}", tag = "catalogue", params(CodePath, ("If-None-Match" = Option<String>, Header, description = "the ETag of a copy the caller holds (weak comparison), a comma-separated list of them, or *: 304 without a body when one is current")), security(("bearer" = [])),
+    get, path = "/api/v1/procedures/{code}", tag = "catalogue", params(CodePath, ("If-None-Match" = Option<String>, Header, nullable = false, description = "the ETag of a copy the caller holds (weak comparison), a comma-separated list of them, or *: 304 without a body when one is current; anything else is 400", pattern = "^(\\*|((W/)?\"[!#-~]*\"|[0-9]+)([ \\t]*,[ \\t]*((W/)?\"[!#-~]*\"|[0-9]+))*)$")), security(("bearer" = [])),
     responses(
         (status = 200, body = ProcedureDto, description = "the latest version", headers(("ETag" = String, description = "the latest version, e.g. \"3\""))),
         (status = 304, description = "If-None-Match names the current ETag; no body", headers(("ETag" = String))),

@@ -72,10 +72,10 @@ pub fn parse_tag_list(value: &str) -> Option<TagList> {
         if let Some(quoted) = after_prefix.strip_prefix('"') {
             let end = quoted.find('"')?;
             let opaque = &quoted[..end];
-            // etagc: visible ASCII except the quote, or obs-text.
+            // etagc: visible ASCII except the quote (obs-text is not accepted).
             if !opaque
                 .bytes()
-                .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80)
+                .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b))
             {
                 return None;
             }
@@ -152,7 +152,11 @@ impl IfMatch {
         };
         let mut versions = Vec::new();
         for tag in tags {
-            let version = tag.opaque.parse::<i32>().map_err(|_| {
+            // 1–9 digits, as the documented pattern says (no sign, always an i32).
+            let digits = !tag.opaque.is_empty()
+                && tag.opaque.len() <= 9
+                && tag.opaque.bytes().all(|b| b.is_ascii_digit());
+            let version = digits.then(|| tag.opaque.parse::<i32>().ok()).flatten().ok_or_else(|| {
                 ApiError::BadRequest(format!(
                     "If-Match `{}` is not a version; send the ETag as received (e.g. {example}), \
                      a comma-separated list of them, or *",
@@ -187,17 +191,32 @@ impl IfMatch {
 /// Answers `304 Not Modified` to a GET or HEAD whose `If-None-Match` names the current
 /// representation (weak comparison, `*`, lists), keeping the headers a cache needs. Only
 /// successful responses with an `ETag` are concerned, so every read that sends an `ETag` gets
-/// this without code of its own. A malformed `If-None-Match` is ignored, as if absent.
+/// this without code of its own. A malformed `If-None-Match` is refused (400), as the contract's
+/// pattern for it says, rather than silently ignored.
 pub async fn not_modified(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let is_read = req.method() == Method::GET || req.method() == Method::HEAD;
-    let condition = is_read
-        .then(|| joined(req.headers(), &header::IF_NONE_MATCH))
-        .flatten()
-        .and_then(Result::ok)
-        .and_then(|v| parse_tag_list(&v));
+    let value = if is_read {
+        joined(req.headers(), &header::IF_NONE_MATCH)
+    } else {
+        None
+    };
+    let condition = match value {
+        None => None,
+        Some(value) => match value.ok().as_deref().and_then(parse_tag_list) {
+            Some(tags) => Some(tags),
+            None => {
+                let error = ApiError::BadRequest(
+                    "If-None-Match is not an entity tag; send the ETag as received (e.g. \"3\"), \
+                     a comma-separated list of them, or *"
+                        .to_owned(),
+                );
+                return Ok(req.error_response(error).map_into_boxed_body());
+            }
+        },
+    };
     let response = next.call(req).await?.map_into_boxed_body();
     let Some(condition) = condition else {
         return Ok(response);
@@ -300,5 +319,7 @@ mod tests {
         );
         assert_eq!(versions("*").unwrap(), VersionPrecondition::Any);
         assert!(versions("\"abc\"").is_err());
+        assert!(versions("\"+3\"").is_err());
+        assert!(versions("\"1234567890\"").is_err());
     }
 }

@@ -130,6 +130,9 @@ backend_tests! {
             let body: Value = stale.json().await.unwrap();
             assert!(body["code"].is_string(), "{path}: {body}");
         }
+        // A value that is not an entity tag is refused rather than ignored.
+        let malformed = request(app, Method::GET, &dossier, &[("If-None-Match", "not a tag")]).await;
+        expect_problem(malformed, 400).await;
         // A read that failed is not turned into a 304.
         let missing = request(app, Method::GET, "/api/v1/dossiers/SCT-000000-0000", &[("If-None-Match", "*")]).await;
         expect_problem(missing, 404).await;

@@ -102,7 +102,7 @@ pub struct DossierPath {
 #[utoipa::path(
     get, path = "/api/v1/dossiers/{code}", tag = "dossiers", params(
         DossierPath,
-        ("If-None-Match" = Option<String>, Header, description = "the ETag of a copy the caller holds (weak comparison), a comma-separated list of them, or *: 304 without a body when one is current"),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "the ETag of a copy the caller holds (weak comparison), a comma-separated list of them, or *: 304 without a body when one is current; anything else is 400", pattern = "^(\\*|((W/)?\"[!#-~]*\"|[0-9]+)([ \\t]*,[ \\t]*((W/)?\"[!#-~]*\"|[0-9]+))*)$"),
     ),
     security(("bearer" = [])),
     responses(
@@ -141,7 +141,7 @@ fn expected_version(req: &HttpRequest) -> Result<(IfMatch, VersionPrecondition),
 #[utoipa::path(
     post, path = "/api/v1/dossiers/{code}/actions", tag = "dossiers", params(
         DossierPath,
-        ("If-Match" = String, Header, description = "the ETag (version) the action is based on, e.g. \"3\"; a comma-separated list admits any of them, * the current version. Strong comparison: a weak tag (W/\"3\") never matches (412)", pattern = "^(\\*|(W/)?\"[0-9]{1,9}\"( *, *(W/)?\"[0-9]{1,9}\")*|[0-9]{1,9})$"),
+        ("If-Match" = String, Header, description = "the ETag (version) the action is based on, e.g. \"3\"; a comma-separated list admits any of them, * the current version. Strong comparison: a weak tag (W/\"3\") never matches (412)", pattern = "^(\\*|((W/)?\"[0-9]{1,9}\"|[0-9]{1,9})([ \\t]*,[ \\t]*((W/)?\"[0-9]{1,9}\"|[0-9]{1,9}))*)$"),
     ),
     request_body = ActionRequest, security(("bearer" = [])),
     responses(
