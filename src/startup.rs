@@ -177,7 +177,10 @@ impl Application {
                     }
                 })
                 .wrap(ErrorHandlers::new().default_handler(middleware::ensure_problem_body))
+                .wrap(from_fn(http::conditional::not_modified))
                 .wrap(from_fn(http::query_guard::refuse_control_characters))
+                // Outside the conditional check, which then sees a HEAD as the GET it is served as.
+                .wrap(from_fn(http::head::serve_head))
                 .wrap(from_fn(http::security_headers::apply))
                 .wrap(from_fn(middleware::observe))
         })

@@ -392,7 +392,7 @@ pub fn load(
                 &code,
                 ActionInput {
                     command: step.command,
-                    expected_version: version,
+                    expected_version: version.into(),
                     at: Some(step.at),
                     to_user: None,
                     note: None,

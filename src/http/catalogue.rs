@@ -1,6 +1,6 @@
 //! Units (đơn vị) and the procedure catalogue (danh mục thủ tục hành chính).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::Caller,
     calendar::TimeUnitDto,
+    conditional::{EntityTag, IfMatch},
     error::{ApiError, FieldError, Problem},
     extract::ApiJson,
     idempotency::{self, IdempotentJson},
@@ -21,7 +22,7 @@ use crate::{
         deadline::{SupplementPolicy, TimeLimit},
         procedure::{ProcedureRules, ProcessStep},
     },
-    service::catalogue as service,
+    service::{VersionPrecondition, catalogue as service},
     store::catalogue::{NewUnit, ProcedureDraft, ProcedureVersion, Unit, UnitChanges},
 };
 
@@ -127,6 +128,24 @@ fn unit_location(code: &str) -> String {
     format!("/api/v1/units/{code}")
 }
 
+/// A unit's ETag: the instant of its last change (microseconds, which every update moves), as
+/// an opaque strong tag. Units have no version column, and this needs no migration.
+fn unit_etag(unit: &Unit) -> EntityTag {
+    EntityTag::strong(unit.updated_at.utc().timestamp_micros().to_string())
+}
+
+/// A procedure's ETag: its latest version, which every PUT increments.
+fn procedure_etag(procedure: &ProcedureVersion) -> EntityTag {
+    EntityTag::strong(procedure.version.to_string())
+}
+
+/// A 200 with the body and its `ETag`.
+fn tagged<T: Serialize>(etag: &EntityTag, body: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag.header_value()))
+        .json(body)
+}
+
 #[utoipa::path(
     post, path = "/api/v1/units", tag = "catalogue", request_body = CreateUnit,
     params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")),
@@ -188,34 +207,46 @@ pub async fn list_units(
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/units/{code}", tag = "catalogue", params(CodePath), security(("bearer" = [])),
-    responses((status = 200, body = UnitDto), (status = 404, body = Problem, content_type = "application/problem+json"))
+    get, path = "/api/v1/units/{code}", tag = "catalogue", params(CodePath, ("If-None-Match" = Option<String>, Header, nullable = false, description = "the ETag of a copy the caller holds (weak comparison), a comma-separated list of them, or *: 304 without a body when one is current; anything else is 400", pattern = "^(\\*|((W/)?\"[!#-~]*\"|[0-9]+)([ \\t]*,[ \\t]*((W/)?\"[!#-~]*\"|[0-9]+))*)$")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = UnitDto, headers(("ETag" = String, description = "changes with every change of the unit"))),
+        (status = 304, description = "If-None-Match names the current ETag; no body", headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
 )]
 pub async fn get_unit(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<CodePath>,
-) -> Result<web::Json<UnitDto>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner().code;
     let unit = lookup::by_key(&state, caller, code, service::get_unit).await?;
-    Ok(web::Json(unit.into()))
+    Ok(tagged(&unit_etag(&unit), &UnitDto::from(unit)))
 }
 
 #[utoipa::path(
-    patch, path = "/api/v1/units/{code}", tag = "catalogue", params(CodePath), request_body = PatchUnit,
+    patch, path = "/api/v1/units/{code}", tag = "catalogue", request_body = PatchUnit,
+    params(
+        CodePath,
+        ("If-Match" = Option<String>, Header, nullable = false, description = "optional: the unit's ETag (strong comparison; weak tags never match), a comma-separated list of them, or *; a stale one is refused with 412 and nothing changes", pattern = "^(\\*|((W/)?\"[!#-~]*\"|[0-9]+)([ \\t]*,[ \\t]*((W/)?\"[!#-~]*\"|[0-9]+))*)$"),
+    ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = UnitDto),
+        (status = 200, body = UnitDto, headers(("ETag" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "If-Match is not an entity tag"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json", description = "the unit changed since that ETag"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn patch_unit(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     path: web::Path<CodePath>,
     body: ApiJson<PatchUnit>,
-) -> Result<web::Json<UnitDto>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
+    let if_match = IfMatch::read(&req, "\"1764731234567890\"")?;
     let code = path.into_inner().code;
     let body = body.0;
     let mut errors = Vec::new();
@@ -231,12 +262,24 @@ pub async fn patch_unit(
         parent_code: body.parent_code,
         agency_code: body.agency_code,
     };
+    let check = if_match.clone();
     let unit = state
         .db_as(caller, move |conn, caller| {
-            service::update_unit(conn, &caller.principal, &caller.audit, &code, changes)
+            service::update_unit(
+                conn,
+                &caller.principal,
+                &caller.audit,
+                &code,
+                changes,
+                |u| check.is_none_or(|c| c.admits(&unit_etag(u))),
+            )
         })
-        .await?;
-    Ok(web::Json(unit.into()))
+        .await
+        .map_err(|e| match &if_match {
+            Some(c) => c.explain(e),
+            None => e,
+        })?;
+    Ok(tagged(&unit_etag(&unit), &UnitDto::from(unit)))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -427,20 +470,32 @@ pub async fn create_procedure(
 }
 
 #[utoipa::path(
-    put, path = "/api/v1/procedures/{code}", tag = "catalogue", params(CodePath), request_body = ProcedureRequest,
+    put, path = "/api/v1/procedures/{code}", tag = "catalogue", request_body = ProcedureRequest,
+    params(
+        CodePath,
+        ("If-Match" = Option<String>, Header, nullable = false, description = "optional: the procedure's ETag (its latest version; strong comparison, weak tags never match), a comma-separated list of them, or *; a stale one is refused with 412 and no version is made", pattern = "^(\\*|((W/)?\"[0-9]{1,9}\"|[0-9]{1,9})([ \\t]*,[ \\t]*((W/)?\"[0-9]{1,9}\"|[0-9]{1,9}))*)$"),
+    ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ProcedureDto, description = "the new version"),
+        (status = 200, body = ProcedureDto, description = "the new version", headers(("ETag" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "If-Match is not a version's entity tag"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json", description = "a newer version exists than the one If-Match names"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn put_procedure(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     path: web::Path<CodePath>,
     body: ApiJson<ProcedureRequest>,
-) -> Result<web::Json<ProcedureDto>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
+    let if_match = IfMatch::read(&req, "\"3\"")?;
+    let expected = match &if_match {
+        Some(c) => c.versions("\"3\"")?,
+        None => VersionPrecondition::Any,
+    };
     let code = path.into_inner().code;
     let mut body = body.0;
     if body.code.take().is_some_and(|c| c != code) {
@@ -460,24 +515,36 @@ pub async fn put_procedure(
                 &caller.audit,
                 &code,
                 draft,
+                &expected,
             )
         })
-        .await?;
-    Ok(web::Json(updated.into()))
+        .await
+        .map_err(|e| match &if_match {
+            Some(c) => c.explain(e),
+            None => e,
+        })?;
+    Ok(tagged(
+        &procedure_etag(&updated),
+        &ProcedureDto::from(updated),
+    ))
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/procedures/{code}", tag = "catalogue", params(CodePath), security(("bearer" = [])),
-    responses((status = 200, body = ProcedureDto, description = "the latest version"), (status = 404, body = Problem, content_type = "application/problem+json"))
+    get, path = "/api/v1/procedures/{code}", tag = "catalogue", params(CodePath, ("If-None-Match" = Option<String>, Header, nullable = false, description = "the ETag of a copy the caller holds (weak comparison), a comma-separated list of them, or *: 304 without a body when one is current; anything else is 400", pattern = "^(\\*|((W/)?\"[!#-~]*\"|[0-9]+)([ \\t]*,[ \\t]*((W/)?\"[!#-~]*\"|[0-9]+))*)$")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = ProcedureDto, description = "the latest version", headers(("ETag" = String, description = "the latest version, e.g. \"3\""))),
+        (status = 304, description = "If-None-Match names the current ETag; no body", headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
 )]
 pub async fn get_procedure(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<CodePath>,
-) -> Result<web::Json<ProcedureDto>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner().code;
     let p = lookup::by_key(&state, caller, code, service::get_procedure).await?;
-    Ok(web::Json(p.into()))
+    Ok(tagged(&procedure_etag(&p), &ProcedureDto::from(p)))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

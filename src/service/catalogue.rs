@@ -14,7 +14,7 @@ use crate::{
     },
 };
 
-use super::ServiceError;
+use super::{ServiceError, VersionPrecondition};
 
 fn violations_to_error(
     rules: &ProcedureRules,
@@ -68,11 +68,18 @@ pub fn update_unit(
     audit: &AuditContext,
     code: &str,
     changes: UnitChanges,
+    if_match: impl FnOnce(&Unit) -> bool,
 ) -> Result<Unit, ServiceError> {
     authorize(who, &Action::ManageCatalogue, None)?;
     write_transaction(conn, |conn| {
-        let before = catalogue::get_unit(conn, code)
+        // Locked, so that the unit `if_match` approves is the one this update changes.
+        let before = catalogue::get_unit_for_update(conn, code)
             .map_err(|e| not_found(e, format!("no unit `{code}`")))?;
+        if !if_match(&before) {
+            return Err(ServiceError::StaleVersion(format!(
+                "the unit `{code}` changed since that ETag; read it again and retry"
+            )));
+        }
         if let Some(Some(parent)) = &changes.parent_code {
             if !catalogue::unit_exists(conn, parent)? {
                 return Err(ServiceError::invalid(
@@ -201,13 +208,21 @@ pub fn update_procedure(
     audit: &AuditContext,
     code: &str,
     draft: ProcedureDraft,
+    expected: &VersionPrecondition,
 ) -> Result<ProcedureVersion, ServiceError> {
     authorize(who, &Action::ManageCatalogue, None)?;
     write_transaction(conn, |conn| {
-        catalogue::latest_procedure(conn, code)
+        let latest = catalogue::latest_procedure(conn, code)
             .map_err(|e| not_found(e, format!("no procedure `{code}`")))?;
+        if !expected.admits(latest.version) {
+            return Err(expected.stale("procedure", latest.version));
+        }
         check_draft(conn, calendars, &draft)?;
         let created = catalogue::write_procedure(conn, code, &draft, VersionWrite::Next)?;
+        // Another version made since the check above means the one If-Match named is gone.
+        if created.version != latest.version + 1 && *expected != VersionPrecondition::Any {
+            return Err(expected.stale("procedure", created.version - 1));
+        }
         audited(conn, audit, "procedure.new_version", created)
     })
 }

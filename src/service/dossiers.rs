@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use super::{
-    ServiceError, sha256_hex,
+    ServiceError, VersionPrecondition, sha256_hex,
     webhooks::{self, EventType},
 };
 use crate::{
@@ -389,7 +389,8 @@ fn action_kind(command: &Command) -> Result<DossierActionKind, ServiceError> {
 #[derive(Debug, Clone)]
 pub struct ActionInput {
     pub command: Command,
-    pub expected_version: i32,
+    /// The versions `If-Match` admits.
+    pub expected_version: VersionPrecondition,
     /// When it happened; defaults to now, never in the future.
     pub at: Option<DateTime<Utc>>,
     pub to_user: Option<String>,
@@ -448,11 +449,8 @@ pub fn act(
             &Action::DossierAction(action_kind(&input.command)?),
             Some(&scope_of(&dossier)),
         )?;
-        if dossier.version != input.expected_version {
-            return Err(ServiceError::StaleVersion(format!(
-                "the dossier is at version {}, not {}; read it again and retry",
-                dossier.version, input.expected_version
-            )));
+        if !input.expected_version.admits(dossier.version) {
+            return Err(input.expected_version.stale("dossier", dossier.version));
         }
         let procedure =
             catalogue::procedure_version(conn, &dossier.procedure_code, dossier.procedure_version)?;

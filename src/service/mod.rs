@@ -41,6 +41,45 @@ pub enum ServiceError {
     IdempotencyMismatch(String),
 }
 
+/// What a write's `If-Match` asks of a versioned resource: any current version (`*`), or one of
+/// these (an empty list matches nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionPrecondition {
+    Any,
+    OneOf(Vec<i32>),
+}
+
+impl VersionPrecondition {
+    pub fn admits(&self, current: i32) -> bool {
+        match self {
+            Self::Any => true,
+            Self::OneOf(versions) => versions.contains(&current),
+        }
+    }
+
+    /// The error when `current` is not admitted, naming the resource.
+    pub fn stale(&self, what: &str, current: i32) -> ServiceError {
+        let asked = match self {
+            Self::Any => "any".to_owned(),
+            Self::OneOf(versions) if versions.is_empty() => "a version".to_owned(),
+            Self::OneOf(versions) => versions
+                .iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join(" or "),
+        };
+        ServiceError::StaleVersion(format!(
+            "the {what} is at version {current}, not {asked}; read it again and retry"
+        ))
+    }
+}
+
+impl From<i32> for VersionPrecondition {
+    fn from(version: i32) -> Self {
+        Self::OneOf(vec![version])
+    }
+}
+
 impl ServiceError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid(vec![(field.into(), message.into())])

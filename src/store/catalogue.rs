@@ -56,6 +56,19 @@ pub fn get_unit(conn: &mut DbConnection, code: &str) -> Result<Unit, StoreError>
         .first(conn)?)
 }
 
+/// The unit, locked until the transaction ends (SQLite's write transactions already hold the
+/// database's write lock).
+pub fn get_unit_for_update(conn: &mut DbConnection, code: &str) -> Result<Unit, StoreError> {
+    Ok(match conn {
+        DbConnection::Pg(c) => units::table
+            .filter(units::code.eq(code))
+            .select(Unit::as_select())
+            .for_update()
+            .first(c)?,
+        sqlite @ DbConnection::Sqlite(_) => get_unit(sqlite, code)?,
+    })
+}
+
 pub fn insert_unit(conn: &mut DbConnection, unit: &NewUnit) -> Result<Unit, StoreError> {
     let now = Instant::now();
     diesel::insert_into(units::table)

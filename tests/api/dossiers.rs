@@ -157,7 +157,7 @@ backend_tests! {
         let missing = app.client.post(app.url(&format!("/api/v1/dossiers/{code}/actions"))).json(&json!({"action": "start"})).send().await.unwrap();
         expect_problem(missing, 428).await;
         let malformed = app.client.post(app.url(&format!("/api/v1/dossiers/{code}/actions")))
-            .header("If-Match", "*").json(&json!({"action": "start"})).send().await.unwrap();
+            .header("If-Match", "version one").json(&json!({"action": "start"})).send().await.unwrap();
         expect_problem(malformed, 400).await;
         let unknown = act(app, code, 1, json!({"action": "teleport"})).await;
         expect_problem(unknown, 422).await;

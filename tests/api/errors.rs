@@ -10,7 +10,7 @@ backend_tests! {
 
     async fn wrong_method_is_405_with_allow(app: &TestApp) {
         let response = app.client.delete(app.url("/healthz")).send().await.unwrap();
-        assert_eq!(response.headers()["allow"], "GET");
+        assert_eq!(response.headers()["allow"], "GET, HEAD");
         expect_problem(response, 405).await;
     }
 

@@ -253,7 +253,7 @@ postgres_tests! {
         };
         let input = ActionInput {
             command: Command::Start,
-            expected_version: 1,
+            expected_version: 1.into(),
             at: None,
             to_user: None,
             note: None,

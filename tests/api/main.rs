@@ -11,6 +11,7 @@ mod crash;
 mod dossiers;
 mod errors;
 mod feed;
+mod http_semantics;
 mod imports;
 mod integrity;
 mod openapi;

@@ -258,7 +258,7 @@ fn play(conn: &mut DbConnection, calendars: &CalendarCache, i: usize, h: &Histor
             &code,
             ActionInput {
                 command,
-                expected_version: version,
+                expected_version: version.into(),
                 at: Some(at),
                 to_user: None,
                 note: None,
@@ -486,7 +486,7 @@ fn a_known_history_report(target: &DatabaseTarget) {
                 code,
                 ActionInput {
                     command,
-                    expected_version: version,
+                    expected_version: version.into(),
                     at: Some(at),
                     to_user: None,
                     note: None,

@@ -17,6 +17,7 @@ pub use query::{__path_list, DossierPage, ListQuery, list};
 
 use super::{
     auth::Caller,
+    conditional::IfMatch,
     error::{ApiError, Problem},
     extract::{ApiJson, parse_json},
     state::AppState,
@@ -24,7 +25,10 @@ use super::{
 };
 use crate::{
     domain::dossier::Dossier,
-    service::dossiers::{self as service, ActionInput, ReceiptInput, Received},
+    service::{
+        VersionPrecondition,
+        dossiers::{self as service, ActionInput, ReceiptInput, Received},
+    },
 };
 
 fn etag(version: i32) -> String {
@@ -96,9 +100,14 @@ pub struct DossierPath {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/dossiers/{code}", tag = "dossiers", params(DossierPath), security(("bearer" = [])),
+    get, path = "/api/v1/dossiers/{code}", tag = "dossiers", params(
+        DossierPath,
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "the ETag of a copy the caller holds (weak comparison), a comma-separated list of them, or *: 304 without a body when one is current; anything else is 400", pattern = "^(\\*|((W/)?\"[!#-~]*\"|[0-9]+)([ \\t]*,[ \\t]*((W/)?\"[!#-~]*\"|[0-9]+))*)$"),
+    ),
+    security(("bearer" = [])),
     responses(
         (status = 200, body = DossierDto, headers(("ETag" = String))),
+        (status = 304, description = "If-None-Match names the current ETag; no body", headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
@@ -113,31 +122,22 @@ pub async fn get_dossier(
     Ok(dossier_response(StatusCode::OK, record))
 }
 
-/// The version an `If-Match` header names: `"3"`, `W/"3"` or `3`.
-fn expected_version(req: &HttpRequest) -> Result<i32, ApiError> {
-    let value = req
-        .headers()
-        .get(header::IF_MATCH)
-        .ok_or_else(|| {
-            ApiError::PreconditionRequired(
-                "send If-Match with the dossier's ETag (its version)".to_owned(),
-            )
-        })?
-        .to_str()
-        .map_err(|_| ApiError::BadRequest("If-Match is not readable".to_owned()))?
-        .trim();
-    let bare = value.strip_prefix("W/").unwrap_or(value).trim_matches('"');
-    bare.parse().map_err(|_| {
-        ApiError::BadRequest(format!(
-            "If-Match `{value}` is not a version; send the dossier's ETag, e.g. \"3\""
-        ))
-    })
+/// The versions an action's `If-Match` admits: `"3"` (or the legacy bare `3`), a list such as
+/// `"2", "3"`, or `*`. Weak tags (`W/"3"`) never match: a write needs strong comparison.
+fn expected_version(req: &HttpRequest) -> Result<(IfMatch, VersionPrecondition), ApiError> {
+    let if_match = IfMatch::read(req, "\"3\"")?.ok_or_else(|| {
+        ApiError::PreconditionRequired(
+            "send If-Match with the dossier's ETag (its version), e.g. \"3\", or *".to_owned(),
+        )
+    })?;
+    let versions = if_match.versions("\"3\"")?;
+    Ok((if_match, versions))
 }
 
 #[utoipa::path(
     post, path = "/api/v1/dossiers/{code}/actions", tag = "dossiers", params(
         DossierPath,
-        ("If-Match" = String, Header, description = "the ETag (version) the action is based on", pattern = "^(W/)?\"?[0-9]{1,9}\"?$"),
+        ("If-Match" = String, Header, description = "the ETag (version) the action is based on, e.g. \"3\"; a comma-separated list admits any of them, * the current version. Strong comparison: a weak tag (W/\"3\") never matches (412)", pattern = "^(\\*|((W/)?\"[0-9]{1,9}\"|[0-9]{1,9})([ \\t]*,[ \\t]*((W/)?\"[0-9]{1,9}\"|[0-9]{1,9}))*)$"),
     ),
     request_body = ActionRequest, security(("bearer" = [])),
     responses(
@@ -145,7 +145,8 @@ fn expected_version(req: &HttpRequest) -> Result<i32, ApiError> {
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "the action is not allowed in the dossier's status"),
-        (status = 412, body = Problem, content_type = "application/problem+json", description = "the dossier changed since that version"),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "If-Match is not a version's entity tag"),
+        (status = 412, body = Problem, content_type = "application/problem+json", description = "the dossier is at none of the versions If-Match names (weak tags never match)"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 428, body = Problem, content_type = "application/problem+json", description = "If-Match missing"),
     )
@@ -158,7 +159,7 @@ pub async fn act(
     body: ApiJson<ActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner().code;
-    let expected_version = expected_version(&req)?;
+    let (if_match, expected_version) = expected_version(&req)?;
     let (command, common) = body.0.into_parts();
     let input = ActionInput {
         command,
@@ -179,7 +180,8 @@ pub async fn act(
                 input,
             )
         })
-        .await?;
+        .await
+        .map_err(|e| if_match.explain(e))?;
     Ok(dossier_response(StatusCode::OK, dossier))
 }
 

@@ -44,7 +44,7 @@ pub use rows::check_record;
 use rows::{dossier_row, procedure_row};
 
 use super::{
-    ServiceError,
+    ServiceError, VersionPrecondition,
     catalogue::{create_procedure, update_procedure},
     dossiers::{ActionInput, act, receive},
 };
@@ -291,7 +291,15 @@ fn import_procedure(
                 latest.version
             )));
         }
-        Some(_) => update_procedure(conn, cx.calendars, cx.who, cx.audit, &code, draft),
+        Some(_) => update_procedure(
+            conn,
+            cx.calendars,
+            cx.who,
+            cx.audit,
+            &code,
+            draft,
+            &VersionPrecondition::Any,
+        ),
     }
     .map_err(|e| RowFailure::from_service(e, ""))?;
     Ok(Outcome::Imported(format!(
@@ -336,7 +344,7 @@ fn import_dossier(
             &code,
             ActionInput {
                 command: spec.command,
-                expected_version: version,
+                expected_version: version.into(),
                 at: spec.at,
                 to_user: spec.to_user,
                 note: spec.note,
