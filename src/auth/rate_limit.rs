@@ -131,6 +131,16 @@ mod tests {
         Duration::from_secs(n)
     }
 
+    /// Checks `key` twice at `now`: the first request passes, the second waits `wait`.
+    fn assert_one_then_wait(limiter: &RateLimiter, key: &str, now: Instant, wait: Duration) {
+        assert_eq!(limiter.check(key, now), Ok(()), "first request of {key}");
+        assert_eq!(
+            limiter.check(key, now),
+            Err(RetryAfter(wait)),
+            "second request of {key}"
+        );
+    }
+
     #[test]
     fn limiter_can_be_shared_between_threads() {
         fn assert_send_sync<T: Send + Sync>() {}
@@ -165,8 +175,7 @@ mod tests {
     fn keys_are_limited_independently() {
         let limiter = RateLimiter::new(6, 1);
         let t0 = Instant::now();
-        assert_eq!(limiter.check("a", t0), Ok(()));
-        assert_eq!(limiter.check("a", t0), Err(RetryAfter(secs(10))));
+        assert_one_then_wait(&limiter, "a", t0, secs(10));
         assert_eq!(limiter.check("b", t0), Ok(()));
         assert_eq!(limiter.tracked_keys(), 2);
     }
@@ -197,9 +206,7 @@ mod tests {
     #[test]
     fn zero_settings_are_raised_to_one() {
         let limiter = RateLimiter::new(0, 0);
-        let t0 = Instant::now();
-        assert_eq!(limiter.check("k", t0), Ok(()));
-        assert_eq!(limiter.check("k", t0), Err(RetryAfter(secs(60))));
+        assert_one_then_wait(&limiter, "k", Instant::now(), secs(60));
     }
 
     #[test]

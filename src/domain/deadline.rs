@@ -403,6 +403,23 @@ mod tests {
         }
     }
 
+    /// The due computation under the default supplement policy (pause).
+    fn due_by_default_policy(
+        received: DateTime<Utc>,
+        limit: TimeLimit,
+        pauses: &[Pause],
+        as_of: DateTime<Utc>,
+    ) -> Result<DueComputation, DeadlineError> {
+        compute_due(
+            &CAL,
+            received,
+            limit,
+            pauses,
+            SupplementPolicy::default(),
+            as_of,
+        )
+    }
+
     /// The due computation of a dossier received on Monday 3 March 2025 at 09:00, as of 20 March.
     fn due_from_march_3(
         limit: TimeLimit,
@@ -433,11 +450,6 @@ mod tests {
         for (limit, expected) in cases {
             assert_eq!(due_at(&CAL, received, limit), Ok(expected), "{limit:?}");
         }
-        // Received on a Saturday: counting starts on Monday 07:30.
-        assert_eq!(
-            due_at(&CAL, local(2025, 3, 8, 10, 0), TimeLimit::working_days(5)),
-            Ok(local(2025, 3, 14, 17, 0))
-        );
     }
 
     #[test]
@@ -451,23 +463,49 @@ mod tests {
         // Tết (29 January) → the first working day after Tết and nghỉ bù: Tuesday 4 February.
         assert_eq!(due(5), Ok(local(2025, 2, 4, 17, 0)));
         assert_eq!(due(30), Ok(local(2025, 2, 24, 17, 0)));
-        // Received late in the evening: its local date counts, not the UTC date.
-        assert_eq!(
-            due_at(&CAL, local(2025, 3, 3, 23, 30), TimeLimit::calendar_days(1)),
-            Ok(local(2025, 3, 4, 17, 0))
-        );
+    }
+
+    #[test]
+    fn counting_starts_from_the_local_day_of_receipt() {
+        let cases = [
+            // Received on a Saturday: counting starts on Monday 07:30.
+            (
+                local(2025, 3, 8, 10, 0),
+                TimeLimit::working_days(5),
+                local(2025, 3, 14, 17, 0),
+            ),
+            // Received late in the evening: its local date counts, not the UTC date.
+            (
+                local(2025, 3, 3, 23, 30),
+                TimeLimit::calendar_days(1),
+                local(2025, 3, 4, 17, 0),
+            ),
+        ];
+        for (received, limit, expected) in cases {
+            assert_eq!(
+                due_at(&CAL, received, limit),
+                Ok(expected),
+                "{limit:?} from {received:?}"
+            );
+        }
+    }
+
+    /// A request for supplement from 4 to 6 March 09:00.
+    fn pause_march_4_to_6() -> Pause {
+        closed(local(2025, 3, 4, 9, 0), local(2025, 3, 6, 9, 0))
+    }
+
+    /// Five working days from 3 March, paused by [`pause_march_4_to_6`] under `policy`.
+    fn five_days_paused_march_4_to_6(policy: SupplementPolicy) -> DueComputation {
+        due_from_march_3(TimeLimit::working_days(5), &[pause_march_4_to_6()], policy)
+            .expect("computable")
     }
 
     #[test]
     fn pause_policy_adds_paused_working_time() {
         let received = local(2025, 3, 3, 9, 0);
-        let pause = closed(local(2025, 3, 4, 9, 0), local(2025, 3, 6, 9, 0));
-        let c = due_from_march_3(
-            TimeLimit::working_days(5),
-            &[pause],
-            SupplementPolicy::Pause,
-        )
-        .expect("computable");
+        let pause = pause_march_4_to_6();
+        let c = five_days_paused_march_4_to_6(SupplementPolicy::Pause);
         assert_eq!(c.counting_starts_at, received);
         assert_eq!(c.limit_minutes, Some(2400));
         assert_eq!(c.pauses.len(), 1);
@@ -485,13 +523,7 @@ mod tests {
 
     #[test]
     fn restart_policy_counts_the_full_limit_again() {
-        let pause = closed(local(2025, 3, 4, 9, 0), local(2025, 3, 6, 9, 0));
-        let c = due_from_march_3(
-            TimeLimit::working_days(5),
-            &[pause],
-            SupplementPolicy::Restart,
-        )
-        .expect("computable");
+        let c = five_days_paused_march_4_to_6(SupplementPolicy::Restart);
         assert_eq!(c.restarted_at, Some(local(2025, 3, 6, 9, 0)));
         assert_eq!(c.total_paused_minutes, 960);
         assert_eq!(c.due_at, local(2025, 3, 13, 9, 0));
@@ -505,15 +537,8 @@ mod tests {
             ended_at: None,
         };
         let as_of = |at| {
-            compute_due(
-                &CAL,
-                received,
-                TimeLimit::working_days(5),
-                &[open],
-                SupplementPolicy::Pause,
-                at,
-            )
-            .expect("computable")
+            due_by_default_policy(received, TimeLimit::working_days(5), &[open], at)
+                .expect("computable")
         };
         let c = as_of(local(2025, 3, 5, 9, 0));
         assert_eq!(c.pauses[0].counted_until, local(2025, 3, 5, 9, 0));
@@ -566,15 +591,9 @@ mod tests {
 
     #[test]
     fn received_outside_office_hours() {
-        let c = compute_due(
-            &CAL,
-            local(2025, 3, 8, 10, 0),
-            TimeLimit::working_hours(8),
-            &[],
-            SupplementPolicy::default(),
-            local(2025, 3, 8, 10, 0),
-        )
-        .expect("computable");
+        let saturday = local(2025, 3, 8, 10, 0);
+        let c = due_by_default_policy(saturday, TimeLimit::working_hours(8), &[], saturday)
+            .expect("computable");
         assert_eq!(c.counting_starts_at, local(2025, 3, 10, 7, 30));
         assert_eq!(c.due_at, local(2025, 3, 10, 17, 0));
         assert_eq!(c.policy, SupplementPolicy::Pause);
@@ -615,12 +634,10 @@ mod tests {
             })
         );
         assert!(matches!(
-            compute_due(
-                &CAL,
+            due_by_default_policy(
                 local(2101, 1, 2, 9, 0),
                 TimeLimit::working_days(1),
                 &[],
-                SupplementPolicy::Pause,
                 local(2101, 1, 2, 9, 0)
             ),
             Err(DeadlineError::Calendar(CalendarError::OutOfRange { .. }))
@@ -629,12 +646,10 @@ mod tests {
 
     #[test]
     fn due_computation_round_trips_through_json() {
-        let c = compute_due(
-            &CAL,
+        let c = due_by_default_policy(
             local(2025, 1, 24, 14, 0),
             TimeLimit::working_days(30),
             &[closed(local(2025, 2, 5, 9, 0), local(2025, 2, 7, 15, 0))],
-            SupplementPolicy::Pause,
             local(2025, 4, 1, 0, 0),
         )
         .expect("computable");

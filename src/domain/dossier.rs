@@ -722,6 +722,16 @@ mod tests {
         t
     }
 
+    /// The calendar, the rules under `policy`, and a dossier received and started on Monday
+    /// 3 March 2025 at 08:00.
+    fn started_march_3(policy: SupplementPolicy) -> (Calendar, ProcedureRules, DossierState) {
+        let (cal, r) = (calendar(), rules(policy));
+        let at = local(2025, 3, 3, 8, 0);
+        let mut s = received(&cal, &r, at);
+        act(&cal, &r, &mut s, &Command::Start, at);
+        (cal, r, s)
+    }
+
     fn supplement_request(reason: &str) -> Command {
         Command::RequestSupplement {
             reason: reason.into(),
@@ -851,10 +861,7 @@ mod tests {
 
     #[test]
     fn restart_policy_counts_the_full_limit_again() {
-        let cal = calendar();
-        let r = rules(SupplementPolicy::Restart);
-        let mut s = received(&cal, &r, local(2025, 3, 3, 8, 0));
-        act(&cal, &r, &mut s, &Command::Start, local(2025, 3, 3, 8, 0));
+        let (cal, r, mut s) = started_march_3(SupplementPolicy::Restart);
         act(
             &cal,
             &r,
@@ -875,10 +882,7 @@ mod tests {
 
     #[test]
     fn refusal_needs_a_reason_and_apology_is_judged_for_notice() {
-        let cal = calendar();
-        let r = rules(SupplementPolicy::Pause);
-        let mut s = received(&cal, &r, local(2025, 3, 3, 8, 0));
-        act(&cal, &r, &mut s, &Command::Start, local(2025, 3, 3, 8, 0));
+        let (cal, r, s) = started_march_3(SupplementPolicy::Pause);
         let refuse = Command::Resolve {
             result: Resolution::Refused,
             note: Some("  ".into()),

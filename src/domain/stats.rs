@@ -158,6 +158,13 @@ impl AddAssign for Counters {
 }
 
 impl Counters {
+    /// All zero but what `set` sets.
+    fn with(set: impl FnOnce(&mut Counters)) -> Counters {
+        let mut c = Counters::default();
+        set(&mut c);
+        c
+    }
+
     pub fn is_zero(&self) -> bool {
         *self == Self::default()
     }
@@ -195,13 +202,7 @@ pub fn contributions(d: &DossierFacts) -> Vec<(NaiveDate, Counters)> {
     let mut out: Vec<(NaiveDate, Counters)> = Vec::with_capacity(8);
     let mut add = |at: Instant, c: Counters| out.push((local_date(at), c));
 
-    add(
-        d.received_at,
-        Counters {
-            received: 1,
-            ..Default::default()
-        },
-    );
+    add(d.received_at, Counters::with(|c| c.received = 1));
     let closed_at = match (d.resolved_at, d.withdrawn_at) {
         (Some(r), Some(w)) => Some(r.min(w)),
         (r, w) => r.or(w),
@@ -228,34 +229,16 @@ pub fn contributions(d: &DossierFacts) -> Vec<(NaiveDate, Counters)> {
     if let Some(at) = d.withdrawn_at
         && d.resolved_at.is_none()
     {
-        add(
-            at,
-            Counters {
-                withdrawn: 1,
-                ..Default::default()
-            },
-        );
+        add(at, Counters::with(|c| c.withdrawn = 1));
     }
 
     // Awaiting a supplement at T: start < T and not (end < T).
     let mut pauses = d.pauses.clone();
     pauses.sort();
     for (start, end) in &pauses {
-        add(
-            *start,
-            Counters {
-                awaiting: 1,
-                ..Default::default()
-            },
-        );
+        add(*start, Counters::with(|c| c.awaiting = 1));
         if let Some(end) = end {
-            add(
-                *end,
-                Counters {
-                    awaiting: -1,
-                    ..Default::default()
-                },
-            );
+            add(*end, Counters::with(|c| c.awaiting = -1));
         }
     }
 
@@ -266,21 +249,9 @@ pub fn contributions(d: &DossierFacts) -> Vec<(NaiveDate, Counters)> {
     let before_hi = |t: Instant| hi.is_none_or(|h| t < h);
     let mut interval = |x: Instant, y: Option<Instant>| {
         if y.is_none_or(|y| x < y) {
-            add(
-                x,
-                Counters {
-                    overdue: 1,
-                    ..Default::default()
-                },
-            );
+            add(x, Counters::with(|c| c.overdue = 1));
             if let Some(y) = y {
-                add(
-                    y,
-                    Counters {
-                        overdue: -1,
-                        ..Default::default()
-                    },
-                );
+                add(y, Counters::with(|c| c.overdue = -1));
             }
         }
     };
@@ -309,9 +280,14 @@ pub fn contributions(d: &DossierFacts) -> Vec<(NaiveDate, Counters)> {
         interval(lo, hi);
     }
 
-    out.sort_by_key(|(day, _)| *day);
-    let mut merged: Vec<(NaiveDate, Counters)> = Vec::with_capacity(out.len());
-    for (day, c) in out {
+    merged_by_day(out)
+}
+
+/// The deltas summed by day, without zero entries, in day order.
+fn merged_by_day(mut deltas: Vec<(NaiveDate, Counters)>) -> Vec<(NaiveDate, Counters)> {
+    deltas.sort_by_key(|(day, _)| *day);
+    let mut merged: Vec<(NaiveDate, Counters)> = Vec::with_capacity(deltas.len());
+    for (day, c) in deltas {
         match merged.last_mut() {
             Some((last, acc)) if *last == day => *acc += c,
             _ => merged.push((day, c)),
@@ -326,21 +302,13 @@ pub fn difference(
     before: &[(NaiveDate, Counters)],
     after: &[(NaiveDate, Counters)],
 ) -> Vec<(NaiveDate, Counters)> {
-    let mut all: Vec<(NaiveDate, Counters)> = after
-        .iter()
-        .copied()
-        .chain(before.iter().map(|(d, c)| (*d, -*c)))
-        .collect();
-    all.sort_by_key(|(d, _)| *d);
-    let mut merged: Vec<(NaiveDate, Counters)> = Vec::with_capacity(all.len());
-    for (day, c) in all {
-        match merged.last_mut() {
-            Some((last, acc)) if *last == day => *acc += c,
-            _ => merged.push((day, c)),
-        }
-    }
-    merged.retain(|(_, c)| !c.is_zero());
-    merged
+    merged_by_day(
+        after
+            .iter()
+            .copied()
+            .chain(before.iter().map(|(d, c)| (*d, -*c)))
+            .collect(),
+    )
 }
 
 /// One line of the report: what happened in `[start, end)` (local midnights), from the prefix sums
@@ -462,6 +430,18 @@ mod tests {
             .fold(Counters::default(), |a, (_, c)| a + *c)
     }
 
+    /// Asserts one column of the prefix sum at the local midnight starting each listed March day.
+    fn assert_prefixes(
+        c: &[(NaiveDate, Counters)],
+        column: &str,
+        read: fn(&Counters) -> i64,
+        expected: &[(u32, i64)],
+    ) {
+        for &(d, want) in expected {
+            assert_eq!(read(&prefix(c, day(d))), want, "{column} at March {d}");
+        }
+    }
+
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, 3, d).unwrap()
     }
@@ -498,11 +478,8 @@ mod tests {
     #[test]
     fn open_dossier_becomes_overdue_after_its_due_day() {
         let c = contributions(&facts());
-        assert_eq!(prefix(&c, day(3)).open(), 0);
-        assert_eq!(prefix(&c, day(4)).open(), 1);
-        assert_eq!(prefix(&c, day(10)).overdue, 0);
-        assert_eq!(prefix(&c, day(11)).overdue, 1);
-        assert_eq!(prefix(&c, day(30)).overdue, 1);
+        assert_prefixes(&c, "open", Counters::open, &[(3, 0), (4, 1)]);
+        assert_prefixes(&c, "overdue", |p| p.overdue, &[(10, 0), (11, 1), (30, 1)]);
     }
 
     #[test]
@@ -516,12 +493,8 @@ mod tests {
         f.working_minutes_used = Some(3000);
         f.limit_minutes = Some(2400);
         let c = contributions(&f);
-        assert_eq!(prefix(&c, day(8)).awaiting, 1);
-        assert_eq!(prefix(&c, day(12)).awaiting, 1);
-        assert_eq!(prefix(&c, day(13)).awaiting, 0);
-        assert_eq!(prefix(&c, day(13)).overdue, 0);
-        assert_eq!(prefix(&c, day(14)).overdue, 1);
-        assert_eq!(prefix(&c, day(17)).overdue, 1);
+        assert_prefixes(&c, "awaiting", |p| p.awaiting, &[(8, 1), (12, 1), (13, 0)]);
+        assert_prefixes(&c, "overdue", |p| p.overdue, &[(13, 0), (14, 1), (17, 1)]);
         let end = prefix(&c, day(18));
         assert_eq!(end.overdue, 0);
         assert_eq!(end.open(), 0);
@@ -534,11 +507,13 @@ mod tests {
         let mut f = facts();
         f.pauses = vec![(t(12, 9), Some(t(14, 9))), (t(18, 9), None)];
         let c = contributions(&f);
-        assert_eq!(prefix(&c, day(12)).overdue, 1);
-        assert_eq!(prefix(&c, day(13)).overdue, 0);
-        assert_eq!(prefix(&c, day(15)).overdue, 1);
-        assert_eq!(prefix(&c, day(19)).overdue, 0);
-        assert_eq!(prefix(&c, day(19)).awaiting, 1);
+        assert_prefixes(
+            &c,
+            "overdue",
+            |p| p.overdue,
+            &[(12, 1), (13, 0), (15, 1), (19, 0)],
+        );
+        assert_prefixes(&c, "awaiting", |p| p.awaiting, &[(19, 1)]);
     }
 
     #[test]

@@ -78,6 +78,11 @@ fn sign_hs256(claims: &serde_json::Value, secret: &[u8]) -> String {
     .expect("encodes")
 }
 
+/// What the HS256 service makes of `claims` signed with `secret`.
+fn validate_signed(claims: &serde_json::Value, secret: &[u8]) -> Result<Claims, TokenError> {
+    hs256().validate_at(&sign_hs256(claims, secret), t0())
+}
+
 fn b64(value: &serde_json::Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("serializes"))
 }
@@ -186,14 +191,12 @@ fn a_token_for_another_audience_or_from_another_issuer_is_refused() {
 fn array_audience_containing_ours_is_accepted() {
     let mut claims = claims_json(t0());
     claims["aud"] = json!(["account", "motcua"]);
-    let token = sign_hs256(&claims, SECRET);
-    let validated = hs256().validate_at(&token, t0()).expect("valid");
+    let validated = validate_signed(&claims, SECRET).expect("valid");
     assert_eq!(validated.aud, "motcua");
 
     claims["aud"] = json!(["account", "other"]);
-    let token = sign_hs256(&claims, SECRET);
     assert_eq!(
-        hs256().validate_at(&token, t0()),
+        validate_signed(&claims, SECRET),
         Err(TokenError::WrongAudience)
     );
 }
@@ -215,12 +218,11 @@ fn tampered_payload_breaks_the_signature() {
 
 #[test]
 fn token_signed_with_another_secret_is_refused() {
-    let token = sign_hs256(
-        &claims_json(t0()),
-        b"another secret of at least thirty-two bytes",
-    );
     assert_eq!(
-        hs256().validate_at(&token, t0()),
+        validate_signed(
+            &claims_json(t0()),
+            b"another secret of at least thirty-two bytes"
+        ),
         Err(TokenError::InvalidSignature)
     );
 }
@@ -356,17 +358,10 @@ fn malformed_tokens_are_refused() {
             "{token:.40}"
         );
     }
-    // A header without `alg`.
-    let token = format!(
-        "{}.{}.sig",
-        b64(&json!({"typ": "JWT"})),
-        b64(&claims_json(t0()))
-    );
-    assert_eq!(
-        service.validate_at(&token, t0()),
-        Err(TokenError::Malformed)
-    );
-    // Correctly signed, but the payload is not base64 JSON: the signature passes, parsing fails.
+    // Hand-built tokens. Correctly signed, but with a payload that is not base64 JSON: the
+    // signature passes, parsing fails. An unsigned-looking forgery of the structure is a signature
+    // failure, not a parse one.
+    let claims = b64(&claims_json(t0()));
     let signed_garbage = |payload: &str| {
         let message = format!("{}.{payload}", b64(&json!({"alg": "HS256", "typ": "JWT"})));
         let key = EncodingKey::from_secret(SECRET);
@@ -374,46 +369,50 @@ fn malformed_tokens_are_refused() {
             jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256).expect("signs");
         format!("{message}.{signature}")
     };
-    for payload in ["not-base64!", "bm90IGpzb24", "W10"] {
-        assert_eq!(
-            service.validate_at(&signed_garbage(payload), t0()),
-            Err(TokenError::Malformed),
-            "payload {payload}"
-        );
+    let cases = [
+        (
+            "header without alg",
+            format!("{}.{claims}.sig", b64(&json!({"typ": "JWT"}))),
+            TokenError::Malformed,
+        ),
+        (
+            "payload not-base64!",
+            signed_garbage("not-base64!"),
+            TokenError::Malformed,
+        ),
+        (
+            "payload bm90IGpzb24",
+            signed_garbage("bm90IGpzb24"),
+            TokenError::Malformed,
+        ),
+        ("payload W10", signed_garbage("W10"), TokenError::Malformed),
+        (
+            "forged signature",
+            format!("{}.{claims}.c2ln", b64(&json!({"alg": "HS256"}))),
+            TokenError::InvalidSignature,
+        ),
+    ];
+    for (case, token, expected) in cases {
+        assert_eq!(service.validate_at(&token, t0()), Err(expected), "{case}");
     }
-    // An unsigned-looking forgery of the structure is a signature failure, not a parse one.
-    let bad_signature = format!(
-        "{}.{}.c2ln",
-        b64(&json!({"alg": "HS256"})),
-        b64(&claims_json(t0()))
-    );
-    assert_eq!(
-        service.validate_at(&bad_signature, t0()),
-        Err(TokenError::InvalidSignature)
-    );
 }
 
 #[test]
 fn correctly_signed_token_missing_a_claim_is_malformed() {
-    let service = hs256();
     for claim in [
         "sub", "role", "kind", "iss", "aud", "iat", "nbf", "exp", "jti",
     ] {
         let mut claims = claims_json(t0());
         claims.as_object_mut().expect("object").remove(claim);
-        let token = sign_hs256(&claims, SECRET);
         assert_eq!(
-            service.validate_at(&token, t0()),
+            validate_signed(&claims, SECRET),
             Err(TokenError::Malformed),
             "without {claim}"
         );
     }
     let mut claims = claims_json(t0());
     claims["role"] = json!("superuser");
-    assert_eq!(
-        service.validate_at(&sign_hs256(&claims, SECRET), t0()),
-        Err(TokenError::Malformed)
-    );
+    assert_eq!(validate_signed(&claims, SECRET), Err(TokenError::Malformed));
 }
 
 #[test]

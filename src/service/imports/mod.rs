@@ -41,12 +41,12 @@ use serde_json::{Map, Value};
 use read::key_of;
 pub use read::read_records;
 pub use rows::check_record;
-use rows::{dossier_row, procedure_row};
+use rows::{ActionSpec, dossier_row, procedure_row};
 
 use super::{
     ServiceError, VersionPrecondition,
     catalogue::{create_procedure, update_procedure},
-    dossiers::{ActionInput, act, receive},
+    dossiers::{ActionInput, ReceiptInput, act, receive},
 };
 use crate::{
     auth::policy::{Action, Principal, authorize},
@@ -55,7 +55,7 @@ use crate::{
         DbConnection, StoreError,
         audit::AuditContext,
         calendar::CalendarCache,
-        catalogue,
+        catalogue::{self, ProcedureDraft},
         dossiers::{DossierFilter, ListCursor, list_dossiers},
         write_transaction,
     },
@@ -76,25 +76,17 @@ impl ImportKind {
         }
     }
 
-    fn required(self) -> &'static [&'static str] {
-        match self {
-            ImportKind::Procedures => &[
-                "code",
-                "name",
-                "field",
-                "unit_code",
-                "time_limit_amount",
-                "time_limit_unit",
-                "steps",
-            ],
-            ImportKind::Dossiers => &[
-                "external_ref",
-                "procedure_code",
-                "channel",
-                "received_at",
-                "applicant_name",
-            ],
-        }
+    /// The columns a file must have: all but the optional ones, in column order.
+    fn required(self) -> impl Iterator<Item = &'static str> {
+        let optional: &[&str] = match self {
+            ImportKind::Procedures => &["supplement_policy", "active"],
+            // Every column after the applicant's name: further details and the history.
+            ImportKind::Dossiers => &DOSSIER_COLUMNS[5..],
+        };
+        self.columns()
+            .iter()
+            .copied()
+            .filter(move |column| !optional.contains(column))
     }
 
     /// Columns whose CSV cells hold JSON.
@@ -269,9 +261,9 @@ impl RowFailure {
 fn import_procedure(
     conn: &mut DbConnection,
     cx: &ImportContext,
-    fields: &Map<String, Value>,
+    code: String,
+    draft: ProcedureDraft,
 ) -> Result<Outcome, RowFailure> {
-    let (code, draft) = procedure_row(fields).map_err(RowFailure::Row)?;
     let latest = match catalogue::latest_procedure(conn, &code) {
         Ok(latest) => Some(latest),
         Err(StoreError::NotFound) => None,
@@ -311,9 +303,9 @@ fn import_procedure(
 fn import_dossier(
     conn: &mut DbConnection,
     cx: &ImportContext,
-    fields: &Map<String, Value>,
+    input: ReceiptInput,
+    actions: Vec<ActionSpec>,
 ) -> Result<Outcome, RowFailure> {
-    let (input, actions) = dossier_row(fields).map_err(RowFailure::Row)?;
     let existing = list_dossiers(
         conn,
         &DossierFilter {
@@ -366,8 +358,14 @@ fn import_one(
     // Each row in its own transaction (a savepoint within an atomic import): a row that fails
     // half-way leaves nothing behind.
     write_transaction(conn, |conn| match kind {
-        ImportKind::Procedures => import_procedure(conn, cx, &record.fields),
-        ImportKind::Dossiers => import_dossier(conn, cx, &record.fields),
+        ImportKind::Procedures => {
+            let (code, draft) = procedure_row(&record.fields).map_err(RowFailure::Row)?;
+            import_procedure(conn, cx, code, draft)
+        }
+        ImportKind::Dossiers => {
+            let (input, actions) = dossier_row(&record.fields).map_err(RowFailure::Row)?;
+            import_dossier(conn, cx, input, actions)
+        }
     })
 }
 

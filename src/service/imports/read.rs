@@ -88,10 +88,9 @@ fn read_csv(kind: ImportKind, text: &str) -> Result<Vec<Result<Record, RowReport
             known.join(", ")
         )));
     }
-    let missing: Vec<&&str> = kind
+    let missing: Vec<&str> = kind
         .required()
-        .iter()
-        .filter(|r| !headers.iter().any(|h| h == **r))
+        .filter(|r| !headers.iter().any(|h| h == r))
         .collect();
     if !missing.is_empty() {
         return Err(file_error(format!(
