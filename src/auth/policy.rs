@@ -49,6 +49,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::dossier::HistoryAction;
+
 /// What a principal is allowed to be. Stored in user and client rows and carried in tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -170,79 +172,6 @@ pub struct Principal {
     pub kind: PrincipalKind,
 }
 
-/// The state-changing actions of `POST /dossiers/{code}/actions`, named as on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DossierActionKind {
-    /// Begin processing (thụ lý).
-    Start,
-    /// Hand over to the next step or another unit (chuyển xử lý).
-    Forward,
-    /// Ask the applicant for missing documents (yêu cầu bổ sung).
-    RequestSupplement,
-    /// The requested documents arrived (nhận bổ sung).
-    SupplementReceived,
-    /// Decide: approved or refused (giải quyết).
-    Resolve,
-    /// Hand the result back to the applicant (trả kết quả).
-    Return,
-    /// The applicant withdraws (rút hồ sơ).
-    Withdraw,
-    /// Apologise for lateness and set a new due date (xin lỗi, hẹn lại).
-    Apologize,
-}
-
-impl DossierActionKind {
-    pub const fn all() -> [DossierActionKind; 8] {
-        [
-            DossierActionKind::Start,
-            DossierActionKind::Forward,
-            DossierActionKind::RequestSupplement,
-            DossierActionKind::SupplementReceived,
-            DossierActionKind::Resolve,
-            DossierActionKind::Return,
-            DossierActionKind::Withdraw,
-            DossierActionKind::Apologize,
-        ]
-    }
-
-    /// The wire name (`snake_case`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            DossierActionKind::Start => "start",
-            DossierActionKind::Forward => "forward",
-            DossierActionKind::RequestSupplement => "request_supplement",
-            DossierActionKind::SupplementReceived => "supplement_received",
-            DossierActionKind::Resolve => "resolve",
-            DossierActionKind::Return => "return",
-            DossierActionKind::Withdraw => "withdraw",
-            DossierActionKind::Apologize => "apologize",
-        }
-    }
-}
-
-impl fmt::Display for DossierActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A dossier action name that is not one of [`DossierActionKind::all`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown dossier action `{0}`")]
-pub struct UnknownDossierAction(pub String);
-
-impl FromStr for DossierActionKind {
-    type Err = UnknownDossierAction;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        DossierActionKind::all()
-            .into_iter()
-            .find(|kind| kind.as_str() == s)
-            .ok_or_else(|| UnknownDossierAction(s.to_owned()))
-    }
-}
-
 /// Something a principal may try to do. Endpoints map onto these (see the API docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -258,7 +187,9 @@ pub enum Action {
     ReceiveDossier,
     /// Read one dossier, its history and its deadline explanation.
     ReadDossier,
-    DossierAction(DossierActionKind),
+    /// A command on a received dossier (`POST /dossiers/{code}/actions`), named by the control-slip
+    /// entry it writes. `Receive` is decided as [`Action::ReceiveDossier`].
+    DossierAction(HistoryAction),
     ReadStatistics,
     ReadAuditLog,
     /// Webhook subscriptions and deliveries; a portal client sees only its own ([`webhook_filter`]).
@@ -279,7 +210,12 @@ impl Action {
             Action::ReceiveDossier,
             Action::ReadDossier,
         ];
-        all.extend(DossierActionKind::all().map(Action::DossierAction));
+        all.extend(
+            HistoryAction::ALL
+                .into_iter()
+                .filter(|action| *action != HistoryAction::Receive)
+                .map(Action::DossierAction),
+        );
         all.extend([
             Action::ReadStatistics,
             Action::ReadAuditLog,
@@ -316,18 +252,19 @@ impl Action {
             Action::ReadDossiers => "list dossiers",
             Action::ReceiveDossier => "receive dossiers",
             Action::ReadDossier => "read this dossier",
-            Action::DossierAction(DossierActionKind::Start) => "start processing dossiers",
-            Action::DossierAction(DossierActionKind::Forward) => "forward dossiers",
-            Action::DossierAction(DossierActionKind::RequestSupplement) => {
+            Action::DossierAction(HistoryAction::Receive) => "receive dossiers",
+            Action::DossierAction(HistoryAction::Start) => "start processing dossiers",
+            Action::DossierAction(HistoryAction::Forward) => "forward dossiers",
+            Action::DossierAction(HistoryAction::RequestSupplement) => {
                 "request supplements for dossiers"
             }
-            Action::DossierAction(DossierActionKind::SupplementReceived) => {
+            Action::DossierAction(HistoryAction::SupplementReceived) => {
                 "record received supplements"
             }
-            Action::DossierAction(DossierActionKind::Resolve) => "resolve dossiers",
-            Action::DossierAction(DossierActionKind::Return) => "return dossier results",
-            Action::DossierAction(DossierActionKind::Withdraw) => "withdraw dossiers",
-            Action::DossierAction(DossierActionKind::Apologize) => "issue apology letters",
+            Action::DossierAction(HistoryAction::Resolve) => "resolve dossiers",
+            Action::DossierAction(HistoryAction::Return) => "return dossier results",
+            Action::DossierAction(HistoryAction::Withdraw) => "withdraw dossiers",
+            Action::DossierAction(HistoryAction::Apologize) => "issue apology letters",
             Action::ReadStatistics => "read statistics",
             Action::ReadAuditLog => "read the audit log",
             Action::ManageWebhooks => "manage webhooks",
@@ -409,8 +346,8 @@ enum Grant {
 /// The rules table, one row per action with one cell per role in [`Role::all`] order.
 /// Keep it identical to the table in the module documentation (a test compares them).
 const fn grants(action: Action) -> [Grant; 6] {
-    use DossierActionKind as K;
     use Grant::{Always as Y, Never as N, OwnClient as C, OwnUnit as U};
+    use HistoryAction as K;
     match action {
         // Columns: admin, reception, specialist, leader, auditor, portal.
         Action::ReadCatalogue => [Y, Y, Y, Y, Y, N],
@@ -421,6 +358,7 @@ const fn grants(action: Action) -> [Grant; 6] {
         Action::ReadDossiers => [Y, Y, U, U, Y, C],
         Action::ReceiveDossier => [Y, Y, N, N, N, Y],
         Action::ReadDossier => [Y, Y, U, U, Y, C],
+        Action::DossierAction(K::Receive) => grants(Action::ReceiveDossier),
         Action::DossierAction(K::Start) => [Y, Y, U, U, N, N],
         Action::DossierAction(K::Forward) => [Y, N, U, U, N, N],
         Action::DossierAction(K::RequestSupplement) => [Y, Y, U, U, N, N],
@@ -800,7 +738,7 @@ mod tests {
     fn denial_reasons_name_the_role_and_the_action() {
         let denied = authorize(
             &principal(Role::Auditor),
-            &Action::DossierAction(DossierActionKind::Resolve),
+            &Action::DossierAction(HistoryAction::Resolve),
             None,
         )
         .expect_err("auditors change nothing");
@@ -812,7 +750,7 @@ mod tests {
         let other_unit = scope_for(Situation::OtherUnit, &principal(Role::Specialist));
         let denied = authorize(
             &principal(Role::Specialist),
-            &Action::DossierAction(DossierActionKind::Forward),
+            &Action::DossierAction(HistoryAction::Forward),
             other_unit.as_ref(),
         )
         .expect_err("other unit");
@@ -844,17 +782,18 @@ mod tests {
     }
 
     #[test]
-    fn dossier_action_kinds_use_the_api_names() {
-        for kind in DossierActionKind::all() {
-            let json = serde_json::to_string(&kind).expect("serializes");
-            assert_eq!(json, format!("\"{kind}\""));
-            assert_eq!(kind.as_str().parse::<DossierActionKind>(), Ok(kind));
+    fn dossier_actions_are_named_as_on_the_wire_and_receipt_is_decided_as_receiving() {
+        for action in HistoryAction::ALL {
+            assert_eq!(Action::DossierAction(action).name(), action.as_str());
         }
-        assert_eq!(
-            serde_json::to_string(&DossierActionKind::SupplementReceived).expect("serializes"),
-            "\"supplement_received\""
-        );
-        assert!("approve".parse::<DossierActionKind>().is_err());
+        for role in Role::all() {
+            assert_eq!(
+                grant(role, Action::DossierAction(HistoryAction::Receive)),
+                grant(role, Action::ReceiveDossier),
+                "{role}"
+            );
+        }
+        assert!(!Action::all().contains(&Action::DossierAction(HistoryAction::Receive)));
         assert_eq!(
             serde_json::to_string(&PrincipalKind::Client).expect("serializes"),
             "\"client\""

@@ -184,7 +184,7 @@ pub struct ClientDto {
 
 #[utoipa::path(
     post, path = "/api/v1/clients", tag = "auth", request_body = CreateClient, security(("bearer" = [])),
-    responses((status = 201, body = ClientDto), (status = 403, body = Problem, content_type = "application/problem+json"))
+    responses((status = 201, body = ClientDto))
 )]
 /// Registers a machine client. Unlike other creations it takes no `Idempotency-Key`: its response
 /// carries the secret, which is stored only hashed and so cannot be answered twice.
@@ -327,7 +327,6 @@ pub struct UsernamePath {
     responses(
         (status = 201, body = UserDto, headers(("Location" = String))),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_user(
@@ -375,7 +374,7 @@ pub async fn list_users(
 
 #[utoipa::path(
     get, path = "/api/v1/users/{username}", tag = "auth", params(UsernamePath), security(("bearer" = [])),
-    responses((status = 200, body = UserDto), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = UserDto))
 )]
 pub async fn get_user(
     state: web::Data<AppState>,
@@ -392,9 +391,7 @@ pub async fn get_user(
     security(("bearer" = [])),
     responses(
         (status = 200, body = UserDto),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "it would leave no active administrator"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn patch_user(

@@ -94,7 +94,6 @@ pub struct CalendarDays {
     get, path = "/api/v1/calendar/days", tag = "calendar", security(("bearer" = [])), params(DaysQuery),
     responses(
         (status = 200, body = CalendarDays),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_days(
@@ -172,7 +171,6 @@ pub struct DatePath {
     request_body = PutDayRequest,
     responses(
         (status = 200, body = CalendarDay, description = "the date as the calendar now sees it"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn put_day(
@@ -340,7 +338,6 @@ pub async fn get_office_hours(
     request_body = OfficeHoursDto,
     responses(
         (status = 200, body = OfficeHoursDto),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn put_office_hours(
@@ -419,8 +416,6 @@ pub struct DeadlinePreview {
     get, path = "/api/v1/calendar/deadline", tag = "calendar", security(("bearer" = [])), params(DeadlineQuery),
     responses(
         (status = 200, body = DeadlinePreview),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn deadline_preview(

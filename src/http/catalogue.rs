@@ -153,7 +153,6 @@ fn tagged<T: Serialize>(etag: &EntityTag, body: &T) -> HttpResponse {
     responses(
         (status = 201, body = UnitDto, headers(("Location" = String))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "the code exists"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_unit(
@@ -211,7 +210,6 @@ pub async fn list_units(
     responses(
         (status = 200, body = UnitDto, headers(("ETag" = String, description = "changes with every change of the unit"))),
         (status = 304, description = "If-None-Match names the current ETag; no body", headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_unit(
@@ -234,9 +232,7 @@ pub async fn get_unit(
     responses(
         (status = 200, body = UnitDto, headers(("ETag" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "If-Match is not an entity tag"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json", description = "the unit changed since that ETag"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn patch_unit(
@@ -479,9 +475,7 @@ pub async fn create_procedure(
     responses(
         (status = 200, body = ProcedureDto, description = "the new version", headers(("ETag" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "If-Match is not a version's entity tag"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json", description = "a newer version exists than the one If-Match names"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn put_procedure(
@@ -534,7 +528,6 @@ pub async fn put_procedure(
     responses(
         (status = 200, body = ProcedureDto, description = "the latest version", headers(("ETag" = String, description = "the latest version, e.g. \"3\""))),
         (status = 304, description = "If-None-Match names the current ETag; no body", headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_procedure(
@@ -554,7 +547,7 @@ pub struct ProcedureVersions {
 
 #[utoipa::path(
     get, path = "/api/v1/procedures/{code}/versions", tag = "catalogue", params(CodePath), security(("bearer" = [])),
-    responses((status = 200, body = ProcedureVersions, description = "every version, oldest first"), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = ProcedureVersions, description = "every version, oldest first"))
 )]
 pub async fn procedure_versions(
     state: web::Data<AppState>,

@@ -151,9 +151,6 @@ fn format_of(req: &HttpRequest) -> Result<ImportFormat, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ImportReportDto),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "the file cannot be read (encoding, header row)"),
     )
 )]

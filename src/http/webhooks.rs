@@ -124,9 +124,7 @@ fn webhook_dto(record: WebhookRecord, with_secret: bool) -> WebhookDto {
     params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")),
     responses(
         (status = 201, body = WebhookDto, headers(("Location" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "too many subscriptions"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(
@@ -154,7 +152,7 @@ pub async fn create(
 /// The caller's subscriptions (an administrator sees all).
 #[utoipa::path(
     get, path = "/api/v1/webhooks", operation_id = "list_webhooks", tag = "webhooks", params(PageQuery), security(("bearer" = [])),
-    responses((status = 200, body = Page<WebhookDto>), (status = 403, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = Page<WebhookDto>))
 )]
 pub async fn list(
     state: web::Data<AppState>,
@@ -180,7 +178,7 @@ pub struct WebhookPath {
 
 #[utoipa::path(
     get, path = "/api/v1/webhooks/{id}", operation_id = "get_webhook", tag = "webhooks", params(WebhookPath), security(("bearer" = [])),
-    responses((status = 200, body = WebhookDto), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = WebhookDto))
 )]
 pub async fn get(
     state: web::Data<AppState>,
@@ -199,7 +197,7 @@ pub async fn get(
 /// Deletes a subscription with its delivery log; pending deliveries are dropped.
 #[utoipa::path(
     delete, path = "/api/v1/webhooks/{id}", operation_id = "delete_webhook", tag = "webhooks", params(WebhookPath), security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 204))
 )]
 pub async fn delete(
     state: web::Data<AppState>,
@@ -326,7 +324,7 @@ pub struct DeliveryQuery {
 #[utoipa::path(
     get, path = "/api/v1/webhooks/{id}/deliveries", operation_id = "list_webhook_deliveries", tag = "webhooks", params(WebhookPath, DeliveryQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<DeliveryDto>), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = Page<DeliveryDto>))
 )]
 pub async fn deliveries(
     state: web::Data<AppState>,
@@ -385,7 +383,6 @@ pub struct DeliveryPath {
     params(DeliveryPath), security(("bearer" = [])),
     responses(
         (status = 202, body = DeliveryDto),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "the delivery is still pending"),
     )
 )]

@@ -7,10 +7,7 @@ use super::{
     webhooks::{self, EventType},
 };
 use crate::{
-    auth::policy::{
-        Action, DossierActionKind, DossierListScope, DossierScope, Principal, authorize,
-        list_filter,
-    },
+    auth::policy::{Action, DossierListScope, DossierScope, Principal, authorize, list_filter},
     domain::{
         Instant,
         applicant::{Applicant, ApplicantDraft},
@@ -377,14 +374,6 @@ pub fn deadline(
     })
 }
 
-/// The permission a command needs: the action of the same wire name.
-fn action_kind(command: &Command) -> Result<DossierActionKind, ServiceError> {
-    command
-        .name()
-        .parse()
-        .map_err(|e| StoreError::Corrupt(format!("no permission for an action: {e}")).into())
-}
-
 /// An action request beyond the command itself.
 #[derive(Debug, Clone)]
 pub struct ActionInput {
@@ -446,7 +435,7 @@ pub fn act(
         authorize(who, &Action::ReadDossier, Some(&scope_of(&dossier)))?;
         authorize(
             who,
-            &Action::DossierAction(action_kind(&input.command)?),
+            &Action::DossierAction(input.command.action()),
             Some(&scope_of(&dossier)),
         )?;
         if !input.expected_version.admits(dossier.version) {

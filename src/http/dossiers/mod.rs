@@ -61,7 +61,6 @@ fn received_reply(received: Received) -> (String, ReceivedDossier) {
     responses(
         (status = 201, body = ReceivedDossier, headers(("Location" = String), ("ETag" = String))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "external_ref exists"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn receive(
@@ -108,8 +107,6 @@ pub struct DossierPath {
     responses(
         (status = 200, body = DossierDto, headers(("ETag" = String))),
         (status = 304, description = "If-None-Match names the current ETag; no body", headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_dossier(
@@ -142,12 +139,9 @@ fn expected_version(req: &HttpRequest) -> Result<(IfMatch, VersionPrecondition),
     request_body = ActionRequest, security(("bearer" = [])),
     responses(
         (status = 200, body = DossierDto, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "the action is not allowed in the dossier's status"),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "If-Match is not a version's entity tag"),
         (status = 412, body = Problem, content_type = "application/problem+json", description = "the dossier is at none of the versions If-Match names (weak tags never match)"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 428, body = Problem, content_type = "application/problem+json", description = "If-Match missing"),
     )
 )]
@@ -188,7 +182,7 @@ pub async fn act(
 /// The control slip (phiếu kiểm soát quá trình giải quyết hồ sơ).
 #[utoipa::path(
     get, path = "/api/v1/dossiers/{code}/history", tag = "dossiers", params(DossierPath), security(("bearer" = [])),
-    responses((status = 200, body = History), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = History))
 )]
 pub async fn history(
     state: web::Data<AppState>,
@@ -225,7 +219,7 @@ pub async fn history(
 
 #[utoipa::path(
     get, path = "/api/v1/dossiers/{code}/deadline", tag = "dossiers", params(DossierPath), security(("bearer" = [])),
-    responses((status = 200, body = DeadlineExplanation), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = DeadlineExplanation))
 )]
 pub async fn deadline(
     state: web::Data<AppState>,
@@ -271,7 +265,6 @@ pub async fn deadline(
     get, path = "/api/v1/public/dossiers/{code}", tag = "public", params(DossierPath, LookupQuery),
     responses(
         (status = 200, body = PublicDossier),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64))),
     )
 )]

@@ -12,7 +12,7 @@ use crate::{
     domain::{Instant, limits::SEARCH_MAX_CHARS},
     http::{
         auth::Caller,
-        error::{ApiError, Problem},
+        error::ApiError,
         pagination::{Page, PageQuery, encode_cursor},
         state::AppState,
         time::deserialize_opt_instant,
@@ -160,7 +160,7 @@ pub struct DossierPage {
 /// than it has ended.
 #[utoipa::path(
     get, path = "/api/v1/dossiers", operation_id = "list_dossiers", tag = "dossiers", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = DossierPage), (status = 400, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = DossierPage))
 )]
 pub async fn list(
     state: web::Data<AppState>,

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::Caller,
     dossiers::{DossierDto, dossier_dto},
-    error::{ApiError, Problem},
+    error::ApiError,
     pagination::{Page, PageQuery, encode_cursor, id_cursor},
     state::AppState,
     time::{local, local_opt},
@@ -319,9 +319,6 @@ pub fn summary_dto(s: &Summary) -> SummaryDto {
             (String = "text/csv"),
             (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn summary(
@@ -445,7 +442,6 @@ pub struct LateDossierDto {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Page<LateDossierDto>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn late(
@@ -545,8 +541,6 @@ pub struct DueSoonDto {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Page<DueSoonDto>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn due_soon(
