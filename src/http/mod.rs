@@ -25,6 +25,7 @@ pub mod state;
 pub mod stats;
 pub mod time;
 pub mod webhooks;
+pub mod wire_schema;
 
 use actix_web::{
     HttpResponse,

@@ -226,26 +226,6 @@ pub struct AttemptDto {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    /// Waiting for its next attempt (or for an earlier event of the same dossier).
-    Pending,
-    Delivered,
-    /// Every allowed attempt failed; redeliver it by hand once the receiver is fixed.
-    Failed,
-}
-
-impl From<DeliveryStatus> for webhook::DeliveryStatus {
-    fn from(status: DeliveryStatus) -> Self {
-        match status {
-            DeliveryStatus::Pending => Self::Pending,
-            DeliveryStatus::Delivered => Self::Delivered,
-            DeliveryStatus::Failed => Self::Failed,
-        }
-    }
-}
-
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DeliveryDto {
     pub id: i64,
@@ -310,8 +290,8 @@ fn delivery_dto(view: DeliveryView, attempts: &[AttemptRecord]) -> DeliveryDto {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
-    #[param(inline)]
-    pub status: Option<DeliveryStatus>,
+    #[param(schema_with = super::wire_schema::delivery_status)]
+    pub status: Option<webhook::DeliveryStatus>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
@@ -351,7 +331,7 @@ pub async fn deliveries(
                 })?,
         ),
     };
-    let status = q.status.map(webhook::DeliveryStatus::from);
+    let status = q.status;
     let log = state
         .db_as(caller, move |conn, caller| {
             service::deliveries(conn, &caller.principal, id, status, before, limit + 1)

@@ -359,53 +359,11 @@ pub struct DeadlineExplanation {
     pub computation: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeDto {
-    Early,
-    OnTime,
-    Late,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum StatusDto {
-    Received,
-    Processing,
-    AwaitingSupplement,
-    Resolved,
-    Returned,
-    Withdrawn,
-}
-
 impl From<ResultDto> for Resolution {
     fn from(r: ResultDto) -> Self {
         match r {
             ResultDto::Approved => Resolution::Approved,
             ResultDto::Refused => Resolution::Refused,
-        }
-    }
-}
-
-impl From<OutcomeDto> for Outcome {
-    fn from(o: OutcomeDto) -> Self {
-        match o {
-            OutcomeDto::Early => Outcome::Early,
-            OutcomeDto::OnTime => Outcome::OnTime,
-            OutcomeDto::Late => Outcome::Late,
-        }
-    }
-}
-
-impl From<StatusDto> for Status {
-    fn from(s: StatusDto) -> Self {
-        match s {
-            StatusDto::Received => Status::Received,
-            StatusDto::Processing => Status::Processing,
-            StatusDto::AwaitingSupplement => Status::AwaitingSupplement,
-            StatusDto::Resolved => Status::Resolved,
-            StatusDto::Returned => Status::Returned,
-            StatusDto::Withdrawn => Status::Withdrawn,
         }
     }
 }

@@ -5,11 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::dto::{
-    ChannelDto, DossierDto, OpenStateDto, OutcomeDto, ResultDto, StatusDto, dossier_dto,
-};
+use super::dto::{ChannelDto, DossierDto, OpenStateDto, ResultDto, dossier_dto};
 use crate::{
-    domain::{Instant, limits::SEARCH_MAX_CHARS},
+    domain::{Instant, classification::Outcome, dossier::Status, limits::SEARCH_MAX_CHARS},
+    http::wire_schema,
     http::{
         auth::Caller,
         error::ApiError,
@@ -27,8 +26,8 @@ use crate::{
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    #[param(inline)]
-    pub status: Option<StatusDto>,
+    #[param(schema_with = wire_schema::status)]
+    pub status: Option<Status>,
     pub procedure_code: Option<String>,
     /// The procedure's lead unit.
     pub unit_code: Option<String>,
@@ -36,8 +35,8 @@ pub struct ListQuery {
     pub current_unit_code: Option<String>,
     #[param(inline)]
     pub channel: Option<ChannelDto>,
-    #[param(inline)]
-    pub outcome: Option<OutcomeDto>,
+    #[param(schema_with = wire_schema::outcome)]
+    pub outcome: Option<Outcome>,
     /// `true`: open (received or processing) and past due now. Dossiers awaiting a supplement are
     /// not counted as overdue.
     pub overdue: Option<bool>,
@@ -189,12 +188,12 @@ pub async fn list(
     let stats = stats_filter(&q)?;
     let instant = |t: Option<DateTime<Utc>>| t.map(Instant::from);
     let mut filter = DossierFilter {
-        status: q.status.map(Into::into),
+        status: q.status,
         procedure_code: q.procedure_code,
         unit_code: q.unit_code,
         current_unit_code: q.current_unit_code,
         channel: q.channel.map(Into::into),
-        outcome: q.outcome.map(Into::into),
+        outcome: q.outcome,
         overdue_at: q.overdue.filter(|o| *o).map(|_| now.into()),
         received_from: instant(q.received_from),
         received_to: instant(q.received_to),
