@@ -391,7 +391,7 @@ pub async fn get_user(
     security(("bearer" = [])),
     responses(
         (status = 200, body = UserDto),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "it would leave no active administrator"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "it would leave no active administrator, or it changes the caller's own role, unit or active state"),
     )
 )]
 pub async fn patch_user(

@@ -359,6 +359,19 @@ pub fn update_user(
                 format!("no unit `{code}`"),
             ));
         }
+        // Changing one's own role, unit or state would end one's own session at the next request
+        // (the token no longer matches the account) or lock oneself out: another administrator
+        // does it.
+        let own_account = who.kind == PrincipalKind::User && before.username == who.subject;
+        let changes_standing = role != before.role
+            || unit != before.unit_code
+            || update.active.is_some_and(|active| active != before.active);
+        if own_account && changes_standing {
+            return Err(ServiceError::Conflict(
+                "an account cannot change its own role, unit or active state; another administrator must"
+                    .to_owned(),
+            ));
+        }
         let demotes_admin = before.role == Role::Admin
             && before.active
             && (role != Role::Admin || update.active == Some(false));

@@ -17,6 +17,53 @@ async fn app_with_admin(backend: Backend) -> crate::helpers::TestApp {
 }
 
 backend_tests! {
+    /// An administrator may change their own password but not their own role, unit or state,
+    /// which would end their session or lock them out; another administrator may.
+    async fn an_administrator_cannot_change_their_own_standing(backend: Backend) {
+        let app = app_with_admin(backend).await;
+        let login = |username: &'static str, password: &'static str| {
+            let request = app
+                .anonymous
+                .post(app.url("/api/v1/auth/token"))
+                .json(&json!({"username": username, "password": password}));
+            async move {
+                let body: Value = request.send().await.unwrap().json().await.unwrap();
+                body["access_token"].as_str().expect("a token").to_owned()
+            }
+        };
+        let patch = |token: String, username: &'static str, body: Value| {
+            let request = app
+                .anonymous
+                .patch(app.url(&format!("/api/v1/users/{username}")))
+                .bearer_auth(token)
+                .json(&body);
+            async move { request.send().await.unwrap() }
+        };
+        let admin = login("admin", ADMIN_PASSWORD).await;
+        let created = app
+            .anonymous
+            .post(app.url("/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(&json!({"username": "quan.tri", "password": ADMIN_PASSWORD, "role": "admin"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+
+        for change in [json!({"role": "auditor"}), json!({"active": false})] {
+            let refused = expect_problem(patch(admin.clone(), "admin", change.clone()).await, 409).await;
+            assert!(refused["detail"].as_str().unwrap().contains("its own role"), "{change}: {refused}");
+        }
+        // Nothing changed: the token still works, and an unchanged role is no change.
+        assert_eq!(patch(admin.clone(), "admin", json!({"role": "admin", "active": true})).await.status(), 200);
+        let password = json!({"password": "another long enough passphrase"});
+        assert_eq!(patch(admin.clone(), "admin", password).await.status(), 200);
+
+        let other = login("quan.tri", ADMIN_PASSWORD).await;
+        assert_eq!(patch(other, "admin", json!({"role": "auditor"})).await.status(), 200);
+        expect_problem(patch(admin, "quan.tri", json!({"role": "auditor"})).await, 401).await;
+    }
+
     async fn password_and_client_credentials_grants(backend: Backend) {
         let app = app_with_admin(backend).await;
         let login = app
