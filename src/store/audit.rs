@@ -97,14 +97,10 @@ pub fn list(
         .select(AuditEntry::as_select())
         .filter(audit_log::id.gt(after_id))
         .into_boxed();
-    if let Some(v) = &filter.entity_type {
-        query = query.filter(audit_log::entity_type.eq(v.clone()));
-    }
-    if let Some(v) = &filter.entity_id {
-        query = query.filter(audit_log::entity_id.eq(v.clone()));
-    }
-    if let Some(v) = &filter.actor {
-        query = query.filter(audit_log::actor.eq(v.clone()));
-    }
+    filter_when!(query, &filter.entity_type, |v| audit_log::entity_type
+        .eq(v.clone()));
+    filter_when!(query, &filter.entity_id, |v| audit_log::entity_id
+        .eq(v.clone()));
+    filter_when!(query, &filter.actor, |v| audit_log::actor.eq(v.clone()));
     Ok(query.order(audit_log::id).limit(limit).load(conn)?)
 }

@@ -486,17 +486,6 @@ pub enum ListCursor {
     AfterId(i64),
 }
 
-/// `query = query.filter(condition)` when `option` holds a value, bound to the closure's name: the
-/// shape of nearly every optional filter below.
-macro_rules! filter_when {
-    ($query:ident, $option:expr, |$value:ident| $condition:expr) => {
-        if let Some($value) = $option {
-            $query = $query.filter($condition);
-        }
-    };
-}
-pub(crate) use filter_when;
-
 /// The statistics report's filters (see `StatsFilter`), applied by [`apply_dossier_filter!`] so that
 /// the plain list and the change feed filter alike.
 macro_rules! apply_stats_filter {
@@ -507,12 +496,10 @@ macro_rules! apply_stats_filter {
         };
         let f: &$crate::store::dossiers::StatsFilter = $filter;
         let mut query = $query;
-        $crate::store::dossiers::filter_when!(query, &f.field, |v| dossiers::field.eq(v.clone()));
-        $crate::store::dossiers::filter_when!(query, f.result, |v| dossiers::result.eq(v));
-        $crate::store::dossiers::filter_when!(query, f.withdrawn_from, |v| dossiers::withdrawn_at
-            .ge(v));
-        $crate::store::dossiers::filter_when!(query, f.withdrawn_to, |v| dossiers::withdrawn_at
-            .le(v));
+        $crate::store::filter_when!(query, &f.field, |v| dossiers::field.eq(v.clone()));
+        $crate::store::filter_when!(query, f.result, |v| dossiers::result.eq(v));
+        $crate::store::filter_when!(query, f.withdrawn_from, |v| dossiers::withdrawn_at.ge(v));
+        $crate::store::filter_when!(query, f.withdrawn_to, |v| dossiers::withdrawn_at.le(v));
         if let Some(t) = f.open_at {
             query = query
                 .filter(dossiers::received_at.lt(t))
@@ -563,41 +550,38 @@ macro_rules! apply_dossier_filter {
         if filter.none {
             query = query.filter(dossiers::id.lt(0));
         }
-        $crate::store::dossiers::filter_when!(query, filter.status, |status| dossiers::status
-            .eq(status));
-        $crate::store::dossiers::filter_when!(query, &filter.procedure_code, |v| {
+        $crate::store::filter_when!(query, filter.status, |status| dossiers::status.eq(status));
+        $crate::store::filter_when!(query, &filter.procedure_code, |v| {
             dossiers::procedure_code.eq(v.clone())
         });
-        $crate::store::dossiers::filter_when!(query, &filter.unit_code, |v| dossiers::unit_code
+        $crate::store::filter_when!(query, &filter.unit_code, |v| dossiers::unit_code
             .eq(v.clone()));
-        $crate::store::dossiers::filter_when!(query, &filter.current_unit_code, |v| {
+        $crate::store::filter_when!(query, &filter.current_unit_code, |v| {
             dossiers::current_unit_code.eq(v.clone())
         });
-        $crate::store::dossiers::filter_when!(query, filter.channel, |v| dossiers::channel.eq(v));
-        $crate::store::dossiers::filter_when!(query, filter.outcome, |v| dossiers::outcome.eq(v));
+        $crate::store::filter_when!(query, filter.channel, |v| dossiers::channel.eq(v));
+        $crate::store::filter_when!(query, filter.outcome, |v| dossiers::outcome.eq(v));
         if let Some(now) = filter.overdue_at {
             query = query
                 .filter(dossiers::status.eq_any(Status::CLOCK_RUNNING))
                 .filter(dossiers::due_at.lt(now));
         }
-        $crate::store::dossiers::filter_when!(query, filter.received_from, |v| {
+        $crate::store::filter_when!(query, filter.received_from, |v| {
             dossiers::received_at.ge(v)
         });
-        $crate::store::dossiers::filter_when!(query, filter.received_to, |v| dossiers::received_at
-            .le(v));
-        $crate::store::dossiers::filter_when!(query, filter.resolved_from, |v| {
+        $crate::store::filter_when!(query, filter.received_to, |v| dossiers::received_at.le(v));
+        $crate::store::filter_when!(query, filter.resolved_from, |v| {
             dossiers::resolved_at.ge(v)
         });
-        $crate::store::dossiers::filter_when!(query, filter.resolved_to, |v| dossiers::resolved_at
-            .le(v));
-        $crate::store::dossiers::filter_when!(query, filter.due_before, |v| dossiers::due_at.lt(v));
-        $crate::store::dossiers::filter_when!(query, filter.updated_since, |v| {
+        $crate::store::filter_when!(query, filter.resolved_to, |v| dossiers::resolved_at.le(v));
+        $crate::store::filter_when!(query, filter.due_before, |v| dossiers::due_at.lt(v));
+        $crate::store::filter_when!(query, filter.updated_since, |v| {
             dossiers::updated_at.ge(v)
         });
-        $crate::store::dossiers::filter_when!(query, &filter.external_ref, |v| {
+        $crate::store::filter_when!(query, &filter.external_ref, |v| {
             dossiers::external_ref.eq(v.clone())
         });
-        $crate::store::dossiers::filter_when!(query, &filter.created_by_client, |v| {
+        $crate::store::filter_when!(query, &filter.created_by_client, |v| {
             dossiers::created_by_client.eq(v.clone())
         });
         if let Some(q) = &filter.q {

@@ -3,6 +3,17 @@
 //! One diesel code base serves both backends through [`DbConnection`], a `MultiConnection`.
 //! Per-backend arms appear only where the SQL really differs (locking, upserts).
 
+/// `query = query.filter(condition)` when `option` holds a value, bound to the closure's name: the
+/// shape of an optional filter on a boxed query.
+macro_rules! filter_when {
+    ($query:ident, $option:expr, |$value:ident| $condition:expr) => {
+        if let Some($value) = $option {
+            $query = $query.filter($condition);
+        }
+    };
+}
+pub(crate) use filter_when;
+
 pub mod accounts;
 pub mod audit;
 pub mod calendar;

@@ -590,12 +590,9 @@ pub fn late_dossiers(
         (false, true) => q.filter(overdue_cond),
         (false, false) => q.filter(dossiers::id.lt(0)),
     };
-    if let Some(u) = &f.unit_code {
-        q = q.filter(dossiers::unit_code.eq(u.clone()));
-    }
-    if let Some(p) = &f.procedure_code {
-        q = q.filter(dossiers::procedure_code.eq(p.clone()));
-    }
+    filter_when!(q, &f.unit_code, |u| dossiers::unit_code.eq(u.clone()));
+    filter_when!(q, &f.procedure_code, |p| dossiers::procedure_code
+        .eq(p.clone()));
     Ok(q.order(dossiers::id).limit(limit).load(conn)?)
 }
 
