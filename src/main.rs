@@ -216,6 +216,7 @@ fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<()> {
         role: motcua::auth::policy::Role::Admin,
         unit_code: None,
         kind: motcua::auth::policy::PrincipalKind::User,
+        scope: motcua::domain::agency::AgencyScope::Everything,
     };
     let audit = motcua::store::audit::AuditContext {
         actor: "import".to_owned(),

@@ -13,8 +13,8 @@ use utoipa::{
 };
 
 use crate::http::{
-    accounts, audit, calendar, catalogue, dossiers, error, imports, ops, pagination::Page, stats,
-    webhooks,
+    accounts, agencies, audit, calendar, catalogue, dossiers, error, imports, ops,
+    pagination::Page, stats, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -30,6 +30,7 @@ validation problems, `errors[]` naming each invalid field."
         ops::healthz, ops::readyz, ops::metrics,
         calendar::list_days, calendar::put_day, calendar::delete_day,
         calendar::get_office_hours, calendar::put_office_hours, calendar::deadline_preview,
+        agencies::create, agencies::list, agencies::get, agencies::patch,
         catalogue::create_unit, catalogue::list_units, catalogue::get_unit, catalogue::patch_unit,
         catalogue::create_procedure, catalogue::list_procedures, catalogue::get_procedure,
         catalogue::put_procedure, catalogue::procedure_versions,
@@ -41,10 +42,11 @@ validation problems, `errors[]` naming each invalid field."
         webhooks::redeliver, imports::import, stats::summary, stats::late, stats::due_soon,
     ),
     modifiers(&BearerAuth, &CommonResponses, &ResponseDescriptions, &NoControlCharacters),
-    components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<accounts::UserDto>, Page<accounts::ClientDto>, Page<webhooks::WebhookDto>, Page<webhooks::DeliveryDto>, Page<stats::LateDossierDto>, Page<stats::DueSoonDto>)),
+    components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<agencies::AgencyDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<accounts::UserDto>, Page<accounts::ClientDto>, Page<webhooks::WebhookDto>, Page<webhooks::DeliveryDto>, Page<stats::LateDossierDto>, Page<stats::DueSoonDto>)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "calendar", description = "Working days, public holidays, office hours and deadlines (UTC+7)"),
+        (name = "agencies", description = "The agencies of a province-wide deployment; every caller sees and acts only within their agency and those below it"),
         (name = "catalogue", description = "Units and the versioned procedure catalogue"),
         (name = "dossiers", description = "Receipt, actions, the control slip and deadlines of dossiers"),
         (name = "public", description = "The applicant's status lookup (no token)"),

@@ -169,6 +169,7 @@ fn run(n: i64) -> Figures {
         role: Role::Auditor,
         unit_code: None,
         kind: PrincipalKind::User,
+        scope: motcua::domain::agency::AgencyScope::Everything,
     };
     let query = SummaryQuery {
         from: NaiveDate::from_ymd_opt(2023, 1, 1).unwrap(),

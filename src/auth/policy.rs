@@ -43,13 +43,22 @@
 //! given that role is refused everything.
 //!
 //! The unit tests check this table, the code's table and a literal expectation against each other.
+//!
+//! # Agencies
+//!
+//! Every rule above applies only inside the principal's [`AgencyScope`]: the agency of their unit
+//! and the agencies below it (the whole deployment for an account without a unit). A dossier is in
+//! scope when one of the agencies it is shared with is (its owner, an agency a step was handed to,
+//! the agency whose counter received it); outside, it does not exist for the principal (404, see
+//! [`can_see`]). Lists are cut to the scope in SQL from [`Principal::scope`]; administrative
+//! changes are confined to it by [`administers`].
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::dossier::HistoryAction;
+use crate::domain::{agency::AgencyScope, dossier::HistoryAction};
 
 /// What a principal is allowed to be. Stored in user and client rows and carried in tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -170,6 +179,9 @@ pub struct Principal {
     /// The unit (đơn vị) the principal works in; required for specialists and leaders.
     pub unit_code: Option<String>,
     pub kind: PrincipalKind,
+    /// The agencies the principal works for. A token alone gives [`AgencyScope::Nothing`]: the scope
+    /// is resolved from the database with the account check, before any handler work.
+    pub scope: AgencyScope,
 }
 
 /// Something a principal may try to do. Endpoints map onto these (see the API docs).
@@ -292,6 +304,8 @@ pub struct DossierScope {
     pub current_unit_code: Option<String>,
     /// Client id of the machine client that submitted the dossier; `None` for counter dossiers.
     pub created_by_client: Option<String>,
+    /// The agencies the dossier is shared with (owner first).
+    pub agencies: Vec<String>,
 }
 
 /// The restriction the dossier list applies in SQL, derived from the same table as [`authorize`].
@@ -323,7 +337,7 @@ pub struct Denied {
 }
 
 impl Denied {
-    fn new(reason: impl Into<String>) -> Self {
+    pub fn new(reason: impl Into<String>) -> Self {
         Denied {
             reason: reason.into(),
         }
@@ -396,6 +410,11 @@ pub fn authorize(
         ));
     }
     let not_allowed = || Denied::new(format!("role `{role}` may not {}", action.description()));
+    if action.needs_dossier_scope() && scope.is_some_and(|s| !can_see(principal, s)) {
+        return Err(Denied::new(
+            "the dossier belongs to none of the agencies this account works for",
+        ));
+    }
     match grant(role, action) {
         Grant::Always => Ok(()),
         Grant::Never => Err(not_allowed()),
@@ -438,6 +457,22 @@ fn missing_scope(action: Action) -> Denied {
     Denied::new(format!(
         "cannot decide `{action}` without knowing which dossier it concerns"
     ))
+}
+
+/// Whether the dossier lies in the principal's agency scope at all. Outside it the dossier is
+/// answered as missing (404), so a stranger cannot tell it exists.
+pub fn can_see(principal: &Principal, dossier: &DossierScope) -> bool {
+    principal.scope.reaches_any(&dossier.agencies)
+}
+
+/// Whether the principal may administer what belongs to `agency` (`None`: something of the whole
+/// deployment, such as the calendar or an account without a unit). An administrator without a unit
+/// administers everything; one with a unit only inside their scope.
+pub fn administers(principal: &Principal, agency: Option<&str>) -> bool {
+    match agency {
+        Some(agency) => principal.scope.contains(agency),
+        None => principal.scope.is_everything(),
+    }
 }
 
 /// The rows of `GET /dossiers` this principal may see, by the `read_dossiers` row of the table.
@@ -534,13 +569,26 @@ mod tests {
             role,
             unit_code: Some(UNIT.to_owned()),
             kind,
+            scope: AgencyScope::below(&agencies(), AGENCY),
         }
+    }
+
+    const AGENCY: &str = "000.00.10.H22";
+    const SIBLING_AGENCY: &str = "000.00.11.H22";
+
+    fn agencies() -> crate::domain::agency::AgencyTree {
+        crate::domain::agency::AgencyTree::new([
+            ("H22".to_owned(), None),
+            (AGENCY.to_owned(), Some("H22".to_owned())),
+            (SIBLING_AGENCY.to_owned(), Some("H22".to_owned())),
+        ])
     }
 
     fn scope_for(situation: Situation, principal: &Principal) -> Option<DossierScope> {
         let scope = |unit: &str, creator: Option<&str>| DossierScope {
             current_unit_code: Some(unit.to_owned()),
             created_by_client: creator.map(str::to_owned),
+            agencies: vec![AGENCY.to_owned()],
         };
         match situation {
             Situation::NoScope => None,
@@ -656,8 +704,12 @@ mod tests {
             let in_some_unit = DossierScope {
                 current_unit_code: Some(UNIT.to_owned()),
                 created_by_client: None,
+                agencies: vec![AGENCY.to_owned()],
             };
-            let no_unit = DossierScope::default();
+            let no_unit = DossierScope {
+                agencies: vec![AGENCY.to_owned()],
+                ..DossierScope::default()
+            };
             for action in Action::all() {
                 if grant(role, action) != Grant::OwnUnit {
                     continue;
@@ -674,8 +726,62 @@ mod tests {
     }
 
     #[test]
+    fn a_sibling_agencys_dossier_is_out_of_reach_of_every_role() {
+        for role in Role::all() {
+            let who = principal(role);
+            for situation in SITUATIONS {
+                let Some(mut dossier) = scope_for(situation, &who) else {
+                    continue;
+                };
+                dossier.agencies = vec![SIBLING_AGENCY.to_owned()];
+                assert!(!can_see(&who, &dossier));
+                for action in Action::all()
+                    .into_iter()
+                    .filter(|a| a.needs_dossier_scope())
+                {
+                    assert!(
+                        authorize(&who, &action, Some(&dossier)).is_err(),
+                        "{role} {action}"
+                    );
+                }
+                // Handed over to this principal's agency (liên thông): in reach again.
+                dossier.agencies.push(AGENCY.to_owned());
+                assert!(can_see(&who, &dossier));
+            }
+        }
+        let province = Principal {
+            scope: AgencyScope::below(&agencies(), "H22"),
+            ..principal(Role::Auditor)
+        };
+        let sibling_dossier = DossierScope {
+            agencies: vec![SIBLING_AGENCY.to_owned()],
+            ..DossierScope::default()
+        };
+        assert!(can_see(&province, &sibling_dossier));
+        assert!(authorize(&province, &Action::ReadDossier, Some(&sibling_dossier)).is_ok());
+    }
+
+    #[test]
+    fn administrators_administer_inside_their_scope_and_the_deployment_only_without_a_unit() {
+        let scoped = principal(Role::Admin);
+        assert!(administers(&scoped, Some(AGENCY)));
+        assert!(!administers(&scoped, Some(SIBLING_AGENCY)));
+        assert!(!administers(&scoped, None));
+        let everywhere = Principal {
+            scope: AgencyScope::Everything,
+            unit_code: None,
+            ..scoped
+        };
+        assert!(administers(&everywhere, Some(SIBLING_AGENCY)));
+        assert!(administers(&everywhere, None));
+    }
+
+    #[test]
     fn dossier_held_by_no_unit_is_out_of_reach_of_unit_roles() {
-        let held_by_nobody = DossierScope::default();
+        let held_by_nobody = DossierScope {
+            agencies: vec![AGENCY.to_owned()],
+            ..DossierScope::default()
+        };
         for role in [Role::Specialist, Role::Leader] {
             assert!(
                 authorize(

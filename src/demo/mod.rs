@@ -108,6 +108,7 @@ fn principal() -> Principal {
         role: Role::Admin,
         unit_code: None,
         kind: PrincipalKind::User,
+        scope: crate::domain::agency::AgencyScope::Everything,
     }
 }
 

@@ -37,6 +37,7 @@ macro_rules! wire_names {
     };
 }
 
+pub mod agency;
 pub mod applicant;
 pub mod calendar;
 pub mod classification;

@@ -167,6 +167,10 @@ pub struct CreateClient {
     /// e.g. `Cổng dịch vụ công tỉnh`.
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
+    /// The agency the client works for, with the agencies below it. Default: the creating
+    /// administrator's own agency, or the whole deployment for an administrator without a unit.
+    #[schema(pattern = "^[A-Z0-9.]{1,20}$")]
+    pub agency_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -177,6 +181,8 @@ pub struct ClientDto {
     pub role: String,
     pub active: bool,
     pub created_at: DateTime<FixedOffset>,
+    /// The agency it works for; `null`: the whole deployment.
+    pub agency_code: Option<String>,
     /// Only in the creation response: store it now, it is never shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -193,10 +199,16 @@ pub async fn create_client(
     caller: Caller,
     body: ApiJson<CreateClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = body.0.name;
+    let CreateClient { name, agency_code } = body.0;
     let (client, secret) = state
         .db_as(caller, move |conn, caller| {
-            service::create_client(conn, &caller.principal, &caller.audit, &name)
+            service::create_client(
+                conn,
+                &caller.principal,
+                &caller.audit,
+                &name,
+                agency_code.as_deref(),
+            )
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -210,6 +222,7 @@ pub async fn create_client(
             role: "portal".to_owned(),
             active: client.active,
             created_at: local(client.created_at),
+            agency_code: client.agency_code,
             client_secret: Some(secret),
         }))
 }
@@ -235,6 +248,7 @@ pub async fn list_clients(
             role: "portal".to_owned(),
             active: c.active,
             created_at: local(c.created_at),
+            agency_code: c.agency_code,
             client_secret: None,
         },
     )

@@ -34,6 +34,9 @@ pub struct AuditEntryDto {
     /// From the request's `X-Audit-Reason` header.
     pub reason: Option<String>,
     pub request_id: Option<String>,
+    /// The agency the entity belongs to; `null` for the whole deployment (the calendar, accounts
+    /// without a unit). A caller confined to agencies sees only their agencies' entries.
+    pub agency_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -66,12 +69,19 @@ pub async fn list(
         entity_type: q.entity_type,
         entity_id: q.entity_id,
         actor: q.actor,
+        agencies: None,
     };
     pagination::by_id(
         &state,
         caller,
         &PageQuery::new(q.limit, q.cursor),
-        move |conn, _, after, limit| Ok(audit::list(conn, &filter, after, limit)?),
+        move |conn, caller, after, limit| {
+            let filter = AuditFilter {
+                agencies: caller.scope.codes(),
+                ..filter.clone()
+            };
+            Ok(audit::list(conn, &filter, after, limit)?)
+        },
         |e| e.id,
         |stored| {
             let e = stored.entry;
@@ -87,6 +97,7 @@ pub async fn list(
                 changes: serde_json::from_str(&e.changes).unwrap_or(serde_json::Value::Null),
                 reason: e.reason,
                 request_id: e.request_id,
+                agency_code: e.agency_code,
             }
         },
     )

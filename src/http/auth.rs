@@ -6,6 +6,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::heade
 use super::{error::ApiError, middleware::RequestId, state::AppState};
 use crate::{
     auth::policy::{Principal, PrincipalKind},
+    domain::agency::AgencyScope,
+    service,
     store::{DbConnection, accounts, audit::AuditContext},
 };
 
@@ -72,25 +74,35 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
 /// unit: permissions come from the token's claims, so a demoted administrator or a leader moved to
 /// another unit must not keep the old ones until the token expires. Identities that exist only at
 /// the external identity provider have no local row and are not checked here.
-pub fn check_account(conn: &mut DbConnection, principal: &Principal) -> Result<(), ApiError> {
+///
+/// Answers the agencies the principal works for, resolved on the same connection.
+pub fn check_account(
+    conn: &mut DbConnection,
+    principal: &Principal,
+) -> Result<AgencyScope, ApiError> {
     let is_client = principal.kind == PrincipalKind::Client;
-    let Some(account) = accounts::account_standing(conn, &principal.subject, is_client)? else {
-        return Ok(());
-    };
-    if !account.active {
-        tracing::info!(subject = %principal.subject, "token of a deactivated account refused");
-        return Err(ApiError::InvalidToken(
-            "this account is deactivated".to_owned(),
-        ));
+    let standing = accounts::account_standing(conn, &principal.subject, is_client)?;
+    if let Some(account) = &standing {
+        if !account.active {
+            tracing::info!(subject = %principal.subject, "token of a deactivated account refused");
+            return Err(ApiError::InvalidToken(
+                "this account is deactivated".to_owned(),
+            ));
+        }
+        if account.role != principal.role.as_str() || account.unit_code != principal.unit_code {
+            tracing::info!(subject = %principal.subject, "token with a stale role or unit refused");
+            return Err(ApiError::InvalidToken(
+                "the account's role or unit has changed since this token was issued; request a new token"
+                    .to_owned(),
+            ));
+        }
     }
-    if account.role != principal.role.as_str() || account.unit_code != principal.unit_code {
-        tracing::info!(subject = %principal.subject, "token with a stale role or unit refused");
-        return Err(ApiError::InvalidToken(
-            "the account's role or unit has changed since this token was issued; request a new token"
-                .to_owned(),
-        ));
-    }
-    Ok(())
+    let client_agency = standing.and_then(|a| a.agency_code);
+    Ok(service::agencies::resolve_scope(
+        conn,
+        principal,
+        client_agency.as_deref(),
+    )?)
 }
 
 /// Validates the bearer token only. Whether the account is still active is checked on the

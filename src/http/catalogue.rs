@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     domain::{
+        agency,
         deadline::{SupplementPolicy, TimeLimit},
         procedure::{ProcedureRules, ProcessStep},
     },
@@ -26,7 +27,7 @@ use crate::{
     store::catalogue::{NewUnit, ProcedureDraft, ProcedureVersion, Unit, UnitChanges},
 };
 
-fn valid_code(code: &str, max: usize) -> bool {
+pub(super) fn valid_code(code: &str, max: usize) -> bool {
     !code.is_empty()
         && code.len() <= max
         && code
@@ -34,7 +35,7 @@ fn valid_code(code: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
-fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
+pub(super) fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
     if value.trim().is_empty() {
         errors.push(FieldError::new(field, "must not be empty"));
     } else if value.chars().count() > max {
@@ -43,20 +44,12 @@ fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize
 }
 
 fn check_agency_code(errors: &mut Vec<FieldError>, code: &str) {
-    if code.is_empty()
-        || code.len() > 20
-        || !code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.')
-    {
-        errors.push(FieldError::new(
-            "agency_code",
-            "1–20 upper-case letters, digits or dots (it prefixes dossier codes)",
-        ));
+    if !agency::is_valid_code(code) {
+        errors.push(FieldError::new("agency_code", agency::CODE_RULE));
     }
 }
 
-fn done(errors: Vec<FieldError>) -> Result<(), ApiError> {
+pub(super) fn done(errors: Vec<FieldError>) -> Result<(), ApiError> {
     if errors.is_empty() {
         Ok(())
     } else {
@@ -71,7 +64,8 @@ pub struct UnitDto {
     #[schema(example = "Phòng Quản lý Thương mại")]
     pub name: String,
     pub parent_code: Option<String>,
-    /// Prefix of the codes of dossiers received for this unit's procedures.
+    /// The agency the unit belongs to (`/api/v1/agencies`); it prefixes the codes of dossiers
+    /// received for the unit's procedures.
     #[schema(example = "SCT")]
     pub agency_code: String,
     pub created_at: DateTime<FixedOffset>,
@@ -100,7 +94,8 @@ pub struct CreateUnit {
     #[schema(min_length = 1, max_length = 300, pattern = "\\S")]
     pub name: String,
     pub parent_code: Option<String>,
-    /// Upper-case letters, digits or dots; it prefixes dossier codes.
+    /// An existing agency (`POST /api/v1/agencies`) the caller administers; it prefixes dossier
+    /// codes.
     #[schema(pattern = "^[A-Z0-9.]{1,20}$")]
     pub agency_code: String,
 }
@@ -114,6 +109,7 @@ pub struct PatchUnit {
     #[serde(default, deserialize_with = "super::extract::present")]
     #[schema(value_type = Option<String>)]
     pub parent_code: Option<Option<String>>,
+    /// Another existing agency; refused (409) once dossiers name the unit as their lead unit.
     #[schema(pattern = "^[A-Z0-9.]{1,20}$")]
     pub agency_code: Option<String>,
 }
@@ -140,7 +136,7 @@ fn procedure_etag(procedure: &ProcedureVersion) -> EntityTag {
 }
 
 /// A 200 with the body and its `ETag`.
-fn tagged<T: Serialize>(etag: &EntityTag, body: &T) -> HttpResponse {
+pub(super) fn tagged<T: Serialize>(etag: &EntityTag, body: &T) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::ETAG, etag.header_value()))
         .json(body)
@@ -328,6 +324,9 @@ pub struct ProcedureDto {
     pub steps: Vec<StepDto>,
     pub supplement_policy: SupplementPolicyDto,
     pub active: bool,
+    /// The reception of any agency of the province may receive it (thủ tục phi địa giới hành
+    /// chính, Decree 118/2025); its dossiers still take the code of the lead unit's agency.
+    pub receivable_anywhere: bool,
     /// When this version was made.
     pub created_at: DateTime<FixedOffset>,
 }
@@ -359,6 +358,7 @@ impl From<ProcedureVersion> for ProcedureDto {
                 SupplementPolicy::Restart => SupplementPolicyDto::Restart,
             },
             active: p.active,
+            receivable_anywhere: p.receivable_anywhere,
             created_at: local(p.created_at),
         }
     }
@@ -384,6 +384,9 @@ pub struct ProcedureRequest {
     pub supplement_policy: SupplementPolicyDto,
     #[serde(default = "yes")]
     pub active: bool,
+    /// Any agency's reception may receive it (default false).
+    #[serde(default)]
+    pub receivable_anywhere: bool,
 }
 
 fn yes() -> bool {
@@ -420,6 +423,7 @@ impl ProcedureRequest {
                     .collect(),
             },
             active: self.active,
+            receivable_anywhere: self.receivable_anywhere,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP layer: thin handlers that parse, authorise, call the domain and storage, and map errors.
 
 pub mod accounts;
+pub mod agencies;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/readyz").get(ops::readyz))
         .service(web::resource("/metrics").get(ops::metrics))
         .configure(calendar::configure)
+        .configure(agencies::configure)
         .configure(catalogue::configure)
         .configure(dossiers::configure)
         .configure(stats::configure)

@@ -63,8 +63,8 @@ impl AppState {
 impl AppState {
     /// Runs storage work for an authenticated caller: on the same connection and in the same trip
     /// to the blocking pool, first refuses a caller whose account has been deactivated, or whose
-    /// role or unit has changed, since the token was issued, then runs `f` (with the caller handed
-    /// back).
+    /// role or unit has changed, since the token was issued, and resolves the agencies the caller
+    /// works for, then runs `f` (with the caller handed back, scope included).
     pub async fn db_as<T, E, F>(&self, caller: Caller, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection, &Caller) -> Result<T, E> + Send + 'static,
@@ -72,7 +72,8 @@ impl AppState {
         E: Into<ApiError> + Send + 'static,
     {
         self.db(move |conn| {
-            super::auth::check_account(conn, &caller.principal)?;
+            let mut caller = caller;
+            caller.principal.scope = super::auth::check_account(conn, &caller.principal)?;
             f(conn, &caller).map_err(Into::into)
         })
         .await

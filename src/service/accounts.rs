@@ -11,15 +11,16 @@ use crate::{
             generate_client_id, generate_client_secret, hash_password, validate_password_strength,
             verify_against_dummy, verify_password,
         },
-        policy::{Action, Principal, PrincipalKind, Role, authorize},
+        policy::{Action, Denied, Principal, PrincipalKind, Role, administers, authorize},
     },
+    domain::agency::AgencyScope,
     store::{
-        DbConnection, StoreError, accounts, audit::AuditContext, catalogue, login_throttle,
-        write_transaction,
+        DbConnection, StoreError, accounts, agencies as store_agencies, audit::AuditContext,
+        catalogue, login_throttle, write_transaction,
     },
 };
 
-use super::ServiceError;
+use super::{ServiceError, agencies::check_placeable};
 
 /// Why a login failed; deliberately the same answer for an unknown account and a wrong secret.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +130,7 @@ pub fn login_user(
         role: user.role,
         unit_code: user.unit_code,
         kind: PrincipalKind::User,
+        scope: AgencyScope::Nothing,
     })
 }
 
@@ -148,6 +150,7 @@ pub fn login_client(
         role: Role::Portal,
         unit_code: None,
         kind: PrincipalKind::Client,
+        scope: AgencyScope::Nothing,
     })
 }
 
@@ -225,27 +228,36 @@ pub fn bootstrap_admin(conn: &mut DbConnection, password: &str) -> Result<bool, 
     }
 }
 
-/// Registers a machine client; the secret is returned once and stored hashed.
+/// Registers a machine client; the secret is returned once and stored hashed. The client works
+/// for `agency_code` and the agencies below it; without one, a confined administrator's client
+/// works for the administrator's own agency and an unconfined one's for the whole deployment.
 pub fn create_client(
     conn: &mut DbConnection,
     who: &Principal,
     audit: &AuditContext,
     name: &str,
+    agency_code: Option<&str>,
 ) -> Result<(accounts::ClientRecord, String), ServiceError> {
     authorize(who, &Action::ManageClients, None)?;
     if name.trim().is_empty() || name.chars().count() > 200 {
         return Err(ServiceError::invalid("name", "1–200 characters"));
     }
+    let agency = agency_code.or(who.scope.home());
     let secret = generate_client_secret();
     let hash = hash_password(&secret).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     write_transaction(conn, |conn| {
-        let client = accounts::insert_client(conn, &generate_client_id(), name.trim(), &hash)?;
+        if let Some(agency) = agency {
+            check_placeable(conn, who, "agency_code", agency)?;
+        }
+        let client =
+            accounts::insert_client(conn, &generate_client_id(), name.trim(), &hash, agency)?;
         audit.record(
             conn,
             "client.create",
             "client",
             &client.client_id,
-            serde_json::json!({"name": client.name}),
+            client.agency_code.as_deref(),
+            serde_json::json!({"name": client.name, "agency_code": client.agency_code}),
         )?;
         Ok((client, secret))
     })
@@ -258,7 +270,62 @@ pub fn list_clients(
     limit: i64,
 ) -> Result<Vec<accounts::ClientRecord>, ServiceError> {
     authorize(who, &Action::ManageClients, None)?;
-    Ok(accounts::list_clients(conn, after_id, limit)?)
+    Ok(accounts::list_clients(
+        conn,
+        who.scope.codes().as_deref(),
+        after_id,
+        limit,
+    )?)
+}
+
+/// The agency an account with this unit belongs to (`None`: no unit, the whole deployment).
+fn agency_of_account(
+    conn: &mut DbConnection,
+    unit_code: Option<&str>,
+) -> Result<Option<String>, ServiceError> {
+    let Some(unit) = unit_code else {
+        return Ok(None);
+    };
+    store_agencies::agency_of_unit(conn, unit)?
+        .map(Some)
+        .ok_or_else(|| ServiceError::invalid("unit_code", format!("no unit `{unit}`")))
+}
+
+/// Refuses an account placement (its unit's agency) outside what the caller administers.
+fn check_account_placement(who: &Principal, agency: Option<&str>) -> Result<(), ServiceError> {
+    if administers(who, agency) {
+        return Ok(());
+    }
+    Err(Denied::new(match agency {
+        Some(agency) => format!(
+            "the unit belongs to agency `{agency}`, outside the agencies this account administers"
+        ),
+        None => {
+            "only an administrator without a unit manages accounts without a unit; give a unit_code"
+                .to_owned()
+        }
+    })
+    .into())
+}
+
+/// The user, if the caller's scope reaches it (else it does not exist for the caller), with its
+/// agency.
+fn visible_user(
+    conn: &mut DbConnection,
+    who: &Principal,
+    username: &str,
+) -> Result<(accounts::UserRecord, Option<String>), ServiceError> {
+    let missing = || ServiceError::NotFound(format!("no user `{username}`"));
+    let user = accounts::find_user(conn, username)?.ok_or_else(missing)?;
+    let agency = match &user.unit_code {
+        Some(unit) => store_agencies::agency_of_unit(conn, unit)?,
+        None => None,
+    };
+    if administers(who, agency.as_deref()) {
+        Ok((user, agency))
+    } else {
+        Err(missing())
+    }
 }
 
 /// `POST /users`: an administrator adds an account.
@@ -273,12 +340,15 @@ pub fn create_user(
 ) -> Result<accounts::UserRecord, ServiceError> {
     authorize(who, &Action::ManageUsers, None)?;
     write_transaction(conn, |conn| {
+        let agency = agency_of_account(conn, unit_code)?;
+        check_account_placement(who, agency.as_deref())?;
         let user = insert_user(conn, username, password, role, unit_code)?;
         audit.record(
             conn,
             "user.create",
             "user",
             username,
+            agency.as_deref(),
             serde_json::json!({"role": user.role, "unit_code": user.unit_code}),
         )?;
         Ok(user)
@@ -291,8 +361,7 @@ pub fn get_user(
     username: &str,
 ) -> Result<accounts::UserRecord, ServiceError> {
     authorize(who, &Action::ManageUsers, None)?;
-    accounts::find_user(conn, username)?
-        .ok_or_else(|| ServiceError::NotFound(format!("no user `{username}`")))
+    Ok(visible_user(conn, who, username)?.0)
 }
 
 pub fn list_users(
@@ -302,7 +371,12 @@ pub fn list_users(
     limit: i64,
 ) -> Result<Vec<accounts::UserRecord>, ServiceError> {
     authorize(who, &Action::ManageUsers, None)?;
-    Ok(accounts::list_users(conn, after_id, limit)?)
+    Ok(accounts::list_users(
+        conn,
+        who.scope.codes().as_deref(),
+        after_id,
+        limit,
+    )?)
 }
 
 /// A change to a user; `None` leaves a field unchanged, `unit_code: Some(None)` clears it.
@@ -338,8 +412,7 @@ pub fn update_user(
         .transpose()
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     write_transaction(conn, |conn| {
-        let before = accounts::find_user(conn, username)?
-            .ok_or_else(|| ServiceError::NotFound(format!("no user `{username}`")))?;
+        let (before, _) = visible_user(conn, who, username)?;
         let role = update.role.unwrap_or(before.role);
         let unit = update
             .unit_code
@@ -351,14 +424,8 @@ pub fn update_user(
                 format!("role `{role}` needs a unit"),
             ));
         }
-        if let Some(code) = &unit
-            && !catalogue::unit_exists(conn, code)?
-        {
-            return Err(ServiceError::invalid(
-                "unit_code",
-                format!("no unit `{code}`"),
-            ));
-        }
+        let agency = agency_of_account(conn, unit.as_deref())?;
+        check_account_placement(who, agency.as_deref())?;
         // Changing one's own role, unit or state would end one's own session at the next request
         // (the token no longer matches the account) or lock oneself out: another administrator
         // does it.
@@ -387,7 +454,7 @@ pub fn update_user(
             active: update.active,
         };
         let after = accounts::update_user(conn, username, &changes)?;
-        audit.record(conn, "user.update", "user", username, serde_json::json!({
+        audit.record(conn, "user.update", "user", username, agency.as_deref(), serde_json::json!({
             "before": {"role": before.role, "unit_code": before.unit_code, "active": before.active},
             "after": {"role": after.role, "unit_code": after.unit_code, "active": after.active},
             "password_changed": password_hash.is_some(),

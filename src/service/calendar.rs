@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::ServiceError;
 use crate::{
-    auth::policy::{Action, Principal, authorize},
+    auth::policy::{Action, Denied, Principal, administers, authorize},
     domain::{
         calendar::{Calendar, CalendarError, DayInfo, DayOverride, OfficeHours},
         deadline::{self, TimeLimit},
@@ -95,7 +95,7 @@ pub fn put_override(
     audit: &AuditContext,
     day: DayOverride,
 ) -> Result<(Arc<Calendar>, DayInfo), ServiceError> {
-    authorize(who, &Action::ManageCatalogue, None)?;
+    authorize_deployment_wide(who)?;
     let date = day.date;
     write_transaction(conn, |conn| {
         store::lock(conn)?;
@@ -109,6 +109,7 @@ pub fn put_override(
             "calendar.set_override",
             AUDIT_ENTITY,
             &date.to_string(),
+            None,
             json!({"before": override_audit(before.as_ref()), "after": override_audit(Some(&day))}),
         )?;
         Ok::<_, ServiceError>(())
@@ -127,7 +128,7 @@ pub fn delete_override(
     audit: &AuditContext,
     date: NaiveDate,
 ) -> Result<(), ServiceError> {
-    authorize(who, &Action::ManageCatalogue, None)?;
+    authorize_deployment_wide(who)?;
     write_transaction(conn, |conn| {
         store::lock(conn)?;
         let before = store::override_on(conn, date)?
@@ -138,6 +139,7 @@ pub fn delete_override(
             "calendar.delete_override",
             AUDIT_ENTITY,
             &date.to_string(),
+            None,
             json!({"before": override_audit(Some(&before)), "after": Value::Null}),
         )?;
         Ok(())
@@ -151,7 +153,7 @@ pub fn put_office_hours(
     audit: &AuditContext,
     hours: OfficeHours,
 ) -> Result<OfficeHours, ServiceError> {
-    authorize(who, &Action::ManageCatalogue, None)?;
+    authorize_deployment_wide(who)?;
     hours
         .validate()
         .map_err(|e| ServiceError::invalid("office_hours", e.to_string()))?;
@@ -164,9 +166,23 @@ pub fn put_office_hours(
             "calendar.set_office_hours",
             AUDIT_ENTITY,
             OFFICE_HOURS_ID,
+            None,
             json!({"before": before, "after": hours}),
         )?;
         Ok::<_, ServiceError>(())
     })?;
     Ok(hours)
+}
+
+/// The calendar and office hours hold for every agency of the deployment: only an administrator of
+/// the whole deployment changes them.
+fn authorize_deployment_wide(who: &Principal) -> Result<(), ServiceError> {
+    authorize(who, &Action::ManageCatalogue, None)?;
+    if !administers(who, None) {
+        return Err(Denied::new(
+            "the calendar holds for every agency: only an administrator without a unit changes it",
+        )
+        .into());
+    }
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Units and procedures.
 
 use crate::{
-    auth::policy::{Action, Principal, authorize},
+    auth::policy::{Action, Denied, Principal, administers, authorize},
     domain::procedure::ProcedureRules,
     store::{
         DbConnection, StoreError,
@@ -14,7 +14,7 @@ use crate::{
     },
 };
 
-use super::{ServiceError, VersionPrecondition};
+use super::{ServiceError, VersionPrecondition, agencies};
 
 fn violations_to_error(
     rules: &ProcedureRules,
@@ -41,6 +41,7 @@ pub fn create_unit(
 ) -> Result<Unit, ServiceError> {
     authorize(who, &Action::ManageCatalogue, None)?;
     write_transaction(conn, |conn| {
+        agencies::ensure_for_unit(conn, who, audit, &unit.agency_code)?;
         if let Some(parent) = &unit.parent_code
             && !catalogue::unit_exists(conn, parent)?
         {
@@ -55,7 +56,7 @@ pub fn create_unit(
             }
             other => other.into(),
         })?;
-        audit.record(conn, "unit.create", "unit", &created.code, serde_json::json!({
+        audit.record(conn, "unit.create", "unit", &created.code, Some(&created.agency_code), serde_json::json!({
             "name": created.name, "parent_code": created.parent_code, "agency_code": created.agency_code,
         }))?;
         Ok(created)
@@ -75,10 +76,27 @@ pub fn update_unit(
         // Locked, so that the unit `if_match` approves is the one this update changes.
         let before = catalogue::get_unit_for_update(conn, code)
             .map_err(|e| not_found(e, format!("no unit `{code}`")))?;
+        if !who.scope.contains(&before.agency_code) {
+            return Err(ServiceError::NotFound(format!("no unit `{code}`")));
+        }
         if !if_match(&before) {
             return Err(ServiceError::StaleVersion(format!(
                 "the unit `{code}` changed since that ETag; read it again and retry"
             )));
+        }
+        if let Some(agency) = changes
+            .agency_code
+            .as_ref()
+            .filter(|a| **a != before.agency_code)
+        {
+            agencies::ensure_for_unit(conn, who, audit, agency)?;
+            if catalogue::unit_leads_dossiers(conn, code)? {
+                return Err(ServiceError::Conflict(format!(
+                    "unit `{code}` leads dossiers of agency `{}`: their codes and statistics \
+                     belong to it, so the unit keeps its agency; create a unit in the other agency",
+                    before.agency_code
+                )));
+            }
         }
         if let Some(Some(parent)) = &changes.parent_code {
             if !catalogue::unit_exists(conn, parent)? {
@@ -95,7 +113,7 @@ pub fn update_unit(
             }
         }
         let after = catalogue::update_unit(conn, code, &changes)?;
-        audit.record(conn, "unit.update", "unit", code, serde_json::json!({
+        audit.record(conn, "unit.update", "unit", code, Some(&after.agency_code), serde_json::json!({
             "before": {"name": before.name, "parent_code": before.parent_code, "agency_code": before.agency_code},
             "after": {"name": after.name, "parent_code": after.parent_code, "agency_code": after.agency_code},
         }))?;
@@ -109,7 +127,13 @@ pub fn get_unit(
     code: &str,
 ) -> Result<Unit, ServiceError> {
     authorize(who, &Action::ReadCatalogue, None)?;
-    catalogue::get_unit(conn, code).map_err(|e| not_found(e, format!("no unit `{code}`")))
+    match catalogue::get_unit(conn, code) {
+        Ok(unit) if who.scope.contains(&unit.agency_code) => Ok(unit),
+        Ok(_) | Err(StoreError::NotFound) => {
+            Err(ServiceError::NotFound(format!("no unit `{code}`")))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 pub fn list_units(
@@ -119,7 +143,12 @@ pub fn list_units(
     limit: i64,
 ) -> Result<Vec<Unit>, ServiceError> {
     authorize(who, &Action::ReadCatalogue, None)?;
-    Ok(catalogue::list_units(conn, after_id, limit)?)
+    Ok(catalogue::list_units(
+        conn,
+        who.scope.codes().as_deref(),
+        after_id,
+        limit,
+    )?)
 }
 
 fn not_found(e: StoreError, message: String) -> ServiceError {
@@ -129,17 +158,29 @@ fn not_found(e: StoreError, message: String) -> ServiceError {
     }
 }
 
+/// Checks a procedure before it is written. Its lead unit must belong to an agency the caller
+/// administers; its steps may name any agency's units (liên thông).
 fn check_draft(
     conn: &mut DbConnection,
     calendars: &CalendarCache,
+    who: &Principal,
     draft: &ProcedureDraft,
 ) -> Result<(), ServiceError> {
     let mut errors = Vec::new();
-    if !catalogue::unit_exists(conn, &draft.unit_code)? {
-        errors.push((
+    match catalogue::get_unit(conn, &draft.unit_code) {
+        Ok(lead) if !administers(who, Some(&lead.agency_code)) => {
+            return Err(Denied::new(format!(
+                "unit `{}` belongs to agency `{}`, outside the agencies this account administers",
+                lead.code, lead.agency_code
+            ))
+            .into());
+        }
+        Ok(_) => {}
+        Err(StoreError::NotFound) => errors.push((
             "unit_code".to_owned(),
             format!("no unit `{}`", draft.unit_code),
-        ));
+        )),
+        Err(other) => return Err(other.into()),
     }
     for (i, step) in draft.rules.steps.iter().enumerate() {
         if !catalogue::unit_exists(conn, &step.unit_code)? {
@@ -174,7 +215,8 @@ fn audited(
         "time_limit": p.rules.time_limit, "supplement_policy": p.rules.supplement_policy,
         "steps": p.rules.steps, "active": p.active,
     });
-    audit.record(conn, action, "procedure", &p.code, changes)?;
+    let agency = catalogue::get_unit(conn, &p.unit_code)?.agency_code;
+    audit.record(conn, action, "procedure", &p.code, Some(&agency), changes)?;
     Ok(p)
 }
 
@@ -188,7 +230,7 @@ pub fn create_procedure(
 ) -> Result<ProcedureVersion, ServiceError> {
     authorize(who, &Action::ManageCatalogue, None)?;
     write_transaction(conn, |conn| {
-        check_draft(conn, calendars, &draft)?;
+        check_draft(conn, calendars, who, &draft)?;
         let created = catalogue::write_procedure(conn, code, &draft, VersionWrite::First).map_err(
             |e| match e {
                 StoreError::UniqueViolation(_) => {
@@ -212,12 +254,11 @@ pub fn update_procedure(
 ) -> Result<ProcedureVersion, ServiceError> {
     authorize(who, &Action::ManageCatalogue, None)?;
     write_transaction(conn, |conn| {
-        let latest = catalogue::latest_procedure(conn, code)
-            .map_err(|e| not_found(e, format!("no procedure `{code}`")))?;
+        let latest = visible_procedure(conn, who, code)?;
         if !expected.admits(latest.version) {
             return Err(expected.stale("procedure", latest.version));
         }
-        check_draft(conn, calendars, &draft)?;
+        check_draft(conn, calendars, who, &draft)?;
         let created = catalogue::write_procedure(conn, code, &draft, VersionWrite::Next)?;
         // Another version made since the check above means the one If-Match named is gone.
         if created.version != latest.version + 1 && *expected != VersionPrecondition::Any {
@@ -233,8 +274,28 @@ pub fn get_procedure(
     code: &str,
 ) -> Result<ProcedureVersion, ServiceError> {
     authorize(who, &Action::ReadCatalogue, None)?;
-    catalogue::latest_procedure(conn, code)
-        .map_err(|e| not_found(e, format!("no procedure `{code}`")))
+    visible_procedure(conn, who, code)
+}
+
+/// The latest version of a procedure the caller's scope reaches: its lead unit's agency is in
+/// scope, or any agency may receive it. Otherwise it does not exist for the caller.
+fn visible_procedure(
+    conn: &mut DbConnection,
+    who: &Principal,
+    code: &str,
+) -> Result<ProcedureVersion, ServiceError> {
+    let missing = || ServiceError::NotFound(format!("no procedure `{code}`"));
+    let latest = catalogue::latest_procedure(conn, code)
+        .map_err(|e| not_found(e, format!("no procedure `{code}`")))?;
+    if latest.receivable_anywhere || who.scope.is_everything() {
+        return Ok(latest);
+    }
+    let lead = catalogue::get_unit(conn, &latest.unit_code)?;
+    if who.scope.contains(&lead.agency_code) {
+        Ok(latest)
+    } else {
+        Err(missing())
+    }
 }
 
 pub fn procedure_versions(
@@ -243,6 +304,7 @@ pub fn procedure_versions(
     code: &str,
 ) -> Result<Vec<ProcedureVersion>, ServiceError> {
     authorize(who, &Action::ReadCatalogue, None)?;
+    visible_procedure(conn, who, code)?;
     catalogue::procedure_versions_of(conn, code)
         .map_err(|e| not_found(e, format!("no procedure `{code}`")))
 }
@@ -254,5 +316,10 @@ pub fn list_procedures(
     limit: i64,
 ) -> Result<Vec<(i64, ProcedureVersion)>, ServiceError> {
     authorize(who, &Action::ReadCatalogue, None)?;
-    Ok(catalogue::list_procedures(conn, after_id, limit)?)
+    Ok(catalogue::list_procedures(
+        conn,
+        who.scope.codes().as_deref(),
+        after_id,
+        limit,
+    )?)
 }

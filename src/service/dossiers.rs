@@ -7,7 +7,9 @@ use super::{
     webhooks::{self, EventType},
 };
 use crate::{
-    auth::policy::{Action, DossierListScope, DossierScope, Principal, authorize, list_filter},
+    auth::policy::{
+        Action, DossierListScope, DossierScope, Principal, authorize, can_see, list_filter,
+    },
     domain::{
         Instant,
         applicant::{Applicant, ApplicantDraft},
@@ -18,7 +20,7 @@ use crate::{
         procedure::ProcedureCode,
     },
     store::{
-        DbConnection, StoreError,
+        DbConnection, StoreError, agencies,
         audit::AuditContext,
         calendar::CalendarCache,
         catalogue,
@@ -81,11 +83,45 @@ impl ReceiptInput {
     }
 }
 
-fn scope_of(dossier: &Dossier) -> DossierScope {
-    DossierScope {
+/// What the policy looks at to decide on this dossier, the agencies it is shared with included.
+fn scope_of(conn: &mut DbConnection, dossier: &Dossier) -> Result<DossierScope, StoreError> {
+    Ok(DossierScope {
         current_unit_code: dossier.current_unit_code.clone(),
         created_by_client: dossier.created_by_client.clone(),
+        agencies: agencies::dossier_agencies(conn, dossier.id)?,
+    })
+}
+
+/// Refuses `action` on the dossier; outside the caller's agencies the dossier does not exist for
+/// them (404, the same answer as an unknown code), inside the rules table decides (403).
+fn authorize_on(
+    conn: &mut DbConnection,
+    who: &Principal,
+    dossier: &Dossier,
+    actions: &[Action],
+) -> Result<(), ServiceError> {
+    let scope = scope_of(conn, dossier)?;
+    if !can_see(who, &scope) {
+        return Err(ServiceError::NotFound(format!(
+            "no dossier `{}`",
+            dossier.code
+        )));
     }
+    for action in actions {
+        authorize(who, action, Some(&scope))?;
+    }
+    Ok(())
+}
+
+/// Shares the dossier with the agency of the unit now holding its step (liên thông), so that
+/// agency may read it and act on it from then on.
+fn share_with_unit_agency(conn: &mut DbConnection, dossier: &Dossier) -> Result<(), ServiceError> {
+    if let Some(unit) = &dossier.current_unit_code
+        && let Some(agency) = agencies::agency_of_unit(conn, unit)?
+    {
+        agencies::share_dossier(conn, dossier.id, &agency)?;
+    }
+    Ok(())
 }
 
 fn principal_client(who: &Principal) -> Option<String> {
@@ -146,13 +182,23 @@ fn receive_once(
         }
         other => other.into(),
     })?;
+    let lead_unit = catalogue::get_unit(conn, &procedure.unit_code)?;
+    // A procedure of another agency does not exist for the caller, unless any agency may receive
+    // it (Decree 118/2025: receipt regardless of administrative boundary).
+    let receivable = who.scope.contains(&lead_unit.agency_code)
+        || procedure.receivable_anywhere && who.scope.home().is_some();
+    if !receivable {
+        return Err(ServiceError::invalid(
+            "procedure_code",
+            format!("no procedure `{code}`"),
+        ));
+    }
     if !procedure.active {
         return Err(ServiceError::invalid(
             "procedure_code",
             "the procedure is not active",
         ));
     }
-    let lead_unit = catalogue::get_unit(conn, &procedure.unit_code)?;
     let (revision, calendar) = calendars.get(conn)?;
     let receipt = dossier::receive(&calendar, &procedure.rules, received_at)?;
     let local_day: NaiveDate = to_local(received_at)
@@ -244,6 +290,13 @@ fn receive_once(
         },
     )?;
     feed::record_change(conn, dossier.id, dossier.version, dossier.updated_at)?;
+    // The competent agency owns the dossier; the agency of its first step's unit and the agency
+    // whose counter received it (receipt anywhere) read it too.
+    agencies::share_dossier(conn, dossier.id, &lead_unit.agency_code)?;
+    share_with_unit_agency(conn, &dossier)?;
+    if let Some(home) = who.scope.home() {
+        agencies::share_dossier(conn, dossier.id, home)?;
+    }
     let number = store::next_dossier_number(conn, &lead_unit.agency_code, local_day)?;
     if number > 9999 {
         return Err(ServiceError::Conflict(
@@ -264,6 +317,7 @@ fn receive_once(
         "dossier.receive",
         "dossier",
         &dossier.code,
+        Some(&dossier.agency_code),
         serde_json::json!({
             "procedure_code": dossier.procedure_code, "procedure_version": dossier.procedure_version,
             "channel": dossier.channel, "received_at": received_at, "due_at": receipt.due.due_at,
@@ -295,7 +349,7 @@ fn not_found(code: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
 
 pub fn get(conn: &mut DbConnection, who: &Principal, code: &str) -> Result<Dossier, ServiceError> {
     let dossier = store::get_dossier(conn, code).map_err(not_found(code))?;
-    authorize(who, &Action::ReadDossier, Some(&scope_of(&dossier)))?;
+    authorize_on(conn, who, &dossier, &[Action::ReadDossier])?;
     Ok(dossier)
 }
 
@@ -432,11 +486,14 @@ pub fn act(
         let mut dossier = store::get_dossier_for_update(conn, code).map_err(not_found(code))?;
         // Whether the caller may see the dossier at all comes first, so that a 412 or 409 never
         // tells a stranger anything about it.
-        authorize(who, &Action::ReadDossier, Some(&scope_of(&dossier)))?;
-        authorize(
+        authorize_on(
+            conn,
             who,
-            &Action::DossierAction(input.command.action()),
-            Some(&scope_of(&dossier)),
+            &dossier,
+            &[
+                Action::ReadDossier,
+                Action::DossierAction(input.command.action()),
+            ],
         )?;
         if !input.expected_version.admits(dossier.version) {
             return Err(input.expected_version.stale("dossier", dossier.version));
@@ -476,6 +533,9 @@ pub fn act(
             PauseChange::None => {}
         }
         store::update_dossier(conn, &dossier, before.version)?;
+        if dossier.current_unit_code != before.current_unit_code {
+            share_with_unit_agency(conn, &dossier)?;
+        }
 
         let step = |i: Option<usize>| i.and_then(|i| procedure.rules.steps.get(i));
         let details = action_details(&input.command, &transition);
@@ -502,7 +562,7 @@ pub fn act(
                 details: Some(Details(details.clone())),
             },
         )?;
-        audit.record(conn, &format!("dossier.{}", input.command.name()), "dossier", &dossier.code, serde_json::json!({
+        audit.record(conn, &format!("dossier.{}", input.command.name()), "dossier", &dossier.code, Some(&dossier.agency_code), serde_json::json!({
             "version": dossier.version, "status": {"before": before.status, "after": dossier.status},
             "at": at, "details": details,
         }))?;
@@ -558,6 +618,7 @@ pub fn list(
 }
 
 fn restrict_to_scope(filter: &mut DossierFilter, who: &Principal) {
+    filter.agencies = who.scope.codes();
     match list_filter(who) {
         DossierListScope::All => {}
         DossierListScope::CurrentUnit(unit) => filter.current_unit_code = Some(unit),

@@ -2,6 +2,7 @@
 //! database transaction, after asking the policy whether the caller may do it.
 
 pub mod accounts;
+pub mod agencies;
 pub mod calendar;
 pub mod catalogue;
 pub mod dossiers;

@@ -9,7 +9,10 @@ use sha2::Sha256;
 
 use super::ServiceError;
 use crate::{
-    auth::policy::{Action, Principal, PrincipalKind, WebhookListScope, authorize, webhook_filter},
+    auth::policy::{
+        Action, Principal, PrincipalKind, WebhookListScope, administers, authorize, webhook_filter,
+    },
+    domain::agency::AgencyScope,
     domain::{
         Instant,
         calendar::LOCAL_OFFSET,
@@ -178,14 +181,14 @@ pub struct SubscriptionInput {
     pub allow_private: bool,
 }
 
-fn scope(who: &Principal) -> Result<WebhookListScope, ServiceError> {
+fn scope(who: &Principal) -> Result<(&Principal, WebhookListScope), ServiceError> {
     authorize(who, &Action::ManageWebhooks, None)?;
-    Ok(webhook_filter(who))
+    Ok((who, webhook_filter(who)))
 }
 
-fn visible(scope: &WebhookListScope, record: &WebhookRecord) -> bool {
+fn visible((who, scope): &(&Principal, WebhookListScope), record: &WebhookRecord) -> bool {
     match scope {
-        WebhookListScope::All => true,
+        WebhookListScope::All => administers(who, record.subscription.agency_code.as_deref()),
         WebhookListScope::OwnedBy(client) => {
             record.subscription.owner_client_id.as_deref() == Some(client)
         }
@@ -196,7 +199,7 @@ fn visible(scope: &WebhookListScope, record: &WebhookRecord) -> bool {
 /// The subscription `id` if the caller may see it; a stranger's is "not found", like a missing one.
 fn load_visible(
     conn: &mut DbConnection,
-    scope: &WebhookListScope,
+    scope: &(&Principal, WebhookListScope),
     id: i64,
 ) -> Result<WebhookRecord, ServiceError> {
     let missing = || ServiceError::NotFound(format!("no webhook {id}"));
@@ -239,7 +242,7 @@ pub fn create(
             format!("at most {MAX_DESCRIPTION_LEN} characters"),
         ));
     }
-    let owner = match (&scope, input.client_id.as_deref().map(str::trim)) {
+    let owner = match (&scope.1, input.client_id.as_deref().map(str::trim)) {
         (WebhookListScope::OwnedBy(me), None) => Some(me.clone()),
         (WebhookListScope::OwnedBy(me), Some(named)) if named == me => Some(me.clone()),
         (WebhookListScope::OwnedBy(_), Some(_)) => {
@@ -259,15 +262,25 @@ pub fn create(
         }
     }
     write_transaction(conn, |conn| {
-        if let Some(client) = &owner
-            && who.kind != PrincipalKind::Client
-            && !store::client_exists(conn, client)?
-        {
-            return Err(ServiceError::invalid(
-                "client_id",
-                format!("no machine client `{client}`"),
-            ));
-        }
+        // The subscription hears of the dossiers of its owner's agency: the client's, or the
+        // creating administrator's.
+        let agency_code = match &owner {
+            // A client subscribing for itself: its own agency, as resolved for this request.
+            Some(_) if who.kind == PrincipalKind::Client => who.scope.home().map(str::to_owned),
+            Some(client) => {
+                let agency = store::client_agency(conn, client)?.ok_or_else(|| {
+                    ServiceError::invalid("client_id", format!("no machine client `{client}`"))
+                })?;
+                if !administers(who, agency.as_deref()) {
+                    return Err(ServiceError::invalid(
+                        "client_id",
+                        format!("no machine client `{client}`"),
+                    ));
+                }
+                agency
+            }
+            None => who.scope.home().map(str::to_owned),
+        };
         if store::count_owned(conn, owner.as_deref())? >= MAX_SUBSCRIPTIONS_PER_OWNER {
             return Err(ServiceError::Conflict(format!(
                 "an owner may hold at most {MAX_SUBSCRIPTIONS_PER_OWNER} subscriptions; delete one first"
@@ -289,6 +302,7 @@ pub fn create(
                 secret: generate_secret(),
                 created_by: who.subject.clone(),
                 created_at: Instant::from(Utc::now()),
+                agency_code,
             },
         )?;
         audit.record(
@@ -296,6 +310,7 @@ pub fn create(
             "webhook.create",
             "webhook",
             &record.id.to_string(),
+            record.subscription.agency_code.as_deref(),
             serde_json::json!({"url": record.subscription.url, "events": events, "client_id": record.subscription.owner_client_id}),
         )?;
         Ok(record)
@@ -308,7 +323,7 @@ pub fn list(
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<WebhookRecord>, ServiceError> {
-    let owner = match scope(who)? {
+    let owner = match scope(who)?.1 {
         WebhookListScope::All => None,
         WebhookListScope::OwnedBy(client) => Some(client),
         WebhookListScope::Nothing => return Ok(Vec::new()),
@@ -316,6 +331,7 @@ pub fn list(
     Ok(store::list_webhooks(
         conn,
         owner.as_deref(),
+        who.scope.codes().as_deref(),
         after_id,
         limit,
     )?)
@@ -346,6 +362,7 @@ pub fn delete(
             "webhook.delete",
             "webhook",
             &id.to_string(),
+            record.subscription.agency_code.as_deref(),
             serde_json::json!({"url": record.subscription.url, "client_id": record.subscription.owner_client_id}),
         )?;
         Ok(())
@@ -389,7 +406,7 @@ pub fn redeliver(
 ) -> Result<DeliveryLog, ServiceError> {
     let scope = scope(who)?;
     write_transaction(conn, |conn| {
-        load_visible(conn, &scope, webhook_id)?;
+        let record = load_visible(conn, &scope, webhook_id)?;
         let original = store::get_delivery(conn, webhook_id, delivery_id).map_err(|e| match e {
             StoreError::NotFound => ServiceError::NotFound(format!(
                 "webhook {webhook_id} has no delivery {delivery_id}"
@@ -408,6 +425,7 @@ pub fn redeliver(
             "webhook.redeliver",
             "webhook",
             &webhook_id.to_string(),
+            record.subscription.agency_code.as_deref(),
             serde_json::json!({"delivery_id": delivery_id, "new_delivery_id": new_id, "message_id": original.message_id}),
         )?;
         let created = store::get_delivery(conn, webhook_id, new_id)?;
@@ -428,21 +446,33 @@ pub fn subscribed_events(record: &WebhookRecord) -> Vec<EventType> {
 }
 
 /// Whether a subscription hears of an event: the type is subscribed, the subscription existed when
-/// the event happened, and a client's subscription hears only of the dossiers that client submitted
-/// (what `read_dossier` lets it see).
+/// the event happened, the dossier is shared with an agency in the subscription's scope
+/// (`subscriber`, from its agency), and a client's subscription hears only of the dossiers that
+/// client submitted (what `read_dossier` lets it see).
 pub fn wants(
     record: &WebhookRecord,
     events: &[EventType],
-    event_type: &str,
-    dossier_client: Option<&str>,
-    event_created_at: Instant,
+    subscriber: &AgencyScope,
+    event: &EventFacts<'_>,
 ) -> bool {
-    let type_matches = EventType::parse(event_type).is_some_and(|t| events.contains(&t));
-    let scope_matches = match &record.subscription.owner_client_id {
-        None => true,
-        Some(owner) => dossier_client == Some(owner.as_str()),
-    };
+    let type_matches = EventType::parse(event.event_type).is_some_and(|t| events.contains(&t));
+    let scope_matches = subscriber.reaches_any(event.dossier_agencies)
+        && match &record.subscription.owner_client_id {
+            None => true,
+            Some(owner) => event.dossier_client == Some(owner.as_str()),
+        };
+    let event_created_at = event.created_at;
     type_matches && scope_matches && record.subscription.created_at <= event_created_at
+}
+
+/// What the fan-out knows of an event when it matches subscriptions.
+pub struct EventFacts<'a> {
+    pub event_type: &'a str,
+    /// The client that submitted the dossier, if one did.
+    pub dossier_client: Option<&'a str>,
+    /// The agencies the dossier is shared with.
+    pub dossier_agencies: &'a [String],
+    pub created_at: Instant,
 }
 
 fn rfc3339(t: Instant) -> String {

@@ -6,7 +6,7 @@ use crate::{auth::policy::Role, domain::Instant};
 
 use super::{
     DbConnection, StoreError,
-    schema::{clients, users},
+    schema::{clients, units, users},
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -31,6 +31,8 @@ pub struct ClientRecord {
     pub secret_hash: String,
     pub active: bool,
     pub created_at: Instant,
+    /// The agency the client works for (`None`: the whole deployment).
+    pub agency_code: Option<String>,
 }
 
 pub fn find_user(
@@ -90,9 +92,11 @@ pub fn insert_client(
     client_id: &str,
     name: &str,
     secret_hash: &str,
+    agency_code: Option<&str>,
 ) -> Result<ClientRecord, StoreError> {
     diesel::insert_into(clients::table)
         .values((
+            clients::agency_code.eq(agency_code),
             clients::client_id.eq(client_id),
             clients::name.eq(name),
             clients::secret_hash.eq(secret_hash),
@@ -103,30 +107,41 @@ pub fn insert_client(
     find_client(conn, client_id)?.ok_or(StoreError::NotFound)
 }
 
+/// Clients by id after the cursor; `agencies` restricts them to clients of those agencies.
 pub fn list_clients(
     conn: &mut DbConnection,
+    agencies: Option<&[String]>,
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<ClientRecord>, StoreError> {
-    Ok(clients::table
+    let mut query = clients::table
         .filter(clients::id.gt(after_id))
-        .order(clients::id)
-        .limit(limit)
         .select(ClientRecord::as_select())
-        .load(conn)?)
+        .into_boxed();
+    filter_when!(query, agencies, |codes| clients::agency_code
+        .eq_any(codes.to_vec()));
+    Ok(query.order(clients::id).limit(limit).load(conn)?)
 }
 
+/// Users by id after the cursor; `agencies` restricts them to users whose unit belongs to one of
+/// those agencies (accounts without a unit belong to the whole deployment).
 pub fn list_users(
     conn: &mut DbConnection,
+    agencies: Option<&[String]>,
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<UserRecord>, StoreError> {
-    Ok(users::table
+    let mut query = users::table
         .filter(users::id.gt(after_id))
-        .order(users::id)
-        .limit(limit)
         .select(UserRecord::as_select())
-        .load(conn)?)
+        .into_boxed();
+    if let Some(codes) = agencies {
+        let scoped_units = units::table
+            .filter(units::agency_code.eq_any(codes.to_vec()))
+            .select(units::code);
+        query = query.filter(users::unit_code.eq_any(scoped_units.nullable()));
+    }
+    Ok(query.order(users::id).limit(limit).load(conn)?)
 }
 
 /// Changes to a user; `None` leaves a field as it is.
@@ -175,6 +190,8 @@ pub struct AccountStanding {
     /// The user's role (`portal` for a machine client).
     pub role: String,
     pub unit_code: Option<String>,
+    /// A machine client's agency (users take theirs from their unit).
+    pub agency_code: Option<String>,
 }
 
 /// The state of a principal's local account, or `None` for an identity that exists only at the
@@ -185,15 +202,16 @@ pub fn account_standing(
     is_client: bool,
 ) -> Result<Option<AccountStanding>, StoreError> {
     if is_client {
-        let active: Option<bool> = clients::table
+        let row: Option<(bool, Option<String>)> = clients::table
             .filter(clients::client_id.eq(subject))
-            .select(clients::active)
+            .select((clients::active, clients::agency_code))
             .first(conn)
             .optional()?;
-        return Ok(active.map(|active| AccountStanding {
+        return Ok(row.map(|(active, agency_code)| AccountStanding {
             active,
             role: "portal".to_owned(),
             unit_code: None,
+            agency_code,
         }));
     }
     let row: Option<(bool, String, Option<String>)> = users::table
@@ -205,5 +223,6 @@ pub fn account_standing(
         active,
         role,
         unit_code,
+        agency_code: None,
     }))
 }

@@ -21,6 +21,9 @@ pub struct NewAuditEntry {
     pub changes: String,
     pub reason: Option<String>,
     pub request_id: Option<String>,
+    /// The agency the entity belongs to; `None` for what belongs to the whole deployment (the
+    /// calendar, an account without a unit). Scoped readers see only their agencies' entries.
+    pub agency_code: Option<String>,
 }
 
 /// A stored entry: the entry and its place in the log.
@@ -48,6 +51,7 @@ impl AuditContext {
         action: &str,
         entity_type: &str,
         entity_id: &str,
+        agency_code: Option<&str>,
         changes: serde_json::Value,
     ) -> NewAuditEntry {
         NewAuditEntry {
@@ -61,6 +65,7 @@ impl AuditContext {
             changes: changes.to_string(),
             reason: self.reason.clone(),
             request_id: self.request_id.clone(),
+            agency_code: agency_code.map(str::to_owned),
         }
     }
 
@@ -71,10 +76,11 @@ impl AuditContext {
         action: &str,
         entity_type: &str,
         entity_id: &str,
+        agency_code: Option<&str>,
         changes: serde_json::Value,
     ) -> Result<(), StoreError> {
         diesel::insert_into(audit_log::table)
-            .values(self.entry(action, entity_type, entity_id, changes))
+            .values(self.entry(action, entity_type, entity_id, agency_code, changes))
             .execute(conn)?;
         Ok(())
     }
@@ -85,6 +91,8 @@ pub struct AuditFilter {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
     pub actor: Option<String>,
+    /// Only entries of these agencies (`None`: every entry).
+    pub agencies: Option<Vec<String>>,
 }
 
 pub fn list(
@@ -102,5 +110,7 @@ pub fn list(
     filter_when!(query, &filter.entity_id, |v| audit_log::entity_id
         .eq(v.clone()));
     filter_when!(query, &filter.actor, |v| audit_log::actor.eq(v.clone()));
+    filter_when!(query, &filter.agencies, |v| audit_log::agency_code
+        .eq_any(v.clone()));
     Ok(query.order(audit_log::id).limit(limit).load(conn)?)
 }

@@ -110,18 +110,30 @@ pub fn update_unit(
     get_unit(conn, code)
 }
 
-/// Units ordered by id, after the cursor id.
+/// Units ordered by id, after the cursor id; `agencies` restricts them to those agencies' units.
 pub fn list_units(
     conn: &mut DbConnection,
+    agencies: Option<&[String]>,
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<Unit>, StoreError> {
-    Ok(units::table
+    let mut query = units::table
         .filter(units::id.gt(after_id))
-        .order(units::id)
-        .limit(limit)
         .select(Unit::as_select())
-        .load(conn)?)
+        .into_boxed();
+    filter_when!(query, agencies, |codes| units::agency_code
+        .eq_any(codes.to_vec()));
+    Ok(query.order(units::id).limit(limit).load(conn)?)
+}
+
+/// Whether a dossier names the unit as its lead unit: the unit then keeps its agency, which the
+/// dossier's code and its statistics belong to.
+pub fn unit_leads_dossiers(conn: &mut DbConnection, code: &str) -> Result<bool, StoreError> {
+    use super::schema::dossiers;
+    Ok(diesel::select(diesel::dsl::exists(
+        dossiers::table.filter(dossiers::unit_code.eq(code)),
+    ))
+    .get_result(conn)?)
 }
 
 /// Whether making `parent` the parent of `code` would close a cycle.
@@ -157,6 +169,8 @@ pub struct ProcedureVersion {
     pub unit_code: String,
     pub rules: ProcedureRules,
     pub active: bool,
+    /// Any agency's reception may receive it (thủ tục phi địa giới hành chính).
+    pub receivable_anywhere: bool,
     pub created_at: Instant,
 }
 
@@ -168,6 +182,7 @@ pub struct ProcedureDraft {
     pub unit_code: String,
     pub rules: ProcedureRules,
     pub active: bool,
+    pub receivable_anywhere: bool,
 }
 
 /// A stored version as read, in the order of `version_columns!`.
@@ -185,6 +200,7 @@ struct VersionRow {
     steps: Steps,
     active: bool,
     created_at: Instant,
+    receivable_anywhere: bool,
 }
 
 fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
@@ -205,6 +221,7 @@ fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
             steps: row.steps.0,
         },
         active: row.active,
+        receivable_anywhere: row.receivable_anywhere,
         created_at: row.created_at,
     })
 }
@@ -224,6 +241,7 @@ macro_rules! version_columns {
             procedure_versions::steps,
             procedure_versions::active,
             procedure_versions::created_at,
+            procedure_versions::receivable_anywhere,
         )
     };
 }
@@ -248,6 +266,7 @@ fn insert_version(
             procedure_versions::supplement_policy.eq(draft.rules.supplement_policy),
             procedure_versions::steps.eq(steps),
             procedure_versions::active.eq(draft.active),
+            procedure_versions::receivable_anywhere.eq(draft.receivable_anywhere),
             procedure_versions::created_at.eq(Instant::now()),
         ))
         .execute(conn)?;
@@ -356,23 +375,34 @@ pub fn procedure_versions_of(
     rows.into_iter().map(version_from_row).collect()
 }
 
-/// Latest versions, ordered by procedure id after the cursor (one query).
+/// Latest versions, ordered by procedure id after the cursor (one query). With `agencies`, only
+/// the procedures whose lead unit belongs to one of them, and those receivable anywhere.
 pub fn list_procedures(
     conn: &mut DbConnection,
+    agencies: Option<&[String]>,
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<(i64, ProcedureVersion)>, StoreError> {
-    let rows: Vec<(i64, VersionRow)> = procedures::table
+    let mut query = procedures::table
         .inner_join(
             procedure_versions::table.on(procedure_versions::procedure_code
                 .eq(procedures::code)
                 .and(procedure_versions::version.eq(procedures::latest_version))),
         )
         .filter(procedures::id.gt(after_id))
-        .order(procedures::id)
-        .limit(limit)
         .select((procedures::id, version_columns!()))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(codes) = agencies {
+        let scoped_units = units::table
+            .filter(units::agency_code.eq_any(codes.to_vec()))
+            .select(units::code);
+        query = query.filter(
+            procedure_versions::receivable_anywhere
+                .eq(true)
+                .or(procedure_versions::unit_code.eq_any(scoped_units)),
+        );
+    }
+    let rows: Vec<(i64, VersionRow)> = query.order(procedures::id).limit(limit).load(conn)?;
     rows.into_iter()
         .map(|(id, row)| Ok((id, version_from_row(row)?)))
         .collect()

@@ -458,6 +458,8 @@ pub struct DossierFilter {
     pub external_ref: Option<String>,
     pub created_by_client: Option<String>,
     pub q: Option<String>,
+    /// Only dossiers shared with one of these agencies (`None`: every agency).
+    pub agencies: Option<Vec<String>>,
     /// Matches nothing (a caller whose scope allows no dossier).
     pub none: bool,
     /// Statistics filters (the report's reconciliation, see `domain::stats`).
@@ -583,6 +585,14 @@ macro_rules! apply_dossier_filter {
         });
         $crate::store::filter_when!(query, &filter.created_by_client, |v| {
             dossiers::created_by_client.eq(v.clone())
+        });
+        $crate::store::filter_when!(query, &filter.agencies, |codes| {
+            use $crate::store::schema::dossier_agencies as shared;
+            dossiers::id.eq_any(
+                shared::table
+                    .filter(shared::agency_code.eq_any(codes.clone()))
+                    .select(shared::dossier_id),
+            )
         });
         if let Some(q) = &filter.q {
             // Case-insensitive on both backends (PostgreSQL's LIKE is case-sensitive, SQLite's is

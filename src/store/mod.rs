@@ -15,6 +15,7 @@ macro_rules! filter_when {
 pub(crate) use filter_when;
 
 pub mod accounts;
+pub mod agencies;
 pub mod audit;
 pub mod calendar;
 pub mod catalogue;

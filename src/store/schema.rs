@@ -20,6 +20,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    agencies (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        parent_code -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_agencies (dossier_id, agency_code) {
+        dossier_id -> BigInt,
+        agency_code -> Text,
+    }
+}
+
+diesel::table! {
     units (id) {
         id -> BigInt,
         code -> Text,
@@ -55,6 +73,7 @@ diesel::table! {
         steps -> Text,
         active -> Bool,
         created_at -> Timestamp,
+        receivable_anywhere -> Bool,
     }
 }
 
@@ -163,12 +182,16 @@ diesel::table! {
         changes -> Text,
         reason -> Nullable<Text>,
         request_id -> Nullable<Text>,
+        agency_code -> Nullable<Text>,
     }
 }
 
 diesel::joinable!(dossier_events -> dossiers (dossier_id));
 diesel::joinable!(dossier_pauses -> dossiers (dossier_id));
+diesel::joinable!(dossier_agencies -> dossiers (dossier_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    agencies,
+    dossier_agencies,
     units,
     procedures,
     procedure_versions,
@@ -198,6 +221,7 @@ diesel::table! {
         secret_hash -> Text,
         active -> Bool,
         created_at -> Timestamp,
+        agency_code -> Nullable<Text>,
     }
 }
 
@@ -224,6 +248,7 @@ diesel::table! {
         secret -> Text,
         created_by -> Text,
         created_at -> Timestamp,
+        agency_code -> Nullable<Text>,
     }
 }
 
@@ -308,3 +333,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_attempts,
     clients,
 );
+diesel::allow_tables_to_appear_in_same_query!(dossier_agencies, dossier_changes);
+diesel::allow_tables_to_appear_in_same_query!(dossier_agencies, dossier_deadline_notices);
+diesel::allow_tables_to_appear_in_same_query!(users, units);
+diesel::allow_tables_to_appear_in_same_query!(users, agencies);
+diesel::allow_tables_to_appear_in_same_query!(clients, agencies);
+diesel::allow_tables_to_appear_in_same_query!(webhooks, agencies);

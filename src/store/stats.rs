@@ -21,7 +21,7 @@ use diesel::{
 use super::{
     DbConnection, StoreError,
     dossiers::EventRecord,
-    schema::{dossier_events, dossiers},
+    schema::{dossier_agencies, dossier_events, dossiers},
 };
 use crate::domain::{
     Instant,
@@ -452,6 +452,7 @@ fn sums(
     group: GroupColumn,
     from: Option<NaiveDate>,
     before: NaiveDate,
+    agencies: Option<&[String]>,
 ) -> Result<Sums, StoreError> {
     let cols = Counters::COLUMNS
         .iter()
@@ -468,13 +469,25 @@ fn sums(
         None => "",
     };
     binds.push(Bind::Date(before));
+    // Counters are kept per lead unit; an agency's are those of its units.
+    let scope = match agencies {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".to_owned(),
+        Some(codes) => {
+            binds.extend(codes.iter().cloned().map(Bind::Text));
+            format!(
+                " AND unit_code IN (SELECT code FROM units WHERE agency_code IN ({}))",
+                vec!["?"; codes.len()].join(", ")
+            )
+        }
+    };
     let group_key = match group {
         GroupColumn::None => String::new(),
         _ => format!("{key}, "),
     };
     let sql = format!(
         "SELECT day, {key} AS key, channel, {cols} FROM stats_counters \
-         WHERE grain = ?{lower} AND day < ? GROUP BY day, {group_key}channel"
+         WHERE grain = ?{lower} AND day < ?{scope} GROUP BY day, {group_key}channel"
     );
     let rows: Vec<SumSql> = load(conn, &sql, &binds)?;
     Ok(rows
@@ -507,8 +520,9 @@ pub fn month_sums(
     conn: &mut DbConnection,
     group: GroupColumn,
     before_month: NaiveDate,
+    agencies: Option<&[String]>,
 ) -> Result<Sums, StoreError> {
-    sums(conn, GRAIN_MONTH, group, None, before_month)
+    sums(conn, GRAIN_MONTH, group, None, before_month, agencies)
 }
 
 /// Day rows of `[from, before)`.
@@ -517,8 +531,9 @@ pub fn day_sums(
     group: GroupColumn,
     from: NaiveDate,
     before: NaiveDate,
+    agencies: Option<&[String]>,
 ) -> Result<Sums, StoreError> {
-    sums(conn, GRAIN_DAY, group, Some(from), before)
+    sums(conn, GRAIN_DAY, group, Some(from), before, agencies)
 }
 
 /// Names of units (by code) and of procedures (latest version, by code).
@@ -557,6 +572,8 @@ pub struct LateFilter {
     pub now: Instant,
     pub unit_code: Option<String>,
     pub procedure_code: Option<String>,
+    /// Only dossiers owned by these agencies (`None`: every agency).
+    pub agencies: Option<Vec<String>>,
 }
 
 /// Late and overdue dossiers by id, after `after_id`.
@@ -593,6 +610,8 @@ pub fn late_dossiers(
     filter_when!(q, &f.unit_code, |u| dossiers::unit_code.eq(u.clone()));
     filter_when!(q, &f.procedure_code, |p| dossiers::procedure_code
         .eq(p.clone()));
+    filter_when!(q, &f.agencies, |codes| dossiers::agency_code
+        .eq_any(codes.clone()));
     Ok(q.order(dossiers::id).limit(limit).load(conn)?)
 }
 
@@ -614,6 +633,7 @@ pub fn due_soon(
     horizon: Instant,
     after: Option<(Instant, i64)>,
     unit_code: Option<&str>,
+    agencies: Option<&[String]>,
     limit: i64,
 ) -> Result<Vec<Dossier>, StoreError> {
     let mut q = dossiers::table
@@ -631,6 +651,15 @@ pub fn due_soon(
     }
     if let Some(u) = unit_code {
         q = q.filter(dossiers::unit_code.eq(u.to_owned()));
+    }
+    if let Some(codes) = agencies {
+        q = q.filter(
+            dossiers::id.eq_any(
+                dossier_agencies::table
+                    .filter(dossier_agencies::agency_code.eq_any(codes.to_vec()))
+                    .select(dossier_agencies::dossier_id),
+            ),
+        );
     }
     Ok(q.order((dossiers::due_at, dossiers::id))
         .limit(limit)

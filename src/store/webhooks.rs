@@ -32,6 +32,8 @@ pub struct NewWebhook {
     pub secret: String,
     pub created_by: String,
     pub created_at: Instant,
+    /// The agency whose dossiers it hears of, with those below it (`None`: every agency).
+    pub agency_code: Option<String>,
 }
 
 pub fn insert_webhook(
@@ -52,10 +54,12 @@ pub fn get_webhook(conn: &mut DbConnection, id: i64) -> Result<WebhookRecord, St
         .first(conn)?)
 }
 
-/// Subscriptions in id order; `owner` restricts them to one client's.
+/// Subscriptions in id order; `owner` restricts them to one client's, `agencies` to those of
+/// these agencies.
 pub fn list_webhooks(
     conn: &mut DbConnection,
     owner: Option<&str>,
+    agencies: Option<&[String]>,
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<WebhookRecord>, StoreError> {
@@ -65,6 +69,9 @@ pub fn list_webhooks(
         .into_boxed();
     if let Some(owner) = owner {
         query = query.filter(webhooks::owner_client_id.eq(owner.to_owned()));
+    }
+    if let Some(codes) = agencies {
+        query = query.filter(webhooks::agency_code.eq_any(codes.to_vec()));
     }
     Ok(query.order(webhooks::id).limit(limit).load(conn)?)
 }
@@ -95,11 +102,17 @@ pub fn count_owned(conn: &mut DbConnection, owner: Option<&str>) -> Result<i64, 
     Ok(query.get_result(conn)?)
 }
 
-pub fn client_exists(conn: &mut DbConnection, client_id: &str) -> Result<bool, StoreError> {
-    Ok(diesel::select(diesel::dsl::exists(
-        clients::table.filter(clients::client_id.eq(client_id)),
-    ))
-    .get_result(conn)?)
+/// The client's agency (`Some(None)`: a client of the whole deployment), or `None` when there is
+/// no such client.
+pub fn client_agency(
+    conn: &mut DbConnection,
+    client_id: &str,
+) -> Result<Option<Option<String>>, StoreError> {
+    Ok(clients::table
+        .filter(clients::client_id.eq(client_id))
+        .select(clients::agency_code)
+        .first(conn)
+        .optional()?)
 }
 
 /// Deletes a subscription; its deliveries and their attempts go with it (ON DELETE CASCADE).

@@ -10,17 +10,17 @@
 
 pub mod delivery;
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
     config::WebhookSettings,
-    domain::Instant,
+    domain::{Instant, agency::AgencyScope},
     service::webhooks::{self as hooks, EventType},
     store::{
-        self, DbConnection, DbPool, StoreError,
+        self, DbConnection, DbPool, StoreError, agencies,
         calendar::CalendarCache,
         outbox::{self, NoticeKind},
         webhooks::{self as hook_store, ClaimedDelivery, NewDelivery},
@@ -307,24 +307,34 @@ fn fan_out_batch(conn: &mut DbConnection) -> Result<usize, StoreError> {
     if events.is_empty() {
         return Ok(0);
     }
+    let tree = agencies::tree(conn)?;
     let subscriptions: Vec<_> = hook_store::deliverable_webhooks(conn)?
         .into_iter()
         .map(|w| {
             let events = hooks::subscribed_events(&w);
-            (w, events)
+            let scope = match &w.subscription.agency_code {
+                None => AgencyScope::Everything,
+                Some(agency) => AgencyScope::below(&tree, agency),
+            };
+            (w, events, scope)
         })
         .collect();
+    let ids: Vec<i64> = events.iter().map(|e| e.dossier_id).collect();
+    let mut shared: HashMap<i64, Vec<String>> = HashMap::new();
+    for (dossier_id, agency) in agencies::agencies_of_dossiers(conn, &ids)? {
+        shared.entry(dossier_id).or_default().push(agency);
+    }
     let now = Instant::from(Utc::now());
     let mut deliveries = Vec::new();
     for event in &events {
-        for (webhook, wanted) in &subscriptions {
-            if hooks::wants(
-                webhook,
-                wanted,
-                &event.event_type,
-                event.created_by_client.as_deref(),
-                event.created_at,
-            ) {
+        let facts = hooks::EventFacts {
+            event_type: &event.event_type,
+            dossier_client: event.created_by_client.as_deref(),
+            dossier_agencies: shared.get(&event.dossier_id).map_or(&[], Vec::as_slice),
+            created_at: event.created_at,
+        };
+        for (webhook, wanted, scope) in &subscriptions {
+            if hooks::wants(webhook, wanted, scope, &facts) {
                 deliveries.push(NewDelivery::pending(
                     webhook.id,
                     event.id,

@@ -66,6 +66,10 @@ backend_tests! {
         let read_dossier = [200, 200, 200, 403, 200, 200, 403, 401];
         let read_statistics = [200, 403, 403, 403, 200, 200, 403, 401];
         let rows: Vec<Row> = vec![
+            ("GET", "/api/v1/agencies".into(), None, read_catalogue),
+            ("GET", "/api/v1/agencies/SCT".into(), None, read_catalogue),
+            ("POST", "/api/v1/agencies".into(), Some(json!({"code": "000.00.20.H22", "name": "Sở Y tế"})), [201, 403, 403, 403, 403, 403, 403, 401]),
+            ("PATCH", "/api/v1/agencies/SCT".into(), Some(json!({"name": "Sở Công Thương"})), admin_only_read),
             ("GET", "/api/v1/units".into(), None, read_catalogue),
             ("GET", "/api/v1/units/MC".into(), None, read_catalogue),
             ("POST", "/api/v1/units".into(), Some(json!({"code": "U-{caller}", "name": "x", "agency_code": "SCT"})), [201, 403, 403, 403, 403, 403, 403, 401]),

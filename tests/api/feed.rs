@@ -243,6 +243,7 @@ postgres_tests! {
             role: Role::Admin,
             unit_code: None,
             kind: PrincipalKind::User,
+            scope: motcua::domain::agency::AgencyScope::Everything,
         };
         let audit = AuditContext {
             actor: "admin".into(),

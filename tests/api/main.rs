@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod agencies;
 mod authorization;
 mod calendar;
 mod catalogue;

@@ -31,6 +31,7 @@ pub fn admin() -> Principal {
         role: Role::Admin,
         unit_code: None,
         kind: PrincipalKind::User,
+        scope: motcua::domain::agency::AgencyScope::Everything,
     }
 }
 
@@ -140,6 +141,7 @@ fn seeded_db_on(target: &DatabaseTarget) -> (DbConnection, CalendarCache) {
                     steps: steps(hours),
                 },
                 active: true,
+                receivable_anywhere: false,
             },
         )
         .unwrap();

@@ -39,6 +39,8 @@ impl Claims {
             role: self.role,
             unit_code: self.unit_code.clone(),
             kind: self.kind,
+            // Resolved from the database with the account check (`http::state::AppState::db_as`).
+            scope: crate::domain::agency::AgencyScope::Nothing,
         }
     }
 }

@@ -109,6 +109,7 @@ fn hs256_round_trip() {
             role: Role::Specialist,
             unit_code: Some("UBND-XA-A".to_owned()),
             kind: PrincipalKind::User,
+            scope: crate::domain::agency::AgencyScope::Nothing,
         }
     );
     let header = jsonwebtoken::decode_header(&issued.access_token).expect("header");

@@ -111,6 +111,9 @@ pub struct DossierDto {
     pub code: String,
     pub procedure_code: String,
     pub procedure_version: i32,
+    /// The agency that owns the dossier (its code's prefix); other agencies may read it after a
+    /// hand-over (liên thông) or a receipt at their counter.
+    pub agency_code: String,
     /// The procedure's lead unit.
     pub unit_code: String,
     pub field: String,
@@ -166,6 +169,7 @@ pub fn dossier_dto(d: Dossier, now: DateTime<Utc>) -> DossierDto {
         code: d.code,
         procedure_code: d.procedure_code,
         procedure_version: d.procedure_version,
+        agency_code: d.agency_code,
         unit_code: d.unit_code,
         field: d.field,
         status: d.status,

@@ -188,6 +188,7 @@ pub async fn list(
     let stats = stats_filter(&q)?;
     let instant = |t: Option<DateTime<Utc>>| t.map(Instant::from);
     let mut filter = DossierFilter {
+        agencies: None,
         status: q.status,
         procedure_code: q.procedure_code,
         unit_code: q.unit_code,

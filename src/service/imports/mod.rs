@@ -483,6 +483,7 @@ pub fn run(
                     ImportKind::Procedures => "procedures",
                     ImportKind::Dossiers => "dossiers",
                 },
+                cx.who.scope.home(),
                 serde_json::json!({"mode": mode, "total": total, "rows": by_status}),
             )
         })?;

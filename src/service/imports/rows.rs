@@ -184,6 +184,7 @@ pub(super) fn procedure_row(
         f.errors.push(error("steps", "is required"));
     }
     let active = f.bool("active", true);
+    let receivable_anywhere = f.bool("receivable_anywhere", false);
     let draft = ProcedureDraft {
         name,
         field,
@@ -197,6 +198,7 @@ pub(super) fn procedure_row(
             steps: steps.unwrap_or_default(),
         },
         active,
+        receivable_anywhere,
     };
     f.finish((code, draft))
 }

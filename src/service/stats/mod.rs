@@ -92,6 +92,7 @@ pub fn late(
         now: now_instant,
         unit_code: query.unit_code.clone(),
         procedure_code: query.procedure_code.clone(),
+        agencies: who.scope.codes(),
     };
     let records = store::late_dossiers(conn, &filter, after_id, limit)?;
     let ids: Vec<i64> = records.iter().map(|d| d.id).collect();
@@ -188,7 +189,16 @@ pub fn due_soon(
         now,
         i64::from(within_days) * calendar.standard_day_minutes(),
     )?;
-    let records = store::due_soon(conn, now.into(), horizon.into(), after, unit_code, limit)?;
+    let agencies = who.scope.codes();
+    let records = store::due_soon(
+        conn,
+        now.into(),
+        horizon.into(),
+        after,
+        unit_code,
+        agencies.as_deref(),
+        limit,
+    )?;
     records
         .into_iter()
         .map(|dossier| {

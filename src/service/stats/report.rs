@@ -303,9 +303,10 @@ fn prefixes_at(
     conn: &mut DbConnection,
     group: GroupColumn,
     cuts: &[NaiveDate],
+    agencies: Option<&[String]>,
 ) -> Result<Vec<HashMap<String, ChannelPrefix>>, ServiceError> {
     let last = cuts.iter().max().copied().unwrap_or(NaiveDate::MIN);
-    let months = store::month_sums(conn, group, month_start(last))?;
+    let months = store::month_sums(conn, group, month_start(last), agencies)?;
     let mut out = Vec::with_capacity(cuts.len());
     for cut in cuts {
         let first = month_start(*cut);
@@ -319,7 +320,7 @@ fn prefixes_at(
             }
         }
         if first < *cut {
-            for (_, key, channel, c) in store::day_sums(conn, group, first, *cut)? {
+            for (_, key, channel, c) in store::day_sums(conn, group, first, *cut, agencies)? {
                 add(&key, channel, c);
             }
         }
@@ -338,7 +339,9 @@ fn sum_prefixes(m: &HashMap<String, ChannelPrefix>) -> ChannelPrefix {
 }
 
 /// The report for `[from, to]` (local dates, inclusive) grouped by `group_by`, from the counters.
-/// Statistics are agency-wide: the caller needs [`Action::ReadStatistics`].
+/// The caller needs [`Action::ReadStatistics`]; the report counts the dossiers owned by the
+/// caller's agencies (those whose lead unit belongs to one), so a province's figures are the sums of
+/// its agencies' and a dossier is counted once, by the agency whose code it bears.
 #[tracing::instrument(
     name = "stats.summary",
     skip_all,
@@ -368,6 +371,8 @@ pub fn summary(
     let (_, calendar) = calendars.get(conn)?;
     let day_minutes = calendar.standard_day_minutes();
     let labels = store::labels(conn)?;
+    let agencies = who.scope.codes();
+    let agencies = agencies.as_deref();
     let row =
         |key: Option<String>, label: String, from: NaiveDate, before: NaiveDate, line| SummaryRow {
             key,
@@ -386,7 +391,7 @@ pub fn summary(
                 m = next_month_start(m);
             }
             cuts.push(end);
-            let prefixes = prefixes_at(conn, GroupColumn::None, &cuts)?;
+            let prefixes = prefixes_at(conn, GroupColumn::None, &cuts, agencies)?;
             let at = |i: usize| sum_prefixes(&prefixes[i]);
             let rows = cuts
                 .windows(2)
@@ -402,7 +407,7 @@ pub fn summary(
             (rows, row(None, "Tổng cộng".into(), query.from, end, total))
         }
         group => {
-            let prefixes = prefixes_at(conn, group.column(), &[query.from, end])?;
+            let prefixes = prefixes_at(conn, group.column(), &[query.from, end], agencies)?;
             let (start, stop) = (&prefixes[0], &prefixes[1]);
             let mut keys: Vec<&String> = start.keys().chain(stop.keys()).collect();
             keys.sort();

@@ -1,0 +1,340 @@
+//! Agencies: two sibling agencies of one province never see each other; the province sees both;
+//! inter-agency hand-over (liên thông) and receipt anywhere share a dossier on purpose.
+
+use motcua::auth::policy::{PrincipalKind, Role};
+use serde_json::{Value, json};
+
+use crate::{
+    backend_tests,
+    helpers::{TestApp, eventually, expect_problem, token},
+};
+
+const PROVINCE: &str = "000.00.00.H22";
+const AGENCY_A: &str = "000.00.10.H22";
+const AGENCY_B: &str = "000.00.11.H22";
+
+/// One sibling agency's catalogue and the names its callers use; every string here is a marker
+/// that must never show up in a response given to the other sibling.
+struct Sibling {
+    agency: &'static str,
+    counter: &'static str,
+    office: &'static str,
+    procedure: &'static str,
+    staff: &'static str,
+}
+
+const A: Sibling = Sibling {
+    agency: AGENCY_A,
+    counter: "MC-SCT",
+    office: "QLTM-SCT",
+    procedure: "QT-SCT-01",
+    staff: "canbo.sct",
+};
+
+const B: Sibling = Sibling {
+    agency: AGENCY_B,
+    counter: "MC-SXD",
+    office: "QLXD-SXD",
+    procedure: "QT-SXD-01",
+    staff: "canbo.sxd",
+};
+
+fn procedure(code: &str, lead: &str, steps: &[&str], anywhere: bool) -> Value {
+    let steps: Vec<Value> = steps
+        .iter()
+        .map(|unit| json!({"name": format!("Bước tại {unit}"), "unit_code": unit, "hours": 8}))
+        .collect();
+    json!({
+        "code": code, "name": format!("Thủ tục {code}"), "field": "Thử nghiệm", "unit_code": lead,
+        "time_limit": {"amount": 10, "unit": "working_days"}, "steps": steps,
+        "receivable_anywhere": anywhere,
+    })
+}
+
+async fn created(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn post_as(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The province, its two departments, their units and procedures, and a unit of the province.
+async fn seed(app: &TestApp) {
+    created(
+        app.post_json(
+            "/api/v1/agencies",
+            &json!({"code": PROVINCE, "name": "UBND tỉnh"}),
+        )
+        .await,
+    )
+    .await;
+    for (sibling, name) in [(&A, "Sở Công Thương"), (&B, "Sở Xây dựng")] {
+        let agency = json!({"code": sibling.agency, "name": name, "parent_code": PROVINCE});
+        created(app.post_json("/api/v1/agencies", &agency).await).await;
+        for unit in [sibling.counter, sibling.office] {
+            let body = json!({"code": unit, "name": format!("Đơn vị {unit}"), "agency_code": sibling.agency});
+            created(app.post_json("/api/v1/units", &body).await).await;
+        }
+        let body = procedure(
+            sibling.procedure,
+            sibling.office,
+            &[sibling.counter, sibling.office],
+            false,
+        );
+        created(app.post_json("/api/v1/procedures", &body).await).await;
+    }
+    let body = json!({"code": "TTPVHCC", "name": "Trung tâm Phục vụ hành chính công", "agency_code": PROVINCE});
+    created(app.post_json("/api/v1/units", &body).await).await;
+}
+
+fn user(role: Role, unit: &str, subject: &str) -> String {
+    token(role, Some(unit), subject, PrincipalKind::User)
+}
+
+fn receipt(procedure: &str) -> Value {
+    json!({"procedure_code": procedure, "applicant": {"name": "Trần Thị B"}, "channel": "direct"})
+}
+
+async fn receive(app: &TestApp, token: &str, procedure: &str) -> String {
+    let d = created(post_as(app, token, "/api/v1/dossiers", &receipt(procedure)).await).await;
+    d["code"].as_str().unwrap().to_owned()
+}
+
+async fn act(app: &TestApp, token: &str, code: &str, version: i64, body: Value) -> Value {
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/dossiers/{code}/actions")))
+        .bearer_auth(token)
+        .header("If-Match", format!("\"{version}\""))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn body_as(app: &TestApp, token: &str, path: &str) -> (u16, String) {
+    let response = app.get_as(token, path).await;
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn total_received(summary: &Value) -> i64 {
+    summary["total"]["received"]
+        .as_i64()
+        .expect("a received count")
+}
+
+backend_tests! {
+    async fn sibling_agencies_never_see_each_other_and_the_province_sees_both(app: &TestApp) {
+        seed(app).await;
+        let mut dossiers = Vec::new();
+        for sibling in [&A, &B] {
+            let reception = user(Role::Reception, sibling.counter, &format!("{}.mc", sibling.staff));
+            let code = receive(app, &reception, sibling.procedure).await;
+            assert!(code.starts_with(&format!("{}-", sibling.agency)), "{code}");
+            // A receipt with the other sibling's procedure finds no such procedure.
+            let other = if sibling.agency == AGENCY_A { B.procedure } else { A.procedure };
+            expect_problem(post_as(app, &reception, "/api/v1/dossiers", &receipt(other)).await, 422).await;
+            dossiers.push(code);
+        }
+        // Staff accounts and a webhook per agency, made by the agency's own administrator.
+        for sibling in [&A, &B] {
+            let admin = user(Role::Admin, sibling.counter, &format!("{}.admin", sibling.staff));
+            let account = json!({"username": format!("{}.cv", sibling.staff), "password": "Mat-khau-du-dai-2025!", "role": "specialist", "unit_code": sibling.office});
+            created(post_as(app, &admin, "/api/v1/users", &account).await).await;
+            let hook = json!({"url": "http://127.0.0.1:9/hook", "events": ["dossier.received", "dossier.started"]});
+            created(post_as(app, &admin, "/api/v1/webhooks", &hook).await).await;
+            // Nor may it place anything in the sibling agency, or change the shared calendar.
+            let other = if sibling.agency == AGENCY_A { &B } else { &A };
+            let stray = json!({"code": format!("X-{}", sibling.staff), "name": "x", "agency_code": other.agency});
+            expect_problem(post_as(app, &admin, "/api/v1/units", &stray).await, 403).await;
+            let top = json!({"code": "ROGUE", "name": "x"});
+            expect_problem(post_as(app, &admin, "/api/v1/agencies", &top).await, 403).await;
+            let holiday = app.client.put(app.url("/api/v1/calendar/days/2030-01-02")).bearer_auth(&admin)
+                .json(&json!({"kind": "holiday", "name": "x"})).send().await.unwrap();
+            expect_problem(holiday, 403).await;
+        }
+        // Each agency starts its own dossier (an event for the webhooks and the feed).
+        for (sibling, code) in [&A, &B].into_iter().zip(&dossiers) {
+            let reception = user(Role::Reception, sibling.counter, &format!("{}.mc", sibling.staff));
+            act(app, &reception, code, 1, json!({"action": "start"})).await;
+        }
+
+        let year = "from=2024-01-01&to=2031-12-31";
+        let reads = [
+            "/api/v1/dossiers".to_owned(), "/api/v1/dossiers?updated_since=2020-01-01T00:00:00Z".to_owned(),
+            "/api/v1/units".to_owned(), "/api/v1/procedures".to_owned(), "/api/v1/agencies".to_owned(),
+            "/api/v1/users".to_owned(), "/api/v1/clients".to_owned(), "/api/v1/webhooks".to_owned(),
+            "/api/v1/audit?limit=200".to_owned(), format!("/api/v1/stats/summary?{year}&group_by=unit"),
+            format!("/api/v1/stats/summary?{year}&group_by=procedure"), format!("/api/v1/stats/summary?{year}&format=csv"),
+            "/api/v1/stats/late".to_owned(), "/api/v1/stats/due-soon?within=20".to_owned(),
+        ];
+        for (me, other, other_code) in [(&A, &B, &dossiers[1]), (&B, &A, &dossiers[0])] {
+            let callers = [
+                user(Role::Admin, me.counter, &format!("{}.admin", me.staff)),
+                user(Role::Auditor, me.office, &format!("{}.ktra", me.staff)),
+                user(Role::Leader, me.office, &format!("{}.ld", me.staff)),
+                user(Role::Reception, me.counter, &format!("{}.mc", me.staff)),
+            ];
+            let markers = [other.agency, other.counter, other.office, other.procedure, other.staff, other_code.as_str()];
+            let mut seen_own = 0;
+            for caller in &callers {
+                for path in &reads {
+                    let (status, body) = body_as(app, caller, path).await;
+                    for marker in markers {
+                        assert!(!body.contains(marker), "{path} gave `{marker}` of the other agency to {}: {body}", me.staff);
+                    }
+                    if status == 200 && body.contains(me.agency) {
+                        seen_own += 1;
+                    }
+                }
+                // The other agency's things do not exist for this caller.
+                for path in [
+                    format!("/api/v1/dossiers/{other_code}"), format!("/api/v1/dossiers/{other_code}/history"),
+                    format!("/api/v1/dossiers/{other_code}/deadline"), format!("/api/v1/units/{}", other.counter),
+                    format!("/api/v1/procedures/{}", other.procedure), format!("/api/v1/procedures/{}/versions", other.procedure),
+                    format!("/api/v1/agencies/{}", other.agency), format!("/api/v1/users/{}.cv", other.staff),
+                ] {
+                    let (status, body) = body_as(app, caller, &path).await;
+                    assert!(status == 404 || status == 403 && !path.contains("/dossiers/"), "{path}: {status} {body}");
+                    for marker in markers.iter().filter(|m| !path.contains(*m)) {
+                        assert!(!body.contains(marker), "{path} leaked `{marker}`: {body}");
+                    }
+                }
+                // Nor can it be acted on: 404, exactly as an unknown code.
+                let act = app.client.post(app.url(&format!("/api/v1/dossiers/{other_code}/actions")))
+                    .bearer_auth(caller).header("If-Match", "\"2\"")
+                    .json(&json!({"action": "request_supplement", "reason": "x", "documents": ["y"]})).send().await.unwrap();
+                expect_problem(act, 404).await;
+            }
+            assert!(seen_own >= 10, "the callers of {} saw their own agency in only {seen_own} answers", me.agency);
+        }
+
+        // The webhooks hear only of their agency's dossiers.
+        for (me, own_code) in [(&A, &dossiers[0]), (&B, &dossiers[1])] {
+            let admin = user(Role::Admin, me.counter, &format!("{}.admin", me.staff));
+            let hooks: Value = app.get_as(&admin, "/api/v1/webhooks").await.json().await.unwrap();
+            assert_eq!(hooks["items"].as_array().unwrap().len(), 1, "{hooks}");
+            let path = format!("/api/v1/webhooks/{}/deliveries", hooks["items"][0]["id"]);
+            let log = eventually(format!("a delivery for {}", me.agency), async || {
+                let log: Value = app.get_as(&admin, &path).await.json().await.unwrap();
+                (!log["items"].as_array().unwrap().is_empty()).then_some(log)
+            }).await;
+            for delivery in log["items"].as_array().unwrap() {
+                assert_eq!(delivery["dossier_code"].as_str(), Some(own_code.as_str()), "{delivery}");
+            }
+        }
+
+        // The province reads both, and its report is the sum of its agencies' reports.
+        let province = user(Role::Auditor, "TTPVHCC", "tinh.ktra");
+        let listed: Value = app.get_as(&province, "/api/v1/dossiers").await.json().await.unwrap();
+        assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
+        let summary = |t: String| async move {
+            let s: Value = app.get_as(&t, &format!("/api/v1/stats/summary?{year}")).await.json().await.unwrap();
+            total_received(&s)
+        };
+        let a = summary(user(Role::Auditor, A.office, "sct.ktra")).await;
+        let b = summary(user(Role::Auditor, B.office, "sxd.ktra")).await;
+        let all = summary(province.clone()).await;
+        assert_eq!((a, b, all), (1, 1, 2));
+        let agencies: Value = app.get_as(&province, "/api/v1/agencies").await.json().await.unwrap();
+        assert_eq!(agencies["items"].as_array().unwrap().len(), 3, "{agencies}");
+    }
+
+    async fn a_hand_over_to_another_agency_shares_the_dossier_with_it(app: &TestApp) {
+        seed(app).await;
+        // A procedure of agency A whose last step belongs to agency B's office (liên thông).
+        let body = procedure("QT-LT-01", A.office, &[A.counter, A.office, B.office], false);
+        created(app.post_json("/api/v1/procedures", &body).await).await;
+        let reception_a = user(Role::Reception, A.counter, "sct.mc");
+        let leader_a = user(Role::Leader, A.office, "sct.ld");
+        let leader_b = user(Role::Leader, B.office, "sxd.ld");
+        let code = receive(app, &reception_a, "QT-LT-01").await;
+        expect_problem(app.get_as(&leader_b, &format!("/api/v1/dossiers/{code}")).await, 404).await;
+        act(app, &reception_a, &code, 1, json!({"action": "start"})).await;
+        act(app, &user(Role::Admin, A.counter, "sct.admin"), &code, 2, json!({"action": "forward"})).await;
+        act(app, &leader_a, &code, 3, json!({"action": "forward", "to_unit_code": B.office})).await;
+        // Agency B reads it, lists it and acts on it; agency A keeps reading it.
+        let read: Value = app.get_as(&leader_b, &format!("/api/v1/dossiers/{code}")).await.json().await.unwrap();
+        assert_eq!(read["current_step"]["unit_code"], B.office);
+        assert_eq!(read["agency_code"], AGENCY_A);
+        let listed: Value = app.get_as(&leader_b, "/api/v1/dossiers").await.json().await.unwrap();
+        assert_eq!(listed["items"][0]["code"], code.as_str());
+        act(app, &leader_b, &code, 4, json!({"action": "resolve", "result": "approved"})).await;
+        let history: Value = app.get_as(&reception_a, &format!("/api/v1/dossiers/{code}/history")).await.json().await.unwrap();
+        let units: Vec<&str> = history["items"].as_array().unwrap().iter().filter_map(|e| e["to_unit_code"].as_str()).collect();
+        assert!(units.contains(&B.office) && units.contains(&A.office), "{history}");
+        // It stays agency A's dossier in the report: counted once, by the agency whose code it bears.
+        let year = "from=2024-01-01&to=2031-12-31";
+        let report = |t: String| async move {
+            let s: Value = app.get_as(&t, &format!("/api/v1/stats/summary?{year}")).await.json().await.unwrap();
+            total_received(&s)
+        };
+        assert_eq!(report(user(Role::Auditor, A.office, "sct.ktra")).await, 1);
+        assert_eq!(report(user(Role::Auditor, B.office, "sxd.ktra")).await, 0);
+        // An agency that took no part still does not see it.
+        created(app.post_json("/api/v1/agencies", &json!({"code": "000.00.12.H22", "name": "Sở Y tế", "parent_code": PROVINCE})).await).await;
+        created(app.post_json("/api/v1/units", &json!({"code": "MC-SYT", "name": "Một cửa SYT", "agency_code": "000.00.12.H22"})).await).await;
+        let stranger = user(Role::Reception, "MC-SYT", "syt.mc");
+        expect_problem(app.get_as(&stranger, &format!("/api/v1/dossiers/{code}")).await, 404).await;
+    }
+
+    async fn a_procedure_receivable_anywhere_is_received_at_any_agencys_counter(app: &TestApp) {
+        seed(app).await;
+        let body = procedure("QT-PDG-01", B.office, &[B.counter, B.office], true);
+        created(app.post_json("/api/v1/procedures", &body).await).await;
+        let reception_a = user(Role::Reception, A.counter, "sct.mc");
+        // Agency A's counter sees the procedure and receives it; the code is agency B's.
+        let found = app.get_as(&reception_a, "/api/v1/procedures/QT-PDG-01").await;
+        assert_eq!(found.status(), 200);
+        let code = receive(app, &reception_a, "QT-PDG-01").await;
+        assert!(code.starts_with(&format!("{AGENCY_B}-")), "{code}");
+        for reader in [reception_a, user(Role::Reception, B.counter, "sxd.mc")] {
+            let got = app.get_as(&reader, &format!("/api/v1/dossiers/{code}")).await;
+            assert_eq!(got.status(), 200);
+        }
+    }
+
+    async fn confined_administrators_build_only_below_their_agency(app: &TestApp) {
+        seed(app).await;
+        let admin_a = user(Role::Admin, A.counter, "sct.admin");
+        let child = json!({"code": "000.01.10.H22", "name": "Chi cục QLTT", "parent_code": AGENCY_A});
+        created(post_as(app, &admin_a, "/api/v1/agencies", &child).await).await;
+        let unit = json!({"code": "CC-QLTT", "name": "Chi cục", "agency_code": "000.01.10.H22"});
+        created(post_as(app, &admin_a, "/api/v1/units", &unit).await).await;
+        // A cycle, a move of their own agency, a parent outside: refused; a rename: fine.
+        let cycle = app.client.patch(app.url(&format!("/api/v1/agencies/{AGENCY_A}"))).json(&json!({"parent_code": "000.01.10.H22"})).send().await.unwrap();
+        expect_problem(cycle, 422).await;
+        let own = app.client.patch(app.url(&format!("/api/v1/agencies/{AGENCY_A}"))).bearer_auth(&admin_a).json(&json!({"parent_code": null})).send().await.unwrap();
+        expect_problem(own, 403).await;
+        let outside = json!({"code": "000.02.10.H22", "name": "x", "parent_code": AGENCY_B});
+        expect_problem(post_as(app, &admin_a, "/api/v1/agencies", &outside).await, 403).await;
+        let renamed = app.client.patch(app.url("/api/v1/agencies/000.01.10.H22")).bearer_auth(&admin_a).json(&json!({"name": "Chi cục Quản lý thị trường"})).send().await.unwrap();
+        assert_eq!(renamed.status(), 200);
+        // Accounts: only with a unit of theirs.
+        let stray = json!({"username": "lac.loi", "password": "Mat-khau-du-dai-2025!", "role": "reception", "unit_code": B.counter});
+        expect_problem(post_as(app, &admin_a, "/api/v1/users", &stray).await, 403).await;
+        let unitless = json!({"username": "khong.don.vi", "password": "Mat-khau-du-dai-2025!", "role": "auditor"});
+        expect_problem(post_as(app, &admin_a, "/api/v1/users", &unitless).await, 403).await;
+        // A client it registers works for its agency.
+        let client = created(post_as(app, &admin_a, "/api/v1/clients", &json!({"name": "Cổng SCT"})).await).await;
+        assert_eq!(client["agency_code"], AGENCY_A);
+        // A unit that leads dossiers keeps its agency.
+        receive(app, &user(Role::Reception, A.counter, "sct.mc"), A.procedure).await;
+        let moved = app.client.patch(app.url(&format!("/api/v1/units/{}", A.office))).json(&json!({"agency_code": AGENCY_B})).send().await.unwrap();
+        expect_problem(moved, 409).await;
+    }
+}
