@@ -7,6 +7,10 @@
 //! each dossier's `external_ref` is `DEMO-2018-NNNN`, and every audit entry has the reason
 //! "dữ liệu mẫu (motcua demo)". The names, fields and limits of the 57 procedures are plausible,
 //! not the agency's official catalogue.
+//!
+//! The department is one agency under a province; beside it, a small commune agency holds a
+//! handful of dossiers of its own, so that the separation of agencies can be seen: an account of
+//! one never sees the other's, and an account of the province sees both.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -14,19 +18,26 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::{
     auth::policy::{Principal, PrincipalKind, Role},
     domain::{
+        agency::AgencyScope,
         applicant::ApplicantDraft,
         calendar::{Calendar, LOCAL_OFFSET},
+        deadline::{SupplementPolicy, TimeLimit, TimeUnit},
         dossier::{Channel, Command, Resolution},
+        procedure::ProcedureRules,
         procedure::ProcessStep,
     },
     service::{
-        ServiceError, catalogue,
+        ServiceError, agencies, catalogue,
         dossiers::{self, ActionInput, ReceiptInput},
         imports::{self, ImportContext, ImportFormat, ImportKind, ImportMode},
         stats::{self, GroupBy, Summary, SummaryQuery},
     },
     store::{
-        DbConnection, StoreError, audit::AuditContext, calendar::CalendarCache, catalogue::NewUnit,
+        DbConnection, StoreError,
+        agencies::AgencyFields,
+        audit::AuditContext,
+        calendar::CalendarCache,
+        catalogue::{NewUnit, ProcedureDraft},
     },
 };
 
@@ -35,6 +46,12 @@ pub const DOSSIERS: usize = 418;
 /// The fixed seed of the simulation.
 pub const SEED: u64 = 0x5C7_2018;
 pub const AGENCY: &str = "SCT";
+/// The province both demo agencies belong to.
+pub const PROVINCE: &str = "H99";
+/// The demo's commune agency, with a few dossiers of its own.
+pub const COMMUNE: &str = "XA01.H99";
+/// How many dossiers the commune receives.
+pub const COMMUNE_DOSSIERS: usize = 6;
 pub const FIRST_DAY: (i32, u32, u32) = (2018, 1, 2);
 pub const LAST_DAY: (i32, u32, u32) = (2018, 10, 31);
 
@@ -276,6 +293,21 @@ pub fn load(
 ) -> Result<(), ServiceError> {
     let who = principal();
     let audit = audit();
+    for (code, name, parent) in [
+        (PROVINCE, "UBND tỉnh mẫu (DỮ LIỆU MẪU – demo)", None),
+        (
+            AGENCY,
+            "Sở Công Thương tỉnh mẫu (DỮ LIỆU MẪU – demo)",
+            Some(PROVINCE),
+        ),
+        (COMMUNE, "UBND xã mẫu (DỮ LIỆU MẪU – demo)", Some(PROVINCE)),
+    ] {
+        let fields = AgencyFields {
+            name: name.into(),
+            parent_code: parent.map(Into::into),
+        };
+        agencies::create(conn, &who, &audit, code, fields)?;
+    }
     for (code, name, parent) in UNITS {
         catalogue::create_unit(
             conn,
@@ -404,6 +436,100 @@ pub fn load(
         bar.inc(1);
     }
     bar.finish_with_message("Đã nạp dữ liệu mẫu");
+    load_commune(conn, calendars, &who, &audit)
+}
+
+/// The commune: two units, one procedure (chứng thực bản sao, one working day) and a handful of
+/// dossiers in October 2018, most of them resolved.
+fn load_commune(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    who: &Principal,
+    audit: &AuditContext,
+) -> Result<(), ServiceError> {
+    for (code, name) in [
+        ("XA01-MC", "Bộ phận Một cửa UBND xã mẫu"),
+        ("XA01-VP", "Văn phòng – Thống kê UBND xã mẫu"),
+    ] {
+        let unit = NewUnit {
+            code: code.into(),
+            name: name.into(),
+            parent_code: None,
+            agency_code: COMMUNE.into(),
+        };
+        catalogue::create_unit(conn, who, audit, unit)?;
+    }
+    let step = |name: &str, unit: &str, hours: f64| ProcessStep {
+        name: name.into(),
+        unit_code: unit.into(),
+        hours,
+    };
+    let draft = ProcedureDraft {
+        name: "Chứng thực bản sao từ bản chính (demo)".into(),
+        field: "Chứng thực".into(),
+        unit_code: "XA01-VP".into(),
+        rules: ProcedureRules {
+            time_limit: TimeLimit {
+                amount: 1,
+                unit: TimeUnit::WorkingDays,
+            },
+            supplement_policy: SupplementPolicy::Pause,
+            steps: vec![
+                step("Tiếp nhận", "XA01-MC", 2.0),
+                step("Chứng thực", "XA01-VP", 6.0),
+            ],
+        },
+        active: true,
+        receivable_anywhere: false,
+    };
+    catalogue::create_procedure(conn, calendars, who, audit, "QT-XA01-01", draft)?;
+    for n in 0..COMMUNE_DOSSIERS {
+        let day = u32::try_from(n).unwrap_or(0) + 1;
+        let at = |hour: u32| {
+            LOCAL_OFFSET
+                .with_ymd_and_hms(2018, 10, day, hour, 0, 0)
+                .single()
+                .expect("fixed offset")
+                .with_timezone(&Utc)
+        };
+        let input = ReceiptInput::parse(
+            "QT-XA01-01",
+            ApplicantDraft {
+                name: format!("Công dân mẫu {:02} (demo)", n + 1),
+                ..ApplicantDraft::default()
+            },
+            Channel::Direct,
+            Some(at(8)),
+            Some(format!("DEMO-XA01-2018-{:02}", n + 1)),
+        )?;
+        let received = dossiers::receive(conn, calendars, who, audit, input)?;
+        // 1–6 October 2018 is Monday to Saturday: the dossier handed in on Saturday stays open.
+        if n + 1 == COMMUNE_DOSSIERS {
+            continue;
+        }
+        let mut version = received.dossier.version;
+        for (command, hour) in [
+            (Command::Start, 8),
+            (Command::Forward { to_unit_code: None }, 9),
+            (
+                Command::Resolve {
+                    result: Resolution::Approved,
+                    note: None,
+                },
+                14,
+            ),
+        ] {
+            let input = ActionInput {
+                command,
+                expected_version: version.into(),
+                at: Some(at(hour)),
+                to_user: None,
+                note: None,
+            };
+            version =
+                dossiers::act(conn, calendars, who, audit, &received.dossier.code, input)?.version;
+        }
+    }
     Ok(())
 }
 
@@ -413,10 +539,15 @@ pub fn report(
     calendars: &CalendarCache,
     group_by: GroupBy,
 ) -> Result<Summary, ServiceError> {
+    // The department's report, as its own auditor would read it.
+    let department = Principal {
+        scope: AgencyScope::below(&crate::store::agencies::tree(conn)?, AGENCY),
+        ..principal()
+    };
     stats::summary(
         conn,
         calendars,
-        &principal(),
+        &department,
         &SummaryQuery {
             from: NaiveDate::from_ymd_opt(2018, 1, 1).expect("valid date"),
             to: date(LAST_DAY),

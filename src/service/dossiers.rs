@@ -618,7 +618,12 @@ pub fn list(
 }
 
 fn restrict_to_scope(filter: &mut DossierFilter, who: &Principal) {
-    filter.agencies = who.scope.codes();
+    if let Some(scope) = who.scope.codes() {
+        filter.agencies = Some(match filter.agencies.take() {
+            Some(asked) => asked.into_iter().filter(|a| scope.contains(a)).collect(),
+            None => scope,
+        });
+    }
     match list_filter(who) {
         DossierListScope::All => {}
         DossierListScope::CurrentUnit(unit) => filter.current_unit_code = Some(unit),

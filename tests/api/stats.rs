@@ -856,7 +856,16 @@ fn demo_report(target: &DatabaseTarget) {
     motcua::demo::load(&mut conn, &calendars, false).unwrap();
     assert!(motcua::demo::already_loaded(&mut conn).unwrap());
     let all = motcua::store::dossiers::DossierFilter::default();
-    assert_eq!(list_count(&mut conn, all), 418);
+    assert_eq!(
+        list_count(&mut conn, all),
+        418 + motcua::demo::COMMUNE_DOSSIERS as i64
+    );
+    // The report is the department's: the commune's dossiers are another agency's.
+    let department = || motcua::store::dossiers::DossierFilter {
+        agencies: Some(vec![motcua::demo::AGENCY.to_owned()]),
+        ..Default::default()
+    };
+    assert_eq!(list_count(&mut conn, department()), 418);
 
     let summary = motcua::demo::report(&mut conn, &calendars, GroupBy::Unit).unwrap();
     let t = summary.total.line;
@@ -880,9 +889,15 @@ fn demo_report(target: &DatabaseTarget) {
     assert_eq!(units, ["ATNL", "QLCN", "QLTM"]);
     for row in summary.rows.iter().chain([&summary.total]) {
         for column in Column::ALL {
-            let expected = row
-                .cell_filter(column)
-                .map_or(0, |f| list_count(&mut conn, f));
+            let expected = row.cell_filter(column).map_or(0, |f| {
+                list_count(
+                    &mut conn,
+                    motcua::store::dossiers::DossierFilter {
+                        agencies: department().agencies,
+                        ..f
+                    },
+                )
+            });
             assert_eq!(
                 column.value(&row.line),
                 expected,
