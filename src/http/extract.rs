@@ -52,12 +52,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// 422 naming every string of a JSON body that holds a control character (see `domain::text`).
+/// 422 for a body that is not a JSON object, and naming every string of a JSON body that holds a
+/// control character (see `domain::text`).
 /// Malformed JSON is left to the typed parse, which reports it.
 fn refuse_control_characters(bytes: &[u8]) -> Result<(), ApiError> {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
         return Ok(());
     };
+    // Every request body of the contract is an object; serde would also fill a struct from an
+    // array of its fields in order, which the contract does not allow.
+    if !value.is_object() {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "body",
+            "must be a JSON object",
+        )]));
+    }
     let found = crate::domain::text::forbidden_in_json(&value, "body");
     if found.is_empty() {
         return Ok(());
@@ -131,5 +140,15 @@ mod tests {
             parse_json::<Outer>(br#"{"inner": {"count": 1}} trailing"#),
             Err(ApiError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused() {
+        for body in [&b"[null, null]"[..], b"[{\"count\": 1}]", b"1", b"null"] {
+            match parse_json::<Inner>(body) {
+                Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "body"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }
