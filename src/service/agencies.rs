@@ -76,15 +76,7 @@ pub fn ensure_for_unit(
             name: code.to_owned(),
             parent_code: None,
         };
-        store::insert(conn, code, &fields)?;
-        audit.record(
-            conn,
-            "agency.create",
-            "agency",
-            code,
-            Some(code),
-            serde_json::json!({"name": code, "parent_code": null, "implicit": true}),
-        )?;
+        insert_audited(conn, audit, code, &fields, true)?;
         return Ok(());
     }
     check_placeable(conn, who, "agency_code", code)
@@ -144,6 +136,29 @@ fn check_parent(
     }
 }
 
+/// Inserts the agency and its `agency.create` audit entry; `implicit` marks one made on the spot
+/// for a unit ([`ensure_for_unit`]).
+fn insert_audited(
+    conn: &mut DbConnection,
+    audit: &AuditContext,
+    code: &str,
+    fields: &AgencyFields,
+    implicit: bool,
+) -> Result<Agency, ServiceError> {
+    let created = store::insert(conn, code, fields).map_err(|e| match e {
+        StoreError::UniqueViolation(_) => {
+            ServiceError::Conflict(format!("agency `{code}` already exists"))
+        }
+        other => other.into(),
+    })?;
+    let mut changes = serde_json::json!({"name": created.name, "parent_code": created.parent_code});
+    if implicit {
+        changes["implicit"] = true.into();
+    }
+    audit.record(conn, "agency.create", "agency", code, Some(code), changes)?;
+    Ok(created)
+}
+
 pub fn create(
     conn: &mut DbConnection,
     who: &Principal,
@@ -157,21 +172,7 @@ pub fn create(
     }
     write_transaction(conn, |conn| {
         check_parent(conn, who, code, fields.parent_code.as_deref())?;
-        let created = store::insert(conn, code, &fields).map_err(|e| match e {
-            StoreError::UniqueViolation(_) => {
-                ServiceError::Conflict(format!("agency `{code}` already exists"))
-            }
-            other => other.into(),
-        })?;
-        audit.record(
-            conn,
-            "agency.create",
-            "agency",
-            code,
-            Some(code),
-            serde_json::json!({"name": created.name, "parent_code": created.parent_code}),
-        )?;
-        Ok(created)
+        insert_audited(conn, audit, code, &fields, false)
     })
 }
 
@@ -185,10 +186,8 @@ pub fn update(
 ) -> Result<Agency, ServiceError> {
     authorize(who, &Action::ManageCatalogue, None)?;
     write_transaction(conn, |conn| {
+        // Outside the caller's scope the agency does not exist for them (404).
         let before = get(conn, who, code)?;
-        if !administers(who, Some(code)) {
-            return Err(no_agency(code));
-        }
         let fields = AgencyFields {
             name: name.unwrap_or_else(|| before.name.clone()),
             parent_code: parent_code.unwrap_or_else(|| before.parent_code.clone()),

@@ -17,7 +17,10 @@ use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
     config::WebhookSettings,
-    domain::{Instant, agency::AgencyScope},
+    domain::{
+        Instant,
+        agency::{AgencyScope, AgencyTree},
+    },
     service::webhooks::{self as hooks, EventType},
     store::{
         self, DbConnection, DbPool, StoreError, agencies,
@@ -307,8 +310,17 @@ fn fan_out_batch(conn: &mut DbConnection) -> Result<usize, StoreError> {
     if events.is_empty() {
         return Ok(0);
     }
-    let tree = agencies::tree(conn)?;
-    let subscriptions: Vec<_> = hook_store::deliverable_webhooks(conn)?
+    let webhooks = hook_store::deliverable_webhooks(conn)?;
+    // The agency tree is read only when some subscription is confined to an agency.
+    let tree = if webhooks
+        .iter()
+        .any(|w| w.subscription.agency_code.is_some())
+    {
+        agencies::tree(conn)?
+    } else {
+        AgencyTree::default()
+    };
+    let subscriptions: Vec<_> = webhooks
         .into_iter()
         .map(|w| {
             let events = hooks::subscribed_events(&w);
