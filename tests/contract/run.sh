@@ -32,10 +32,12 @@ token=$(curl -fsS "http://127.0.0.1:$port/api/v1/auth/token" -H 'content-type: a
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 
 status=0
+# One worker: with two, the Python 3.11 of Debian occasionally fails inside hypothesis ("AST constructor
+# recursion depth mismatch", a CPython race in ast when two threads parse at once), which is no finding.
 "$venv/bin/schemathesis" --config-file tests/contract/schemathesis.toml run \
   "http://127.0.0.1:$port/openapi.json" \
   --header "Authorization: Bearer $token" \
-  --checks all --max-examples "$examples" --workers 2 --seed 20251125 || status=$?
+  --checks all --max-examples "$examples" --workers 1 --seed 20251125 || status=$?
 if grep -q "panicked" "$workdir/server.log"; then
   echo "the server logged a panic:" >&2
   grep -A3 "panicked" "$workdir/server.log" >&2
