@@ -1,8 +1,9 @@
 # Shared by run.sh and profile.sh (sourced, from the repository root, with $port set): builds the
 # release binary, owns a scratch directory, and starts, stops and logs in to the server under test.
 command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --quiet --bin motcua
-binary="target/release/motcua"
+# LOAD_BINARY measures another build (for example an earlier commit's) with these same scripts.
+binary="${LOAD_BINARY:-target/release/motcua}"
+[ -n "${LOAD_BINARY:-}" ] || cargo build --release --quiet --bin motcua
 work="$(mktemp -d)"
 server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2> /dev/null; rm -rf "$work"; }
@@ -18,10 +19,12 @@ start_server() { # $1 = DATABASE_URL; the pool is LOAD_POOL_SIZE (10, the servic
   echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1
 }
 stop_server() { kill "$server"; wait "$server" 2> /dev/null || true; server=""; }
-token() {
+token() { # $1 = username (admin), $2 = password (the administrator's)
   curl -fsS "http://127.0.0.1:$port/api/v1/auth/token" -H 'content-type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+    -d "{\"username\":\"${1:-admin}\",\"password\":\"${2:-$password}\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
 }
+# seed.py's administrator confined to the department's agency (on a server with agencies).
+scoped_token() { token sct-admin "load test department administrator"; }
 metrics_before() { curl -fsS "http://127.0.0.1:$port/metrics" > "$work/metrics-before.txt"; }
 route_latency() { # the server's own histograms since metrics_before: which requests make up the tail
   curl -fsS "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"

@@ -1,6 +1,7 @@
 -- A realistic request mix for wrk against motcua.
 --   MIX=mixed : 60% dossier reads, 20% list/filter queries, 15% actions, 5% receipts
---   MIX=read  : dossier reads only;  MIX=write : actions only;  MIX=receipt : receipts only
+--   MIX=read  : dossier reads only;  MIX=list : list/filter queries only
+--   MIX=write : actions only;  MIX=receipt : receipts only
 -- Every wrk thread runs one connection and owns a disjoint slice of the seeded dossiers, so it can
 -- follow their versions (ETag) and send a correct If-Match.
 local token = os.getenv("MOTCUA_TOKEN")
@@ -49,7 +50,7 @@ end
 function request()
   pending = nil
   local r = math.random(100)
-  if mix == "read" then r = 1 elseif mix == "write" then return action() elseif mix == "receipt" then r = 100 end
+  if mix == "read" then r = 1 elseif mix == "list" then r = 70 elseif mix == "write" then return action() elseif mix == "receipt" then r = 100 end
   if r <= 60 then
     return wrk.format("GET", "/api/v1/dossiers/" .. all[math.random(#all)], headers)
   elseif r <= 80 then

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Load benchmark: motcua (release build) under a realistic mix driven by wrk, compared with what
 # PostgreSQL itself does for the same SQL (pgbench, same concurrency); then the SQLite default.
-# Prints requests/s, p50/p99 latency, non-2xx counts, the server's peak RSS and the ratios.
+# Prints requests/s, p50/p99 latency, non-2xx counts, the server's peak RSS and the ratios; the list
+# queries and the mix once more as an administrator confined to one agency (scoped lists).
 #
 # Settings (environment): LOAD_SECONDS (20), LOAD_CONNECTIONS (64), LOAD_DOSSIERS (2000),
 # LOAD_POOL_SIZE (10, the service's default MOTCUA_DB_POOL_SIZE),
-# LOAD_POSTGRES_URL (postgres://postgres@127.0.0.1:5432, trust auth; a fresh database is created).
+# LOAD_POSTGRES_URL (postgres://postgres@127.0.0.1:5432, trust auth; a fresh database is created),
+# LOAD_BINARY (measure that build instead of building target/release/motcua).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${LOAD_SECONDS:-20}"
@@ -34,6 +36,15 @@ run_pgbench() { # $1 = script, $2 = label; stores tps in $tps
   printf '%-28s %10s tx/s\n' "$2" "$tps"
 }
 
+scoped_runs() { # the same lists, and the mix, as the department's confined administrator
+  local admin_token="$tok"
+  run_wrk list "lists, deployment-wide"
+  tok=$(scoped_token)
+  run_wrk list "lists, one agency's admin"
+  run_wrk mixed "mix, one agency's admin"
+  tok="$admin_token"
+}
+
 echo "motcua load benchmark: $connections connections, ${seconds}s per run, $dossiers seeded dossiers"
 echo
 echo "== PostgreSQL"
@@ -42,9 +53,13 @@ psql -q "$pg/postgres" -c "CREATE DATABASE $db"
 start_server "$pg/$db"
 tok=$(token)
 python3 "$here/seed.py" "http://127.0.0.1:$port" "$tok" "$dossiers" "$work/codes.txt"
+# Fresh planner statistics, as autovacuum would have within a minute: the runs measure the steady
+# state, not plans made while the tables looked empty.
+psql -q "$pg/$db" -c ANALYZE
 metrics_before
 run_wrk mixed "mix 60/20/15/5"
 route_latency
+scoped_runs
 run_wrk read "reads only"; motcua_read=$rps
 run_wrk write "actions only"; motcua_write=$rps
 echo "server peak RSS: $(peak_rss_mb) MB"
@@ -66,5 +81,6 @@ python3 "$here/seed.py" "http://127.0.0.1:$port" "$tok" "$dossiers" "$work/codes
 metrics_before
 run_wrk mixed "mix 60/20/15/5"
 route_latency
+scoped_runs
 echo "server peak RSS: $(peak_rss_mb) MB"
 stop_server

@@ -278,34 +278,30 @@ pub fn list_clients(
     )?)
 }
 
-/// The agency an account with this unit belongs to (`None`: no unit, the whole deployment).
-fn agency_of_account(
+/// The agency an account with this unit would belong to (`None`: no unit, the whole deployment),
+/// if the caller administers it. A unit outside the caller's agencies is answered as an unknown
+/// one, as everywhere else: its existence and agency are not the caller's to learn.
+fn placeable_agency(
     conn: &mut DbConnection,
+    who: &Principal,
     unit_code: Option<&str>,
 ) -> Result<Option<String>, ServiceError> {
     let Some(unit) = unit_code else {
-        return Ok(None);
-    };
-    store_agencies::agency_of_unit(conn, unit)?
-        .map(Some)
-        .ok_or_else(|| ServiceError::invalid("unit_code", format!("no unit `{unit}`")))
-}
-
-/// Refuses an account placement (its unit's agency) outside what the caller administers.
-fn check_account_placement(who: &Principal, agency: Option<&str>) -> Result<(), ServiceError> {
-    if administers(who, agency) {
-        return Ok(());
-    }
-    Err(Denied::new(match agency {
-        Some(agency) => format!(
-            "the unit belongs to agency `{agency}`, outside the agencies this account administers"
-        ),
-        None => {
-            "only an administrator without a unit manages accounts without a unit; give a unit_code"
-                .to_owned()
+        if administers(who, None) {
+            return Ok(None);
         }
-    })
-    .into())
+        return Err(Denied::new(
+            "only an administrator without a unit manages accounts without a unit; give a unit_code",
+        )
+        .into());
+    };
+    match store_agencies::agency_of_unit(conn, unit)? {
+        Some(agency) if administers(who, Some(&agency)) => Ok(Some(agency)),
+        _ => Err(ServiceError::invalid(
+            "unit_code",
+            format!("no unit `{unit}`"),
+        )),
+    }
 }
 
 /// The user, if the caller's scope reaches it (else it does not exist for the caller), with its
@@ -340,8 +336,7 @@ pub fn create_user(
 ) -> Result<accounts::UserRecord, ServiceError> {
     authorize(who, &Action::ManageUsers, None)?;
     write_transaction(conn, |conn| {
-        let agency = agency_of_account(conn, unit_code)?;
-        check_account_placement(who, agency.as_deref())?;
+        let agency = placeable_agency(conn, who, unit_code)?;
         let user = insert_user(conn, username, password, role, unit_code)?;
         audit.record(
             conn,
@@ -424,8 +419,7 @@ pub fn update_user(
                 format!("role `{role}` needs a unit"),
             ));
         }
-        let agency = agency_of_account(conn, unit.as_deref())?;
-        check_account_placement(who, agency.as_deref())?;
+        let agency = placeable_agency(conn, who, unit.as_deref())?;
         // Changing one's own role, unit or state would end one's own session at the next request
         // (the token no longer matches the account) or lock oneself out: another administrator
         // does it.

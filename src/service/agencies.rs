@@ -21,20 +21,17 @@ pub fn resolve_scope(
     principal: &Principal,
     client_agency: Option<&str>,
 ) -> Result<AgencyScope, StoreError> {
-    let home = match principal.kind {
-        PrincipalKind::Client => client_agency.map(str::to_owned),
-        PrincipalKind::User => match &principal.unit_code {
-            None => None,
-            Some(unit) => match store::agency_of_unit(conn, unit)? {
-                Some(agency) => Some(agency),
-                None => return Ok(AgencyScope::Nothing),
-            },
-        },
-    };
-    Ok(match home {
-        None => AgencyScope::Everything,
-        Some(home) => AgencyScope::below(&store::tree(conn)?, &home),
-    })
+    match (principal.kind, &principal.unit_code, client_agency) {
+        (PrincipalKind::User, Some(unit), _) => {
+            Ok(match store::tree_and_agency_of_unit(conn, unit)? {
+                (tree, Some(home)) => AgencyScope::below(&tree, &home),
+                // A unit that does not exist (any more) gives no scope at all.
+                (_, None) => AgencyScope::Nothing,
+            })
+        }
+        (PrincipalKind::Client, _, Some(home)) => Ok(AgencyScope::below(&store::tree(conn)?, home)),
+        _ => Ok(AgencyScope::Everything),
+    }
 }
 
 fn no_agency(code: &str) -> ServiceError {

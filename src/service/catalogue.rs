@@ -170,8 +170,8 @@ fn check_draft(
     match catalogue::get_unit(conn, &draft.unit_code) {
         Ok(lead) if !administers(who, Some(&lead.agency_code)) => {
             return Err(Denied::new(format!(
-                "unit `{}` belongs to agency `{}`, outside the agencies this account administers",
-                lead.code, lead.agency_code
+                "unit `{}` is outside the agencies this account administers",
+                lead.code
             ))
             .into());
         }

@@ -8,6 +8,19 @@ use super::{
 };
 use crate::domain::{Instant, agency::AgencyTree};
 
+/// `EXISTS` a share of the outer `dossiers` row with one of `codes`: the filter of every scoped
+/// dossier query. A correlated probe of the (dossier, agency) key per candidate row keeps a page
+/// cheap; `id IN (SELECT …)` would first read every share of the caller's agencies (SQLite did so
+/// on every page).
+#[diesel::dsl::auto_type]
+pub fn shared_with_any(codes: Vec<String>) -> _ {
+    diesel::dsl::exists(
+        dossier_agencies::table
+            .filter(dossier_agencies::dossier_id.eq(super::schema::dossiers::id))
+            .filter(dossier_agencies::agency_code.eq_any(codes)),
+    )
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = agencies)]
 pub struct Agency {
@@ -96,6 +109,27 @@ pub fn tree(conn: &mut DbConnection) -> Result<AgencyTree, StoreError> {
         .select((agencies::code, agencies::parent_code))
         .load(conn)?;
     Ok(AgencyTree::new(edges))
+}
+
+/// The agency tree and the agency of `unit` (if the unit exists), in one round trip: every request
+/// of an account with a unit needs both to know its scope.
+pub fn tree_and_agency_of_unit(
+    conn: &mut DbConnection,
+    unit: &str,
+) -> Result<(AgencyTree, Option<String>), StoreError> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = agencies::table
+        .select((
+            agencies::code,
+            agencies::parent_code,
+            units::table
+                .filter(units::code.eq(unit))
+                .select(units::agency_code)
+                .single_value(),
+        ))
+        .load(conn)?;
+    let home = rows.first().and_then(|(_, _, home)| home.clone());
+    let edges = rows.into_iter().map(|(code, parent, _)| (code, parent));
+    Ok((AgencyTree::new(edges), home))
 }
 
 /// The agency a unit belongs to, if the unit exists.

@@ -587,12 +587,7 @@ macro_rules! apply_dossier_filter {
             dossiers::created_by_client.eq(v.clone())
         });
         $crate::store::filter_when!(query, &filter.agencies, |codes| {
-            use $crate::store::schema::dossier_agencies as shared;
-            dossiers::id.eq_any(
-                shared::table
-                    .filter(shared::agency_code.eq_any(codes.clone()))
-                    .select(shared::dossier_id),
-            )
+            $crate::store::agencies::shared_with_any(codes.clone())
         });
         if let Some(q) = &filter.q {
             // Case-insensitive on both backends (PostgreSQL's LIKE is case-sensitive, SQLite's is

@@ -21,7 +21,7 @@ use diesel::{
 use super::{
     DbConnection, StoreError,
     dossiers::EventRecord,
-    schema::{dossier_agencies, dossier_events, dossiers},
+    schema::{dossier_events, dossiers},
 };
 use crate::domain::{
     Instant,
@@ -653,13 +653,7 @@ pub fn due_soon(
         q = q.filter(dossiers::unit_code.eq(u.to_owned()));
     }
     if let Some(codes) = agencies {
-        q = q.filter(
-            dossiers::id.eq_any(
-                dossier_agencies::table
-                    .filter(dossier_agencies::agency_code.eq_any(codes.to_vec()))
-                    .select(dossier_agencies::dossier_id),
-            ),
-        );
+        q = q.filter(super::agencies::shared_with_any(codes.to_vec()));
     }
     Ok(q.order((dossiers::due_at, dossiers::id))
         .limit(limit)

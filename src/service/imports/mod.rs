@@ -306,10 +306,13 @@ fn import_dossier(
     input: ReceiptInput,
     actions: Vec<ActionSpec>,
 ) -> Result<Outcome, RowFailure> {
+    // Only a dossier the caller may see is named as already imported; another agency's dossier with
+    // the same external_ref makes the row fail on the (deployment-wide) unique reference instead.
     let existing = list_dossiers(
         conn,
         &DossierFilter {
             external_ref: input.external_ref.clone(),
+            agencies: cx.who.scope.codes(),
             ..DossierFilter::default()
         },
         &ListCursor::Start,
