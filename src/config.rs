@@ -252,11 +252,10 @@ impl Config {
             .unwrap_or_else(|| DatabaseTarget::Sqlite(PathBuf::from(DEFAULT_SQLITE_PATH)));
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
-            bind: parse_or(
-                "MOTCUA_BIND",
-                get("MOTCUA_BIND"),
-                DEFAULT_BIND.parse().expect("valid default"),
-            )?,
+            bind: match get("MOTCUA_BIND") {
+                None => DEFAULT_BIND.parse().expect("valid default"),
+                Some(raw) => listen_address(&raw)?,
+            },
             database,
             pool_size: parse_or("MOTCUA_DB_POOL_SIZE", get("MOTCUA_DB_POOL_SIZE"), 10)?,
             pool_timeout: Duration::from_secs(parse_or(
@@ -305,6 +304,29 @@ impl Config {
             webhooks: WebhookSettings::from_lookup(&get)?,
         })
     }
+}
+
+/// `MOTCUA_BIND`: an IP address and port, or a host name and port (`localhost:8080`), resolved
+/// once at start-up to its first address.
+fn listen_address(raw: &str) -> Result<SocketAddr, ConfigError> {
+    use std::net::ToSocketAddrs;
+    let error = |reason: String| ConfigError {
+        name: "MOTCUA_BIND",
+        reason: format!("`{raw}`: {reason}"),
+    };
+    let raw = raw.trim();
+    if let Ok(address) = raw.parse() {
+        return Ok(address);
+    }
+    if !raw.contains(':') {
+        return Err(error(
+            "give a host and a port, e.g. 127.0.0.1:8080 or localhost:8080".to_owned(),
+        ));
+    }
+    raw.to_socket_addrs()
+        .map_err(|e| error(e.to_string()))?
+        .next()
+        .ok_or_else(|| error("the host name resolves to no address".to_owned()))
 }
 
 fn parse_or<T>(name: &'static str, raw: Option<String>, default: T) -> Result<T, ConfigError>
@@ -381,6 +403,19 @@ mod tests {
         assert_eq!(err.name, "MOTCUA_WEBHOOK_LEASE_SECONDS");
         let err = config(&[("MOTCUA_WEBHOOK_MAX_ATTEMPTS", "0")]).unwrap_err();
         assert_eq!(err.name, "MOTCUA_WEBHOOK_MAX_ATTEMPTS");
+    }
+
+    #[test]
+    fn the_listen_address_may_name_a_host() {
+        let c = config(&[("MOTCUA_BIND", "localhost:8081")]).unwrap();
+        assert!(c.bind.ip().is_loopback(), "{}", c.bind);
+        assert_eq!(c.bind.port(), 8081);
+        let c = config(&[("MOTCUA_BIND", " [::1]:9000 ")]).unwrap();
+        assert_eq!(c.bind.to_string(), "[::1]:9000");
+        for bad in ["localhost", "127.0.0.1:http-alt", "localhost:99999"] {
+            let err = config(&[("MOTCUA_BIND", bad)]).unwrap_err();
+            assert_eq!(err.name, "MOTCUA_BIND", "{bad}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use utoipa::{
 
 use crate::http::{
     accounts, agencies, audit, calendar, catalogue, dossiers, error, imports, ops,
-    pagination::Page, stats, webhooks,
+    pagination::Page, stats, webhooks, worklist,
 };
 
 #[derive(OpenApi)]
@@ -35,14 +35,14 @@ validation problems, `errors[]` naming each invalid field."
         catalogue::create_procedure, catalogue::list_procedures, catalogue::get_procedure,
         catalogue::put_procedure, catalogue::procedure_versions,
         dossiers::receive, dossiers::list, dossiers::get_dossier, dossiers::act, dossiers::history,
-        dossiers::deadline, dossiers::public_lookup, audit::list,
+        dossiers::deadline, dossiers::public_lookup, worklist::worklist, audit::list,
         accounts::token, accounts::create_client, accounts::list_clients,
         accounts::create_user, accounts::list_users, accounts::get_user, accounts::patch_user,
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::deliveries,
         webhooks::redeliver, imports::import, stats::summary, stats::late, stats::due_soon,
     ),
     modifiers(&BearerAuth, &CommonResponses, &ResponseDescriptions, &NoControlCharacters),
-    components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<agencies::AgencyDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<accounts::UserDto>, Page<accounts::ClientDto>, Page<webhooks::WebhookDto>, Page<webhooks::DeliveryDto>, Page<stats::LateDossierDto>, Page<stats::DueSoonDto>)),
+    components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<agencies::AgencyDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<accounts::UserDto>, Page<accounts::ClientDto>, Page<webhooks::WebhookDto>, Page<webhooks::DeliveryDto>, Page<stats::LateDossierDto>, Page<stats::DueSoonDto>, Page<worklist::WorkItemDto>)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "calendar", description = "Working days, public holidays, office hours and deadlines (UTC+7)"),

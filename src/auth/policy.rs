@@ -15,7 +15,7 @@
 //! | receive_dossier      | yes   | yes       | -          | -      | -       | yes    |
 //! | read_dossier         | yes   | yes       | unit       | unit   | yes     | own    |
 //! | start                | yes   | yes       | unit       | unit   | -       | -      |
-//! | forward              | yes   | -         | unit       | unit   | -       | -      |
+//! | forward              | yes   | unit      | unit       | unit   | -       | -      |
 //! | request_supplement   | yes   | yes       | unit       | unit   | -       | -      |
 //! | supplement_received  | yes   | yes       | -          | -      | -       | -      |
 //! | resolve              | yes   | -         | -          | unit   | -       | -      |
@@ -25,6 +25,7 @@
 //! | read_statistics      | yes   | -         | -          | yes    | yes     | -      |
 //! | read_audit_log       | yes   | -         | -          | -      | yes     | -      |
 //! | manage_webhooks      | yes   | -         | -          | -      | -       | own    |
+//! | read_worklist        | yes   | unit      | unit       | unit   | -       | -      |
 //!
 //! - `yes`: always allowed.
 //! - `unit`: only for a dossier whose current step belongs to the principal's unit
@@ -36,9 +37,11 @@
 //!   [`DossierListScope::CreatedByClient`], webhooks to [`WebhookListScope::OwnedBy`].
 //! - `-`: never.
 //!
-//! Reception (bộ phận một cửa) acts on any dossier because the counter works on behalf of every unit;
-//! specialists (chuyên viên) and leaders (lãnh đạo) work only on what currently sits in their unit,
-//! and only a leader signs off (`resolve`). The auditor reads everything and changes nothing. The
+//! Reception (bộ phận một cửa) acts on any dossier because the counter works on behalf of every unit,
+//! but hands one on (`forward`) only from a step of its own unit: the counter's first step, to the
+//! competent unit. Specialists (chuyên viên) and leaders (lãnh đạo) work only on what currently sits
+//! in their unit, and only a leader signs off (`resolve`). The auditor reads everything and changes
+//! nothing. `read_worklist` is a desk's queue, cut by [`worklist_filter`] like a list. The
 //! `portal` role belongs to the e-portal's machine client (principal kind `client`); a user account
 //! given that role is refused everything.
 //!
@@ -207,6 +210,8 @@ pub enum Action {
     /// Webhook subscriptions and deliveries; a portal client sees only its own ([`webhook_filter`]).
     ManageWebhooks,
     ImportData,
+    /// The desk's queue (`GET /worklist`); the rows are restricted by [`worklist_filter`].
+    ReadWorklist,
 }
 
 impl Action {
@@ -232,6 +237,7 @@ impl Action {
             Action::ReadStatistics,
             Action::ReadAuditLog,
             Action::ManageWebhooks,
+            Action::ReadWorklist,
         ]);
         all
     }
@@ -251,6 +257,7 @@ impl Action {
             Action::ReadAuditLog => "read_audit_log",
             Action::ManageWebhooks => "manage_webhooks",
             Action::ImportData => "import_data",
+            Action::ReadWorklist => "read_worklist",
         }
     }
 
@@ -281,6 +288,7 @@ impl Action {
             Action::ReadAuditLog => "read the audit log",
             Action::ManageWebhooks => "manage webhooks",
             Action::ImportData => "import data",
+            Action::ReadWorklist => "keep a worklist",
         }
     }
 
@@ -374,7 +382,7 @@ const fn grants(action: Action) -> [Grant; 6] {
         Action::ReadDossier => [Y, Y, U, U, Y, C],
         Action::DossierAction(K::Receive) => grants(Action::ReceiveDossier),
         Action::DossierAction(K::Start) => [Y, Y, U, U, N, N],
-        Action::DossierAction(K::Forward) => [Y, N, U, U, N, N],
+        Action::DossierAction(K::Forward) => [Y, U, U, U, N, N],
         Action::DossierAction(K::RequestSupplement) => [Y, Y, U, U, N, N],
         Action::DossierAction(K::SupplementReceived) => [Y, Y, N, N, N, N],
         Action::DossierAction(K::Resolve) => [Y, N, N, U, N, N],
@@ -384,6 +392,7 @@ const fn grants(action: Action) -> [Grant; 6] {
         Action::ReadStatistics => [Y, N, N, Y, Y, N],
         Action::ReadAuditLog => [Y, N, N, N, Y, N],
         Action::ManageWebhooks => [Y, N, N, N, N, C],
+        Action::ReadWorklist => [Y, U, U, U, N, N],
     }
 }
 
@@ -477,13 +486,20 @@ pub fn administers(principal: &Principal, agency: Option<&str>) -> bool {
 
 /// The rows of `GET /dossiers` this principal may see, by the `read_dossiers` row of the table.
 pub fn list_filter(principal: &Principal) -> DossierListScope {
-    if authorize(principal, &Action::ReadDossiers, None).is_err() {
+    rows_for(principal, Action::ReadDossiers)
+}
+
+/// The restriction of the desk's queue, by the `read_worklist` row: the dossiers whose current step
+/// sits in the principal's unit, or every dossier (in scope) for an administrator.
+pub fn worklist_filter(principal: &Principal) -> DossierListScope {
+    rows_for(principal, Action::ReadWorklist)
+}
+
+fn rows_for(principal: &Principal, action: Action) -> DossierListScope {
+    if authorize(principal, &action, None).is_err() {
         return DossierListScope::Nothing;
     }
-    match (
-        grant(principal.role, Action::ReadDossiers),
-        &principal.unit_code,
-    ) {
+    match (grant(principal.role, action), &principal.unit_code) {
         (Grant::Always, _) => DossierListScope::All,
         (Grant::OwnUnit, Some(unit)) => DossierListScope::CurrentUnit(unit.clone()),
         (Grant::OwnClient, _) => DossierListScope::CreatedByClient(principal.subject.clone()),
@@ -526,7 +542,7 @@ mod tests {
         ("receive_dossier", ["yes", "yes", "-", "-", "-", "yes"]),
         ("read_dossier", ["yes", "yes", "unit", "unit", "yes", "own"]),
         ("start", ["yes", "yes", "unit", "unit", "-", "-"]),
-        ("forward", ["yes", "-", "unit", "unit", "-", "-"]),
+        ("forward", ["yes", "unit", "unit", "unit", "-", "-"]),
         (
             "request_supplement",
             ["yes", "yes", "unit", "unit", "-", "-"],
@@ -539,6 +555,7 @@ mod tests {
         ("read_statistics", ["yes", "-", "-", "yes", "yes", "-"]),
         ("read_audit_log", ["yes", "-", "-", "-", "yes", "-"]),
         ("manage_webhooks", ["yes", "-", "-", "-", "-", "own"]),
+        ("read_worklist", ["yes", "unit", "unit", "unit", "-", "-"]),
     ];
 
     /// The dossier situations every cell is tried with.
@@ -647,7 +664,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 19 * 6 * 5);
+        assert_eq!(checked, 20 * 6 * 5);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::{
     },
     service::{
         ServiceError, agencies, catalogue,
-        dossiers::{self, ActionInput, ReceiptInput},
+        dossiers::{self, ActionInput, ReceiptInput, RecipientRule},
         imports::{self, ImportContext, ImportFormat, ImportKind, ImportMode},
         stats::{self, GroupBy, Summary, SummaryQuery},
     },
@@ -52,6 +52,9 @@ pub const PROVINCE: &str = "H99";
 pub const COMMUNE: &str = "XA01.H99";
 /// How many dossiers the commune receives.
 pub const COMMUNE_DOSSIERS: usize = 6;
+/// The one-stop counters (bộ phận một cửa) of the department and of the commune.
+const COUNTER: &str = "MC";
+const COMMUNE_COUNTER: &str = "XA01-MC";
 pub const FIRST_DAY: (i32, u32, u32) = (2018, 1, 2);
 pub const LAST_DAY: (i32, u32, u32) = (2018, 10, 31);
 
@@ -130,13 +133,39 @@ fn principal() -> Principal {
 }
 
 fn audit() -> AuditContext {
+    audit_as("demo", Role::Admin)
+}
+
+fn audit_as(actor: &str, role: Role) -> AuditContext {
     AuditContext {
-        actor: "demo".into(),
-        actor_role: Role::Admin,
+        actor: actor.into(),
+        actor_role: role,
         client_id: None,
         reason: Some("dữ liệu mẫu (motcua demo)".into()),
         request_id: None,
     }
+}
+
+/// Who does `command` on a dossier whose current step sits in `unit`, by the counter's workflow
+/// (README, "The counter's workflow"): the counter receives, starts, hands the dossier on from its
+/// own step, takes in supplements, returns results and records withdrawals; a unit's specialist
+/// hands its step on; the leader of the unit holding the dossier signs off and writes apologies.
+fn officer(counter: &str, command: &Command, unit: Option<&str>) -> (Principal, AuditContext) {
+    let (role, unit) = match (command, unit) {
+        (Command::Resolve { .. } | Command::Apologize { .. }, Some(unit)) => (Role::Leader, unit),
+        (Command::Forward { .. }, Some(unit)) if unit != counter => (Role::Specialist, unit),
+        _ => (Role::Reception, counter),
+    };
+    let subject = format!("demo.{}.{role}", unit.to_lowercase());
+    let audit = audit_as(&subject, role);
+    let who = Principal {
+        subject,
+        role,
+        unit_code: Some(unit.to_owned()),
+        kind: PrincipalKind::User,
+        scope: crate::domain::agency::AgencyScope::Everything,
+    };
+    (who, audit)
 }
 
 /// One action of a planned dossier.
@@ -413,25 +442,30 @@ pub fn load(
             Some(p.received_at),
             Some(format!("DEMO-2018-{:04}", n + 1)),
         )?;
-        let received = dossiers::receive(conn, calendars, &who, &audit, input)?;
+        let (reception, as_reception) = officer(COUNTER, &Command::Start, None);
+        let received = dossiers::receive(conn, calendars, &reception, &as_reception, input)?;
         let code = received.dossier.code;
         let mut version = received.dossier.version;
+        let mut unit = received.dossier.current_unit_code;
         for step in p.steps {
+            let (officer, as_officer) = officer(COUNTER, &step.command, unit.as_deref());
             let record = dossiers::act(
                 conn,
                 calendars,
-                &who,
-                &audit,
+                &officer,
+                &as_officer,
                 &code,
                 ActionInput {
                     command: step.command,
                     expected_version: version.into(),
                     at: Some(step.at),
                     to_user: None,
+                    recipients: RecipientRule::LocalAccounts,
                     note: None,
                 },
             )?;
             version = record.version;
+            unit = record.current_unit_code;
         }
         bar.inc(1);
     }
@@ -502,12 +536,14 @@ fn load_commune(
             Some(at(8)),
             Some(format!("DEMO-XA01-2018-{:02}", n + 1)),
         )?;
-        let received = dossiers::receive(conn, calendars, who, audit, input)?;
+        let (reception, as_reception) = officer(COMMUNE_COUNTER, &Command::Start, None);
+        let received = dossiers::receive(conn, calendars, &reception, &as_reception, input)?;
         // 1–6 October 2018 is Monday to Saturday: the dossier handed in on Saturday stays open.
         if n + 1 == COMMUNE_DOSSIERS {
             continue;
         }
         let mut version = received.dossier.version;
+        let mut unit = received.dossier.current_unit_code;
         for (command, hour) in [
             (Command::Start, 8),
             (Command::Forward { to_unit_code: None }, 9),
@@ -519,15 +555,25 @@ fn load_commune(
                 14,
             ),
         ] {
+            let (officer, as_officer) = officer(COMMUNE_COUNTER, &command, unit.as_deref());
             let input = ActionInput {
                 command,
                 expected_version: version.into(),
                 at: Some(at(hour)),
                 to_user: None,
+                recipients: RecipientRule::LocalAccounts,
                 note: None,
             };
-            version =
-                dossiers::act(conn, calendars, who, audit, &received.dossier.code, input)?.version;
+            let record = dossiers::act(
+                conn,
+                calendars,
+                &officer,
+                &as_officer,
+                &received.dossier.code,
+                input,
+            )?;
+            version = record.version;
+            unit = record.current_unit_code;
         }
     }
     Ok(())

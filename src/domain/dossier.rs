@@ -76,12 +76,12 @@ impl Status {
         self.clock_running() && crate::domain::classification::is_overdue(due, now)
     }
 
-    /// Still being handled (not resolved, returned or withdrawn).
+    /// Still being handled: not resolved, returned or withdrawn.
+    pub const OPEN: [Status; 3] = [Self::Received, Self::Processing, Self::AwaitingSupplement];
+
+    /// Still being handled (see [`Status::OPEN`]).
     pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            Self::Received | Self::Processing | Self::AwaitingSupplement
-        )
+        Self::OPEN.contains(&self)
     }
 }
 
@@ -596,6 +596,13 @@ pub fn decide(
         }
         Command::Return => {
             transition.status = Status::Returned;
+            // The result is handed back at the procedure's last step (trả kết quả, usually the
+            // counter's), wherever the dossier was resolved: the control slip says so.
+            if let Some(last) = rules.steps.len().checked_sub(1) {
+                transition.slip.step = Some(last);
+                transition.current_step = Some(last);
+                transition.current_unit_code = unit_of(Some(last));
+            }
         }
         Command::Withdraw { reason } => {
             if reason.trim().is_empty() {
@@ -737,6 +744,32 @@ mod tests {
             reason: reason.into(),
             documents: vec![],
         }
+    }
+
+    #[test]
+    fn the_result_is_returned_at_the_procedures_last_step() {
+        let cal = calendar();
+        let mut r = rules(SupplementPolicy::Pause);
+        r.steps.push(ProcessStep {
+            name: "Trả kết quả".into(),
+            unit_code: "MC".into(),
+            hours: 4.0,
+        });
+        let t0 = local(2025, 3, 3, 8, 0);
+        let mut s = received(&cal, &r, t0);
+        act(&cal, &r, &mut s, &Command::Start, t0);
+        let forward = Command::Forward { to_unit_code: None };
+        act(&cal, &r, &mut s, &forward, local(2025, 3, 3, 9, 0));
+        act(&cal, &r, &mut s, &forward, local(2025, 3, 4, 9, 0));
+        let resolve = Command::Resolve {
+            result: Resolution::Approved,
+            note: None,
+        };
+        let t = act(&cal, &r, &mut s, &resolve, local(2025, 3, 5, 9, 0));
+        assert_eq!(t.slip.step, Some(2), "signed off at the directors' step");
+        let t = act(&cal, &r, &mut s, &Command::Return, local(2025, 3, 5, 14, 0));
+        assert_eq!(t.slip.step, Some(3));
+        assert_eq!(t.current_unit_code.as_deref(), Some("MC"));
     }
 
     #[test]

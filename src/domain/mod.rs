@@ -49,6 +49,7 @@ pub mod procedure;
 pub mod stats;
 pub mod text;
 pub mod webhook;
+pub mod worklist;
 
 pub use instant::Instant;
 

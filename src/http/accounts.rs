@@ -17,6 +17,7 @@ use super::{
     state::AppState,
     time::local,
 };
+use crate::http::extract::ApiQuery;
 use crate::{
     auth::{policy::Role, rate_limit::RetryAfter},
     service::accounts::{self as service, LoginError, ThrottledLoginError},
@@ -234,7 +235,7 @@ pub async fn create_client(
 pub async fn list_clients(
     state: web::Data<AppState>,
     caller: Caller,
-    page: web::Query<PageQuery>,
+    page: ApiQuery<PageQuery>,
 ) -> Result<web::Json<Page<ClientDto>>, ApiError> {
     pagination::by_id(
         &state,
@@ -373,7 +374,7 @@ pub async fn create_user(
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: Caller,
-    page: web::Query<PageQuery>,
+    page: ApiQuery<PageQuery>,
 ) -> Result<web::Json<Page<UserDto>>, ApiError> {
     pagination::by_id(
         &state,

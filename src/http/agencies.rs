@@ -16,6 +16,7 @@ use super::{
     state::AppState,
     time::local,
 };
+use crate::http::extract::ApiQuery;
 use crate::{
     domain::agency,
     service::agencies as service,
@@ -130,7 +131,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    page: web::Query<PageQuery>,
+    page: ApiQuery<PageQuery>,
 ) -> Result<web::Json<Page<AgencyDto>>, ApiError> {
     pagination::by_id(
         &state,

@@ -12,6 +12,7 @@ use super::{
     state::AppState,
     time::local,
 };
+use crate::http::extract::ApiQuery;
 use crate::{
     auth::policy::{Action, authorize},
     service::ServiceError,
@@ -61,7 +62,7 @@ pub struct AuditQuery {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<AuditQuery>,
+    query: ApiQuery<AuditQuery>,
 ) -> Result<web::Json<Page<AuditEntryDto>>, ApiError> {
     authorize(&caller.principal, &Action::ReadAuditLog, None).map_err(ServiceError::from)?;
     let q = query.into_inner();

@@ -14,6 +14,7 @@ use super::{
     state::AppState,
     time::{deserialize_instant, local},
 };
+use crate::http::extract::ApiQuery;
 use crate::{
     domain::{
         calendar::{Calendar, DayInfo, DayKind, DayOverride, OfficeHours, OverrideKind, Session},
@@ -99,7 +100,7 @@ pub struct CalendarDays {
 pub async fn list_days(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<DaysQuery>,
+    query: ApiQuery<DaysQuery>,
 ) -> Result<web::Json<CalendarDays>, ApiError> {
     let DaysQuery { from, to } = query.into_inner();
     if to < from {
@@ -421,7 +422,7 @@ pub struct DeadlinePreview {
 pub async fn deadline_preview(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<DeadlineQuery>,
+    query: ApiQuery<DeadlineQuery>,
 ) -> Result<web::Json<DeadlinePreview>, ApiError> {
     let q = query.into_inner();
     if !(1..=3650).contains(&q.amount) {

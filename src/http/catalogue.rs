@@ -17,6 +17,7 @@ use super::{
     state::AppState,
     time::local,
 };
+use crate::http::extract::ApiQuery;
 use crate::{
     domain::{
         agency,
@@ -188,7 +189,7 @@ pub async fn create_unit(
 pub async fn list_units(
     state: web::Data<AppState>,
     caller: Caller,
-    page: web::Query<PageQuery>,
+    page: ApiQuery<PageQuery>,
 ) -> Result<web::Json<Page<UnitDto>>, ApiError> {
     pagination::by_id(
         &state,
@@ -572,7 +573,7 @@ pub async fn procedure_versions(
 pub async fn list_procedures(
     state: web::Data<AppState>,
     caller: Caller,
-    page: web::Query<PageQuery>,
+    page: ApiQuery<PageQuery>,
 ) -> Result<web::Json<Page<ProcedureDto>>, ApiError> {
     pagination::by_id(
         &state,

@@ -9,6 +9,7 @@ use super::{
     error::{ApiError, Problem},
     state::AppState,
 };
+use crate::http::extract::ApiQuery;
 use crate::service::imports::{
     self as service, ImportContext, ImportFormat, ImportKind, ImportMode, ImportReport,
 };
@@ -158,7 +159,7 @@ pub async fn import(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    query: web::Query<ImportQuery>,
+    query: ApiQuery<ImportQuery>,
     body: web::Bytes,
 ) -> Result<web::Json<ImportReportDto>, ApiError> {
     let format = format_of(&req)?;

@@ -27,6 +27,7 @@ pub mod stats;
 pub mod time;
 pub mod webhooks;
 pub mod wire_schema;
+pub mod worklist;
 
 use actix_web::{
     HttpResponse,
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(agencies::configure)
         .configure(catalogue::configure)
         .configure(dossiers::configure)
+        .configure(worklist::configure)
         .configure(stats::configure)
         .configure(audit::configure)
         .configure(accounts::configure)

@@ -2,11 +2,12 @@
 
 use actix_web::web;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{auth::Caller, error::ApiError, state::AppState};
-use crate::{auth::policy::Principal, service::ServiceError, store::DbConnection};
+use crate::{auth::policy::Principal, domain::Instant, service::ServiceError, store::DbConnection};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -71,6 +72,33 @@ impl PageQuery {
                 }),
         }
     }
+}
+
+impl PageQuery {
+    /// A cursor made by [`instant_cursor`] with this `prefix`: the instant and id to start after.
+    pub fn after_instant(&self, prefix: &str) -> Result<Option<(Instant, i64)>, ApiError> {
+        let Some(text) = self.cursor_text()? else {
+            return Ok(None);
+        };
+        let parsed = text
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .and_then(|rest| rest.split_once(':'))
+            .and_then(|(micros, id)| {
+                let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+                Some((Instant::from(at), id.parse().ok()?))
+            });
+        parsed.map(Some).ok_or_else(|| {
+            ApiError::BadRequest(
+                "invalid cursor; use the next_cursor of a previous page".to_owned(),
+            )
+        })
+    }
+}
+
+/// The cursor of a list ordered by an instant, then by id.
+pub fn instant_cursor(prefix: &str, at: Instant, id: i64) -> String {
+    encode_cursor(&format!("{prefix}:{}:{id}", at.utc().timestamp_micros()))
 }
 
 pub fn encode_cursor(text: &str) -> String {

@@ -12,6 +12,7 @@ use super::{
     state::AppState,
     time::{local, local_opt},
 };
+use crate::http::extract::ApiQuery;
 use crate::{
     domain::webhook,
     service::webhooks::{self as service, DeliveryLog, EventType, SubscriptionInput},
@@ -157,7 +158,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    page: web::Query<PageQuery>,
+    page: ApiQuery<PageQuery>,
 ) -> Result<web::Json<Page<WebhookDto>>, ApiError> {
     pagination::by_id(
         &state,
@@ -310,7 +311,7 @@ pub async fn deliveries(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<WebhookPath>,
-    query: web::Query<DeliveryQuery>,
+    query: ApiQuery<DeliveryQuery>,
 ) -> Result<web::Json<Page<DeliveryDto>>, ApiError> {
     let id = path.into_inner().id;
     let q = query.into_inner();

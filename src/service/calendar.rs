@@ -50,7 +50,15 @@ pub fn days(
     to: NaiveDate,
 ) -> Result<(Arc<Calendar>, Vec<DayInfo>), ServiceError> {
     let calendar = current(conn, calendars, who)?;
-    let days = calendar.days(from, to).map_err(|e| invalid("from", e))?;
+    let days = calendar.days(from, to).map_err(|e| {
+        // Name the end that lies outside the calendar's range.
+        let field = if calendar.day_info(from).is_err() {
+            "from"
+        } else {
+            "to"
+        };
+        invalid(field, e)
+    })?;
     Ok((calendar, days))
 }
 

@@ -9,6 +9,7 @@ use super::{
 use crate::{
     auth::policy::{
         Action, DossierListScope, DossierScope, Principal, authorize, can_see, list_filter,
+        worklist_filter,
     },
     domain::{
         Instant,
@@ -18,9 +19,10 @@ use crate::{
         dossier::{self, Channel, Command, Dossier, HistoryAction, PauseChange, Status},
         limits::{self, EXTERNAL_REF_MAX_CHARS},
         procedure::ProcedureCode,
+        worklist::{DeskFlag, desk_flags},
     },
     store::{
-        DbConnection, StoreError, agencies,
+        DbConnection, StoreError, accounts, agencies,
         audit::AuditContext,
         calendar::CalendarCache,
         catalogue,
@@ -447,8 +449,55 @@ pub struct ActionInput {
     pub expected_version: VersionPrecondition,
     /// When it happened; defaults to now, never in the future.
     pub at: Option<DateTime<Utc>>,
+    /// The person the dossier is handed to, checked by `recipients`.
     pub to_user: Option<String>,
+    pub recipients: RecipientRule,
     pub note: Option<String>,
+}
+
+/// Whom an action may name as its recipient (`to_user`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipientRule {
+    /// The accounts live in this service: the recipient is an active account of the unit that
+    /// holds the dossier after the action (or an account without a unit).
+    LocalAccounts,
+    /// The accounts live in an identity provider this service cannot list: a name with an account
+    /// here is checked as for [`RecipientRule::LocalAccounts`], any other is taken as given.
+    ExternalDirectory,
+    /// An import copies an older system's control slip, whose people may have no account here.
+    AsRecorded,
+}
+
+/// Refuses a recipient the rule does not admit, in the same words whatever the reason, so that
+/// the answer tells nothing about other units' accounts.
+fn check_recipient(
+    conn: &mut DbConnection,
+    rule: RecipientRule,
+    name: &str,
+    holder: Option<&str>,
+) -> Result<(), ServiceError> {
+    let admitted = match (rule, accounts::find_user(conn, name)?) {
+        (RecipientRule::AsRecorded, _) => true,
+        (RecipientRule::ExternalDirectory, None) => true,
+        (RecipientRule::LocalAccounts, None) => false,
+        (_, Some(account)) => {
+            account.active
+                && match (account.unit_code.as_deref(), holder) {
+                    (Some(theirs), Some(holder)) => theirs == holder,
+                    _ => true,
+                }
+        }
+    };
+    if admitted {
+        return Ok(());
+    }
+    let message = match holder {
+        Some(unit) => format!(
+            "`{name}` is no active account of unit `{unit}`, which holds the dossier after this action"
+        ),
+        None => format!("`{name}` is no active account"),
+    };
+    Err(ServiceError::Invalid(vec![("to_user".to_owned(), message)]))
 }
 
 /// What an action's control-slip entry says beyond the command's name.
@@ -521,6 +570,14 @@ pub fn act(
         let transition = dossier::decide(&calendar, &procedure.rules, &state, &input.command, at)?;
         let before = dossier.clone();
         dossier.apply(&transition, at, revision, Utc::now());
+        if let Some(name) = input.to_user.as_deref() {
+            check_recipient(
+                conn,
+                input.recipients,
+                name,
+                dossier.current_unit_code.as_deref(),
+            )?;
+        }
         match &transition.pause {
             PauseChange::Open { at } => {
                 let Command::RequestSupplement { reason, documents } = &input.command else {
@@ -624,18 +681,55 @@ pub fn list(
     limit: i64,
 ) -> Result<Vec<Dossier>, ServiceError> {
     authorize(who, &Action::ReadDossiers, None)?;
-    restrict_to_scope(&mut filter, who);
+    restrict_rows(&mut filter, who, list_filter(who));
     Ok(store::list_dossiers(conn, &filter, cursor, limit)?)
 }
 
-fn restrict_to_scope(filter: &mut DossierFilter, who: &Principal) {
+/// A dossier in a desk's queue and why it needs attention.
+#[derive(Debug, Clone)]
+pub struct WorkItem {
+    pub dossier: Dossier,
+    pub flags: Vec<DeskFlag>,
+}
+
+/// The caller's desk (hồ sơ chờ xử lý): the open dossiers whose current step sits in their unit
+/// (every one in scope for an administrator), the step due soonest first, after `after`.
+pub fn worklist(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    who: &Principal,
+    now: DateTime<Utc>,
+    after: Option<(Instant, i64)>,
+    limit: i64,
+) -> Result<Vec<WorkItem>, ServiceError> {
+    authorize(who, &Action::ReadWorklist, None)?;
+    let mut filter = DossierFilter::default();
+    restrict_rows(&mut filter, who, worklist_filter(who));
+    let (_, calendar) = calendars.get(conn)?;
+    store::worklist(conn, &filter, after, limit)?
+        .into_iter()
+        .map(|dossier| {
+            let flags = desk_flags(
+                &calendar,
+                dossier.status,
+                dossier.due_at.utc(),
+                dossier.current_step_due_at.map(Instant::utc),
+                now,
+            )?;
+            Ok(WorkItem { dossier, flags })
+        })
+        .collect()
+}
+
+/// Cuts a list to the caller's agencies and to the rows the policy gives them.
+fn restrict_rows(filter: &mut DossierFilter, who: &Principal, rows: DossierListScope) {
     if let Some(scope) = who.scope.codes() {
         filter.agencies = Some(match filter.agencies.take() {
             Some(asked) => asked.into_iter().filter(|a| scope.contains(a)).collect(),
             None => scope,
         });
     }
-    match list_filter(who) {
+    match rows {
         DossierListScope::All => {}
         DossierListScope::CurrentUnit(unit) => filter.current_unit_code = Some(unit),
         DossierListScope::CreatedByClient(client) => filter.created_by_client = Some(client),
@@ -658,7 +752,7 @@ pub fn changes(
     limit: i64,
 ) -> Result<ChangesPage, ServiceError> {
     authorize(who, &Action::ReadDossiers, None)?;
-    restrict_to_scope(&mut filter, who);
+    restrict_rows(&mut filter, who, list_filter(who));
     // The horizon first: it must not run ahead of what the page's own snapshot can see.
     let horizon = feed::horizon(conn)?;
     let rows = feed::list_changes(conn, &filter, after, limit)?;

@@ -635,3 +635,32 @@ pub fn list_dossiers(
     };
     Ok(query.limit(limit).load(conn)?)
 }
+
+/// A desk's queue (hồ sơ chờ xử lý): open dossiers at a step that match `filter`, the current step
+/// due soonest first, after `after` (the last item's step due instant and id).
+pub fn worklist(
+    conn: &mut DbConnection,
+    filter: &DossierFilter,
+    after: Option<(Instant, i64)>,
+    limit: i64,
+) -> Result<Vec<Dossier>, StoreError> {
+    let query = dossiers::table
+        .select(Dossier::as_select())
+        .filter(dossiers::status.eq_any(Status::OPEN))
+        .filter(dossiers::current_step_due_at.is_not_null())
+        .into_boxed();
+    let mut query = apply_dossier_filter!(query, filter);
+    if let Some((at, id)) = after {
+        query = query.filter(
+            dossiers::current_step_due_at
+                .gt(at)
+                .or(dossiers::current_step_due_at
+                    .eq(at)
+                    .and(dossiers::id.gt(id))),
+        );
+    }
+    Ok(query
+        .order((dossiers::current_step_due_at, dossiers::id))
+        .limit(limit)
+        .load(conn)?)
+}

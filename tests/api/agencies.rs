@@ -296,6 +296,7 @@ backend_tests! {
             format!("/api/v1/stats/summary?{year}&group_by=procedure"), format!("/api/v1/stats/summary?{year}&format=csv"),
             "/api/v1/stats/late".to_owned(), "/api/v1/stats/due-soon?within=20".to_owned(),
             "/api/v1/calendar/days?from=2025-01-01&to=2025-12-31".to_owned(), "/api/v1/calendar/office-hours".to_owned(),
+            "/api/v1/worklist".to_owned(),
             "/api/v1/calendar/deadline?start=2025-03-03T08:00:00Z&amount=3&unit=working_days".to_owned(),
             "/api/v1/dossiers?external_ref=DVC-0001".to_owned(), "/api/v1/dossiers?external_ref=DVC-0002".to_owned(),
         ];

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::{
     backend_tests,
     catalogue::{PROCEDURE, seed_catalogue},
-    helpers::{TestApp, expect_problem, token},
+    helpers::{TestApp, create_user, expect_problem, token},
 };
 
 pub fn receipt(received_at: Option<&str>, external_ref: Option<&str>) -> Value {
@@ -72,6 +72,16 @@ backend_tests! {
 
         let d = act_ok(app, &code, 1, json!({"action": "start", "at": "2025-01-24T14:30:00+07:00"})).await;
         assert_eq!(d["status"], "processing");
+        // The recipient must be an active account of the unit that takes the dossier; a refusal
+        // says so under `to_user` and changes nothing.
+        create_user(app, "chuyenvien.an", "specialist", Some("QLTM")).await;
+        create_user(app, "lanhdao.binh", "leader", Some("BGD")).await;
+        for stranger in ["khong.ton.tai", "lanhdao.binh"] {
+            let refused = act(app, &code, 2, json!({"action": "forward", "at": "2025-01-24T15:00:00+07:00", "to_user": stranger})).await;
+            let problem = expect_problem(refused, 422).await;
+            assert_eq!(problem["errors"][0]["field"], "to_user", "{problem}");
+            assert!(!problem.to_string().contains("BGD"), "names no other unit: {problem}");
+        }
         let d = act_ok(app, &code, 2, json!({"action": "forward", "at": "2025-01-24T15:00:00+07:00", "to_user": "chuyenvien.an"})).await;
         assert_eq!(d["current_step"]["unit_code"], "QLTM");
         // Specialist's 24 h from Fri 15:00: 2 h + 8 h (27 Jan) + 8 h (4 Feb) + 6 h (5 Feb) → 5 Feb 15:00.

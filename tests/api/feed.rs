@@ -7,7 +7,7 @@ use diesel::{Connection, connection::TransactionManager};
 use motcua::{
     auth::policy::{Principal, PrincipalKind, Role},
     domain::dossier::Command,
-    service::dossiers::{ActionInput, act},
+    service::dossiers::{ActionInput, RecipientRule, act},
     store::{self, DbConnection, audit::AuditContext, calendar::CalendarCache},
 };
 use serde_json::{Value, json};
@@ -257,6 +257,7 @@ postgres_tests! {
             expected_version: 1.into(),
             at: None,
             to_user: None,
+            recipients: RecipientRule::LocalAccounts,
             note: None,
         };
         let early = act(

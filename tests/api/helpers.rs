@@ -315,6 +315,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_on(TestDb::create(backend), Some(test_routes)).await
 }
 
+/// Creates a local account (as the test administrator).
+pub async fn create_user(app: &TestApp, username: &str, role: &str, unit_code: Option<&str>) {
+    let body = serde_json::json!({
+        "username": username, "password": "Mật khẩu đủ dài 2025", "role": role, "unit_code": unit_code,
+    });
+    let response = app.post_json("/api/v1/users", &body).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+}
+
 /// Reads a problem document, checking its content type and status.
 pub async fn expect_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
     assert_eq!(response.status().as_u16(), status, "unexpected status");

@@ -7,7 +7,7 @@ use crate::{
     backend_tests,
     catalogue::{PROCEDURE, procedure_body, seed_catalogue},
     dossiers::receipt,
-    helpers::{TestApp, expect_problem},
+    helpers::{TestApp, create_user, expect_problem},
 };
 
 /// Receives one dossier; returns its code (at version 1).
@@ -157,6 +157,7 @@ backend_tests! {
         let any = act(app, &code, "*", json!({"action": "start"})).await;
         assert_eq!(any.status(), 200, "{}", any.text().await.unwrap());
         assert_eq!(version_of(app, &code).await, 2);
+        create_user(app, "chuyenvien.an", "specialist", Some("QLTM")).await;
         let listed = act(app, &code, "\"7\", W/\"3\", \"2\"", json!({"action": "forward", "to_user": "chuyenvien.an"})).await;
         assert_eq!(listed.status(), 200, "{}", listed.text().await.unwrap());
         assert_eq!(etag(&listed), "\"3\"");

@@ -22,3 +22,4 @@ mod startup;
 mod stats;
 mod trust;
 mod webhooks;
+mod worklist;

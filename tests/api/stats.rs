@@ -15,7 +15,7 @@ use motcua::{
     },
     service::{
         catalogue as catalogue_service,
-        dossiers::{self as dossier_service, ActionInput, ReceiptInput},
+        dossiers::{self as dossier_service, ActionInput, ReceiptInput, RecipientRule},
         stats::{self as stats_service, Column, GroupBy, SummaryQuery},
     },
     store::{
@@ -263,6 +263,7 @@ fn play(conn: &mut DbConnection, calendars: &CalendarCache, i: usize, h: &Histor
                 expected_version: version.into(),
                 at: Some(at),
                 to_user: None,
+                recipients: RecipientRule::LocalAccounts,
                 note: None,
             },
         );
@@ -491,6 +492,7 @@ fn a_known_history_report(target: &DatabaseTarget) {
                     expected_version: version.into(),
                     at: Some(at),
                     to_user: None,
+                    recipients: RecipientRule::LocalAccounts,
                     note: None,
                 },
             )

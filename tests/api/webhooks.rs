@@ -21,8 +21,8 @@ use crate::{
     backend_tests,
     catalogue::{PROCEDURE, seed_catalogue},
     helpers::{
-        Backend, DEADLINE, TestApp, TestDb, client_with_token, eventually, expect_problem,
-        poll_within, test_config, token,
+        Backend, DEADLINE, TestApp, TestDb, client_with_token, create_user, eventually,
+        expect_problem, poll_within, test_config, token,
     },
 };
 
@@ -416,6 +416,7 @@ backend_tests! {
         act(app, &code, 1, json!({"action": "start"})).await;
         act(app, &code, 2, json!({"action": "request_supplement", "reason": "Thiếu bản sao"})).await;
         act(app, &code, 3, json!({"action": "supplement_received"})).await;
+        create_user(app, "cv.an", "specialist", Some("QLTM")).await;
         act(app, &code, 4, json!({"action": "forward", "to_user": "cv.an"})).await;
 
         let messages = receiver.wait_for(3).await;

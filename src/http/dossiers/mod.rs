@@ -23,11 +23,12 @@ use super::{
     state::AppState,
     time::{local, local_opt},
 };
+use crate::http::extract::ApiQuery;
 use crate::{
     domain::dossier::Dossier,
     service::{
         VersionPrecondition,
-        dossiers::{self as service, ActionInput, ReceiptInput, Received},
+        dossiers::{self as service, ActionInput, ReceiptInput, Received, RecipientRule},
     },
 };
 
@@ -131,6 +132,24 @@ fn expected_version(req: &HttpRequest) -> Result<(IfMatch, VersionPrecondition),
     Ok((if_match, versions))
 }
 
+/// An action on a dossier (thao tác), based on the version named by `If-Match`.
+///
+/// Who does what at the counter ("own unit": the dossier's current step belongs to the caller's
+/// unit; administrators may do everything within their agencies, auditors nothing):
+///
+/// | action | roles |
+/// |---|---|
+/// | `start` | reception; specialist or leader (own unit) |
+/// | `forward` | reception, specialist or leader (own unit): the counter hands the dossier to the competent unit, each unit to the next step (`to_unit_code` skips ahead) |
+/// | `request_supplement` | reception; specialist or leader (own unit) |
+/// | `supplement_received` | reception |
+/// | `resolve` | leader (own unit) |
+/// | `return`, `withdraw` | reception |
+/// | `apologize` | specialist or leader (own unit) |
+///
+/// `to_user`, when given, must be an active account of the unit that holds the dossier after the
+/// action (422 under `to_user`); with tokens from an identity provider a name without a local
+/// account is taken as given.
 #[utoipa::path(
     post, path = "/api/v1/dossiers/{code}/actions", tag = "dossiers", params(
         DossierPath,
@@ -160,6 +179,12 @@ pub async fn act(
         expected_version,
         at: common.at.map(|t| t.with_timezone(&Utc)),
         to_user: common.to_user,
+        // Tokens of an identity provider name people this service has no account for.
+        recipients: if state.config.jwt.public_key_file.is_some() {
+            RecipientRule::ExternalDirectory
+        } else {
+            RecipientRule::LocalAccounts
+        },
         note: common.note,
     };
     let calendars = state.calendar.clone();
@@ -272,7 +297,7 @@ pub async fn public_lookup(
     _allowance: crate::http::public_limit::PublicAllowance,
     state: web::Data<AppState>,
     path: web::Path<DossierPath>,
-    query: web::Query<LookupQuery>,
+    query: ApiQuery<LookupQuery>,
 ) -> Result<web::Json<PublicDossier>, ApiError> {
     let code = path.into_inner().code;
     let secret = query.into_inner().secret;

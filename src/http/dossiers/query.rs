@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::dto::{ChannelDto, DossierDto, OpenStateDto, ResultDto, dossier_dto};
+use crate::http::extract::ApiQuery;
 use crate::{
     domain::{Instant, classification::Outcome, dossier::Status, limits::SEARCH_MAX_CHARS},
     http::wire_schema,
@@ -164,7 +165,7 @@ pub struct DossierPage {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListQuery>,
+    query: ApiQuery<ListQuery>,
 ) -> Result<web::Json<DossierPage>, ApiError> {
     let q = query.into_inner();
     let page = PageQuery::new(q.limit, q.cursor.clone());

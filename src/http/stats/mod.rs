@@ -17,10 +17,11 @@ use super::{
     auth::Caller,
     dossiers::{DossierDto, dossier_dto},
     error::ApiError,
-    pagination::{Page, PageQuery, encode_cursor, id_cursor},
+    pagination::{Page, PageQuery, id_cursor, instant_cursor},
     state::AppState,
     time::{local, local_opt},
 };
+use crate::http::extract::ApiQuery;
 use crate::{
     domain::{
         Instant,
@@ -324,7 +325,7 @@ pub fn summary_dto(s: &Summary) -> SummaryDto {
 pub async fn summary(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<SummaryParams>,
+    query: ApiQuery<SummaryParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let group_by = match q.group_by.unwrap_or_default() {
@@ -447,7 +448,7 @@ pub struct LateDossierDto {
 pub async fn late(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<LateParams>,
+    query: ApiQuery<LateParams>,
 ) -> Result<web::Json<Page<LateDossierDto>>, ApiError> {
     let q = query.into_inner();
     let page = PageQuery::new(q.limit, q.cursor);
@@ -546,7 +547,7 @@ pub struct DueSoonDto {
 pub async fn due_soon(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<DueSoonParams>,
+    query: ApiQuery<DueSoonParams>,
 ) -> Result<web::Json<Page<DueSoonDto>>, ApiError> {
     let q = query.into_inner();
     let within = q.within.unwrap_or(2);
@@ -555,19 +556,7 @@ pub async fn due_soon(
     }
     let page = PageQuery::new(q.limit, q.cursor);
     let limit = page.limit()?;
-    let bad =
-        || ApiError::BadRequest("invalid cursor; use the next_cursor of a previous page".into());
-    let after = match page.cursor_text()? {
-        None => None,
-        Some(text) => {
-            let rest = text.strip_prefix("due:").ok_or_else(bad)?;
-            let (micros, id) = rest.split_once(':').ok_or_else(bad)?;
-            let at = DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?)
-                .ok_or_else(bad)?
-                .into();
-            Some((at, id.parse().map_err(|_| bad())?))
-        }
-    };
+    let after = page.after_instant("due")?;
     let now = Utc::now();
     let calendars = state.calendar.clone();
     let unit = q.unit_code;
@@ -588,13 +577,7 @@ pub async fn due_soon(
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
-        |r| {
-            encode_cursor(&format!(
-                "due:{}:{}",
-                r.dossier.due_at.utc().timestamp_micros(),
-                r.dossier.id
-            ))
-        },
+        |r| instant_cursor("due", r.dossier.due_at, r.dossier.id),
         |r| DueSoonDto {
             working_minutes_left: r.working_minutes_left,
             dossier: dossier_dto(r.dossier, now),

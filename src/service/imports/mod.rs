@@ -46,7 +46,7 @@ use rows::{ActionSpec, dossier_row, procedure_row};
 use super::{
     ServiceError, VersionPrecondition,
     catalogue::{create_procedure, update_procedure},
-    dossiers::{ActionInput, ReceiptInput, act, receive},
+    dossiers::{ActionInput, ReceiptInput, RecipientRule, act, receive},
 };
 use crate::{
     auth::policy::{Action, Principal, authorize},
@@ -342,6 +342,7 @@ fn import_dossier(
                 expected_version: version.into(),
                 at: spec.at,
                 to_user: spec.to_user,
+                recipients: RecipientRule::AsRecorded,
                 note: spec.note,
             },
         )
