@@ -23,7 +23,7 @@ pub fn is_valid_code(code: &str) -> bool {
 pub const CODE_RULE: &str = "1–20 upper-case letters, digits or dots (it prefixes dossier codes)";
 
 /// The agencies of the deployment as a tree: each agency's parent, by code.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgencyTree {
     parent_of: HashMap<String, Option<String>>,
 }

@@ -97,11 +97,10 @@ pub fn check_account(
             ));
         }
     }
-    let client_agency = standing.and_then(|a| a.agency_code);
     Ok(service::agencies::resolve_scope(
         conn,
         principal,
-        client_agency.as_deref(),
+        standing.as_ref(),
     )?)
 }
 

@@ -5,6 +5,7 @@ use crate::{
     domain::agency::{self, AgencyScope},
     store::{
         DbConnection, StoreError,
+        accounts::AccountStanding,
         agencies::{self as store, Agency, AgencyFields},
         audit::AuditContext,
         write_transaction,
@@ -14,22 +15,33 @@ use crate::{
 use super::ServiceError;
 
 /// The agencies `principal` works for: the agency of their unit and those below it. A user without
-/// a unit, or a machine client without an agency (`client_agency`), works for the whole deployment.
-/// A unit that no longer exists gives no agency at all.
+/// a unit, or a machine client without an agency, works for the whole deployment; a unit that no
+/// longer exists gives no agency at all. `standing` is the principal's local account, read with its
+/// agency and the agency tree; an identity only the identity provider knows has none, and then its
+/// token's unit is looked up here.
 pub fn resolve_scope(
     conn: &mut DbConnection,
     principal: &Principal,
-    client_agency: Option<&str>,
+    standing: Option<&AccountStanding>,
 ) -> Result<AgencyScope, StoreError> {
-    match (principal.kind, &principal.unit_code, client_agency) {
-        (PrincipalKind::User, Some(unit), _) => {
+    if let Some(account) = standing {
+        return Ok(
+            match (principal.kind, &principal.unit_code, &account.agency_code) {
+                (PrincipalKind::User, None, _) | (PrincipalKind::Client, _, None) => {
+                    AgencyScope::Everything
+                }
+                (_, _, Some(home)) => AgencyScope::below(&account.agencies, home),
+                (PrincipalKind::User, Some(_), None) => AgencyScope::Nothing,
+            },
+        );
+    }
+    match (principal.kind, &principal.unit_code) {
+        (PrincipalKind::User, Some(unit)) => {
             Ok(match store::tree_and_agency_of_unit(conn, unit)? {
                 (tree, Some(home)) => AgencyScope::below(&tree, &home),
-                // A unit that does not exist (any more) gives no scope at all.
                 (_, None) => AgencyScope::Nothing,
             })
         }
-        (PrincipalKind::Client, _, Some(home)) => Ok(AgencyScope::below(&store::tree(conn)?, home)),
         _ => Ok(AgencyScope::Everything),
     }
 }

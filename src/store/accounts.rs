@@ -2,7 +2,10 @@
 
 use diesel::prelude::*;
 
-use crate::{auth::policy::Role, domain::Instant};
+use crate::{
+    auth::policy::Role,
+    domain::{Instant, agency::AgencyTree},
+};
 
 use super::{
     DbConnection, StoreError,
@@ -190,39 +193,106 @@ pub struct AccountStanding {
     /// The user's role (`portal` for a machine client).
     pub role: String,
     pub unit_code: Option<String>,
-    /// A machine client's agency (users take theirs from their unit).
+    /// The agency the account works in: a client's own, a user's unit's (`None`: the whole
+    /// deployment, or for a user a unit that no longer exists).
     pub agency_code: Option<String>,
+    /// The agency tree as of this read: the scope is worked out without another round trip.
+    pub agencies: AgencyTree,
 }
 
-/// The state of a principal's local account, or `None` for an identity that exists only at the
-/// external identity provider (no local row).
+/// The agency tree as one text (`code>parent|code>|…`; codes hold neither `>` nor `|`), so that it
+/// comes with the account's row.
+const TREE_PG: &str =
+    "(SELECT string_agg(code || '>' || COALESCE(parent_code, ''), '|') FROM agencies)";
+const TREE_SQLITE: &str =
+    "(SELECT group_concat(code || '>' || COALESCE(parent_code, ''), '|') FROM agencies)";
+const UNIT_AGENCY: &str = "(SELECT u.agency_code FROM units u WHERE u.code = users.unit_code)";
+
+fn parse_tree(encoded: Option<String>) -> AgencyTree {
+    AgencyTree::new(
+        encoded
+            .iter()
+            .flat_map(|text| text.split('|'))
+            .filter_map(|edge| edge.split_once('>'))
+            .map(|(code, parent)| {
+                let parent = (!parent.is_empty()).then(|| parent.to_owned());
+                (code.to_owned(), parent)
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The state of a principal's local account with what its scope needs (its agency and the agency
+/// tree), in one round trip: this runs on every authenticated request. `None` for an identity that
+/// exists only at the external identity provider (no local row).
 pub fn account_standing(
     conn: &mut DbConnection,
     subject: &str,
     is_client: bool,
 ) -> Result<Option<AccountStanding>, StoreError> {
+    use diesel::{
+        dsl::sql,
+        sql_types::{Nullable, Text},
+    };
+    let tree = match conn {
+        DbConnection::Pg(_) => TREE_PG,
+        DbConnection::Sqlite(_) => TREE_SQLITE,
+    };
     if is_client {
-        let row: Option<(bool, Option<String>)> = clients::table
+        let row: Option<(bool, Option<String>, Option<String>)> = clients::table
             .filter(clients::client_id.eq(subject))
-            .select((clients::active, clients::agency_code))
+            .select((
+                clients::active,
+                clients::agency_code,
+                sql::<Nullable<Text>>(tree),
+            ))
             .first(conn)
             .optional()?;
-        return Ok(row.map(|(active, agency_code)| AccountStanding {
+        return Ok(row.map(|(active, agency_code, tree)| AccountStanding {
             active,
             role: "portal".to_owned(),
             unit_code: None,
             agency_code,
+            agencies: parse_tree(tree),
         }));
     }
-    let row: Option<(bool, String, Option<String>)> = users::table
+    // active, role, unit, the unit's agency, the tree
+    type UserRow = (bool, String, Option<String>, Option<String>, Option<String>);
+    let row: Option<UserRow> = users::table
         .filter(users::username.eq(subject))
-        .select((users::active, users::role, users::unit_code))
+        .select((
+            users::active,
+            users::role,
+            users::unit_code,
+            sql::<Nullable<Text>>(UNIT_AGENCY),
+            sql::<Nullable<Text>>(tree),
+        ))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(active, role, unit_code)| AccountStanding {
-        active,
-        role,
-        unit_code,
-        agency_code: None,
-    }))
+    Ok(row.map(
+        |(active, role, unit_code, agency_code, tree)| AccountStanding {
+            active,
+            role,
+            unit_code,
+            agency_code,
+            agencies: parse_tree(tree),
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tree_text_reads_back_as_the_tree() {
+        let tree = parse_tree(Some("H99>|SCT>H99|XA01.H99>H99".to_owned()));
+        let expected = AgencyTree::new([
+            ("H99".to_owned(), None),
+            ("SCT".to_owned(), Some("H99".to_owned())),
+            ("XA01.H99".to_owned(), Some("H99".to_owned())),
+        ]);
+        assert_eq!(tree, expected);
+        assert_eq!(parse_tree(None), AgencyTree::default());
+    }
 }
