@@ -228,6 +228,9 @@ pub async fn create_client(
         }))
 }
 
+/// The machine clients (the e-portal's), without their secrets.
+///
+/// Admins, within their agencies.
 #[utoipa::path(
     get, path = "/api/v1/clients", tag = "auth", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<ClientDto>))
@@ -336,6 +339,10 @@ pub struct UsernamePath {
     pub username: String,
 }
 
+/// Adds a local account.
+///
+/// Specialists and leaders need a unit; an admin with a unit places accounts only in units of their
+/// agencies.
 #[utoipa::path(
     post, path = "/api/v1/users", tag = "auth", request_body = CreateUser,
     params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")), security(("bearer" = [])),
@@ -367,6 +374,9 @@ pub async fn create_user(
     .await
 }
 
+/// The local accounts, without their password hashes.
+///
+/// Admins, within their agencies.
 #[utoipa::path(
     get, path = "/api/v1/users", tag = "auth", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<UserDto>))
@@ -387,6 +397,9 @@ pub async fn list_users(
     .await
 }
 
+/// One local account.
+///
+/// Out of the caller's agencies it does not exist (404).
 #[utoipa::path(
     get, path = "/api/v1/users/{username}", tag = "auth", params(UsernamePath), security(("bearer" = [])),
     responses((status = 200, body = UserDto))
@@ -401,6 +414,10 @@ pub async fn get_user(
     Ok(web::Json(user.into()))
 }
 
+/// Changes an account (JSON merge patch): password, role, unit, active.
+///
+/// Tokens issued before a change of role, unit or state stop working at once; nobody changes their
+/// own role, unit or state.
 #[utoipa::path(
     patch, path = "/api/v1/users/{username}", tag = "auth", params(UsernamePath), request_body = PatchUser,
     security(("bearer" = [])),

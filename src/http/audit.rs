@@ -55,6 +55,10 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
+/// The audit log (nhật ký), newest first.
+///
+/// Every administrative change and every dossier action: who made it, when, why (`X-Audit-Reason`)
+/// and what changed. Admins and auditors, within their agencies.
 #[utoipa::path(
     get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<AuditEntryDto>))

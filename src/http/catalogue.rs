@@ -143,6 +143,9 @@ pub(super) fn tagged<T: Serialize>(etag: &EntityTag, body: &T) -> HttpResponse {
         .json(body)
 }
 
+/// Adds a unit (đơn vị) to an agency.
+///
+/// An unknown agency code creates the agency when the caller administers the whole deployment.
 #[utoipa::path(
     post, path = "/api/v1/units", tag = "catalogue", request_body = CreateUnit,
     params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")),
@@ -182,6 +185,7 @@ pub async fn create_unit(
     .await
 }
 
+/// The units of the caller's agencies.
 #[utoipa::path(
     get, path = "/api/v1/units", tag = "catalogue", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<UnitDto>))
@@ -202,6 +206,7 @@ pub async fn list_units(
     .await
 }
 
+/// One unit, with an `ETag` for `If-None-Match` and `If-Match`.
 #[utoipa::path(
     get, path = "/api/v1/units/{code}", tag = "catalogue", params(CodePath, ("If-None-Match" = Option<String>, Header, nullable = false, description = "the ETag of a copy the caller holds (weak comparison), a comma-separated list of them, or *: 304 without a body when one is current; anything else is 400", pattern = "^(\\*|((W/)?\"[!#-~]*\"|[0-9]+)([ \\t]*,[ \\t]*((W/)?\"[!#-~]*\"|[0-9]+))*)$")), security(("bearer" = [])),
     responses(
@@ -219,6 +224,9 @@ pub async fn get_unit(
     Ok(tagged(&unit_etag(&unit), &UnitDto::from(unit)))
 }
 
+/// Changes a unit (JSON merge patch); `If-Match` optional.
+///
+/// A unit keeps its agency once dossiers name it as lead unit (409).
 #[utoipa::path(
     patch, path = "/api/v1/units/{code}", tag = "catalogue", request_body = PatchUnit,
     params(
@@ -429,6 +437,10 @@ impl ProcedureRequest {
     }
 }
 
+/// Adds a procedure (thủ tục), version 1.
+///
+/// With its statutory time limit and its written steps, each with the unit that runs it and its
+/// allotted hours.
 #[utoipa::path(
     post, path = "/api/v1/procedures", tag = "catalogue", request_body = ProcedureRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")),
@@ -470,6 +482,9 @@ pub async fn create_procedure(
     .await
 }
 
+/// Replaces a procedure's definition as a new version; `If-Match` optional.
+///
+/// Dossiers already received keep the version they were received under.
 #[utoipa::path(
     put, path = "/api/v1/procedures/{code}", tag = "catalogue", request_body = ProcedureRequest,
     params(
@@ -528,6 +543,7 @@ pub async fn put_procedure(
     ))
 }
 
+/// A procedure's latest version, with an `ETag` (its version).
 #[utoipa::path(
     get, path = "/api/v1/procedures/{code}", tag = "catalogue", params(CodePath, ("If-None-Match" = Option<String>, Header, nullable = false, description = "the ETag of a copy the caller holds (weak comparison), a comma-separated list of them, or *: 304 without a body when one is current; anything else is 400", pattern = "^(\\*|((W/)?\"[!#-~]*\"|[0-9]+)([ \\t]*,[ \\t]*((W/)?\"[!#-~]*\"|[0-9]+))*)$")), security(("bearer" = [])),
     responses(
@@ -550,6 +566,7 @@ pub struct ProcedureVersions {
     pub items: Vec<ProcedureDto>,
 }
 
+/// Every version of a procedure, oldest first.
 #[utoipa::path(
     get, path = "/api/v1/procedures/{code}/versions", tag = "catalogue", params(CodePath), security(("bearer" = [])),
     responses((status = 200, body = ProcedureVersions, description = "every version, oldest first"))
@@ -566,6 +583,9 @@ pub async fn procedure_versions(
     }))
 }
 
+/// The procedures the caller may see.
+///
+/// Those led by units of the caller's agencies and those receivable anywhere (Decree 118/2025).
 #[utoipa::path(
     get, path = "/api/v1/procedures", tag = "catalogue", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<ProcedureDto>, description = "latest versions"))

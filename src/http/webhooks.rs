@@ -177,6 +177,7 @@ pub struct WebhookPath {
     pub id: i64,
 }
 
+/// One webhook subscription, without its signing secret.
 #[utoipa::path(
     get, path = "/api/v1/webhooks/{id}", operation_id = "get_webhook", tag = "webhooks", params(WebhookPath), security(("bearer" = [])),
     responses((status = 200, body = WebhookDto))

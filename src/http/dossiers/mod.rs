@@ -99,6 +99,9 @@ pub struct DossierPath {
     pub code: String,
 }
 
+/// One dossier, with an `ETag` (its version) for `If-Match`.
+///
+/// Out of the caller's agencies or reach it does not exist (404).
 #[utoipa::path(
     get, path = "/api/v1/dossiers/{code}", tag = "dossiers", params(
         DossierPath,
@@ -242,6 +245,10 @@ pub async fn history(
     }))
 }
 
+/// How the dossier's due instant was computed.
+///
+/// The statutory limit, the working calendar, the pauses for supplements, and the time used and
+/// left in working minutes.
 #[utoipa::path(
     get, path = "/api/v1/dossiers/{code}/deadline", tag = "dossiers", params(DossierPath), security(("bearer" = [])),
     responses((status = 200, body = DeadlineExplanation))
