@@ -4,13 +4,29 @@
 
 use utoipa::openapi::{Object, ObjectBuilder, Type, schema::SchemaType};
 
-use crate::domain::{classification::Outcome, dossier::Status, webhook::DeliveryStatus};
+use crate::domain::{
+    classification::Outcome,
+    dossier::{Channel, HistoryAction, Resolution, Status},
+    webhook::DeliveryStatus,
+};
 
 /// A string that is one of `names`.
 fn one_of(names: impl IntoIterator<Item = &'static str>) -> Object {
     ObjectBuilder::new()
         .schema_type(SchemaType::Type(Type::String))
         .enum_values(Some(names))
+        .build()
+}
+
+/// A string that is one of `names`, or `null`.
+fn one_of_or_null(names: impl IntoIterator<Item = &'static str>) -> Object {
+    let values = names
+        .into_iter()
+        .map(serde_json::Value::from)
+        .chain([serde_json::Value::Null]);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(values))
         .build()
 }
 
@@ -24,4 +40,20 @@ pub fn outcome() -> Object {
 
 pub fn delivery_status() -> Object {
     one_of(DeliveryStatus::ALL.map(DeliveryStatus::as_str))
+}
+
+pub fn outcome_or_null() -> Object {
+    one_of_or_null(Outcome::ALL.map(Outcome::as_str))
+}
+
+pub fn channel() -> Object {
+    one_of(Channel::ALL.map(Channel::as_str))
+}
+
+pub fn result_or_null() -> Object {
+    one_of_or_null(Resolution::ALL.map(Resolution::as_str))
+}
+
+pub fn history_action() -> Object {
+    one_of(HistoryAction::ALL.map(HistoryAction::as_str))
 }

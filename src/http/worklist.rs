@@ -52,7 +52,7 @@ pub struct WorkItemDto {
     pub code: String,
     pub procedure_code: String,
     /// `received`, `processing` or `awaiting_supplement` (clock stopped, no flags).
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::http::wire_schema::status)]
     pub status: Status,
     pub version: i32,
     pub applicant_name: String,

@@ -118,9 +118,9 @@ pub struct DossierDto {
     pub unit_code: String,
     pub field: String,
     /// `received`, `processing`, `awaiting_supplement`, `resolved`, `returned` or `withdrawn`.
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::http::wire_schema::status)]
     pub status: Status,
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::http::wire_schema::channel)]
     pub channel: Channel,
     pub applicant: ApplicantDto,
     pub received_at: DateTime<FixedOffset>,
@@ -128,12 +128,12 @@ pub struct DossierDto {
     pub due_at: DateTime<FixedOffset>,
     pub resolved_at: Option<DateTime<FixedOffset>>,
     /// `approved` or `refused`.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::http::wire_schema::result_or_null)]
     pub result: Option<Resolution>,
     pub returned_at: Option<DateTime<FixedOffset>>,
     pub withdrawn_at: Option<DateTime<FixedOffset>>,
     /// `early`, `on_time` or `late`, once resolved.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::http::wire_schema::outcome_or_null)]
     pub outcome: Option<Outcome>,
     /// Open (received or processing) and past its due instant now.
     pub overdue: bool,
@@ -305,10 +305,10 @@ pub struct HistoryEntry {
     pub seq: i32,
     /// `receive`, `start`, `forward`, `request_supplement`, `supplement_received`, `resolve`, `return`,
     /// `withdraw` or `apologize`.
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::http::wire_schema::history_action)]
     pub action: HistoryAction,
     pub at: DateTime<FixedOffset>,
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::http::wire_schema::status)]
     pub status_after: Status,
     /// The step the dossier was at (index), with its name and unit.
     pub step: Option<i32>,
@@ -321,7 +321,7 @@ pub struct HistoryEntry {
     /// The step's own due instant, when this action closed the step.
     pub step_due_at: Option<DateTime<FixedOffset>>,
     /// `early`, `on_time` or `late`: how the closed step finished.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::http::wire_schema::outcome_or_null)]
     pub step_outcome: Option<Outcome>,
     pub note: Option<String>,
     /// Action-specific facts (reason, documents, result, new appointment …).
@@ -356,7 +356,7 @@ pub struct DeadlineExplanation {
     pub working_minutes_left: Option<i64>,
     pub current_step_due_at: Option<DateTime<FixedOffset>>,
     pub overdue: bool,
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::http::wire_schema::outcome_or_null)]
     pub outcome: Option<Outcome>,
     /// How `due_at` was computed: the limit, counting start, each pause's working minutes, the
     /// supplement policy and the calendar revision.
@@ -402,7 +402,7 @@ pub struct LookupQuery {
 pub struct PublicDossier {
     pub code: String,
     pub procedure_name: String,
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::http::wire_schema::status)]
     pub status: Status,
     pub received_at: DateTime<FixedOffset>,
     pub due_at: DateTime<FixedOffset>,
