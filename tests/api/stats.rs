@@ -801,6 +801,27 @@ mod api {
             assert_eq!(response.headers()["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
             let bytes = response.bytes().await.unwrap();
             assert_eq!(&bytes[..2], b"PK", "a zip container");
+            // Read back as a spreadsheet program would: the sheet's name, the title, the period and
+            // the rows' dates as real dates, the header frozen below them, the counts as numbers.
+            use calamine::{Data, Reader, Xlsx};
+            let mut workbook = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+            assert_eq!(workbook.sheet_names(), ["Báo cáo"]);
+            let cells = workbook.worksheet_range("Báo cáo").unwrap();
+            let text = |r: u32, c: u32| cells.get_value((r, c)).map(|v| v.to_string()).unwrap_or_default();
+            assert!(text(0, 0).starts_with("BÁO CÁO TÌNH HÌNH"), "{}", text(0, 0));
+            let as_date = |r: u32, c: u32| match cells.get_value((r, c)) {
+                // An Excel date is a count of days from 30 December 1899.
+                Some(Data::DateTime(d)) => chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+                    .and_then(|epoch| epoch.checked_add_days(chrono::Days::new(d.as_f64() as u64))),
+                other => panic!("({r}, {c}) is not a date: {other:?}"),
+            };
+            let (march_1, march_31) = (chrono::NaiveDate::from_ymd_opt(2025, 3, 1), chrono::NaiveDate::from_ymd_opt(2025, 3, 31));
+            assert_eq!((as_date(1, 2), as_date(1, 3)), (march_1, march_31));
+            assert_eq!(text(3, 4), "Kỳ trước chuyển qua (carried_over)");
+            assert_eq!(text(4, 0), "QLTM", "by lead unit, the default grouping");
+            assert_eq!((as_date(4, 2), as_date(4, 3)), (march_1, march_31));
+            assert_eq!(text(5, 0), "TONG");
+            assert_eq!(cells.get_value((5, 5)), Some(&Data::Float(4.0)), "the total received, a number");
 
             let reception = token(Role::Reception, None, "letan", PrincipalKind::User);
             expect_problem(app.get_as(&reception, "/api/v1/stats/summary?from=2025-03-01&to=2025-03-31").await, 403).await;
