@@ -168,7 +168,6 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
-                .app_data(http::query_config())
                 .app_data(http::path_config())
                 .configure(http::configure)
                 .configure(|cfg| {

@@ -29,11 +29,7 @@ pub mod webhooks;
 pub mod wire_schema;
 pub mod worklist;
 
-use actix_web::{
-    HttpResponse,
-    error::{PathError, QueryPayloadError},
-    web,
-};
+use actix_web::{HttpResponse, error::PathError, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -69,13 +65,6 @@ async fn redirect_to_docs() -> HttpResponse {
 /// A 400 for a request part that did not parse, with serde's own words where it has them.
 fn unparsable(part: &str, detail: impl std::fmt::Display) -> actix_web::Error {
     ApiError::BadRequest(format!("invalid {part}: {detail}")).into()
-}
-
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req| match err {
-        QueryPayloadError::Deserialize(e) => unparsable("query string", e),
-        other => unparsable("query string", other),
-    })
 }
 
 pub fn path_config() -> web::PathConfig {
