@@ -208,6 +208,16 @@ const TREE_SQLITE: &str =
     "(SELECT group_concat(code || '>' || COALESCE(parent_code, ''), '|') FROM agencies)";
 const UNIT_AGENCY: &str = "(SELECT u.agency_code FROM units u WHERE u.code = users.unit_code)";
 
+/// The tree, read only for an account confined to an agency (`column`, its unit or agency, is set):
+/// a deployment-wide account, the common case of a single office, has no use for it.
+fn tree_if_set(conn: &DbConnection, column: &str) -> String {
+    let tree = match conn {
+        DbConnection::Pg(_) => TREE_PG,
+        DbConnection::Sqlite(_) => TREE_SQLITE,
+    };
+    format!("(CASE WHEN {column} IS NULL THEN NULL ELSE {tree} END)")
+}
+
 fn parse_tree(encoded: Option<String>) -> AgencyTree {
     AgencyTree::new(
         encoded
@@ -234,17 +244,14 @@ pub fn account_standing(
         dsl::sql,
         sql_types::{Nullable, Text},
     };
-    let tree = match conn {
-        DbConnection::Pg(_) => TREE_PG,
-        DbConnection::Sqlite(_) => TREE_SQLITE,
-    };
     if is_client {
+        let tree = tree_if_set(conn, "clients.agency_code");
         let row: Option<(bool, Option<String>, Option<String>)> = clients::table
             .filter(clients::client_id.eq(subject))
             .select((
                 clients::active,
                 clients::agency_code,
-                sql::<Nullable<Text>>(tree),
+                sql::<Nullable<Text>>(&tree),
             ))
             .first(conn)
             .optional()?;
@@ -256,6 +263,7 @@ pub fn account_standing(
             agencies: parse_tree(tree),
         }));
     }
+    let tree = tree_if_set(conn, "users.unit_code");
     // active, role, unit, the unit's agency, the tree
     type UserRow = (bool, String, Option<String>, Option<String>, Option<String>);
     let row: Option<UserRow> = users::table
@@ -265,7 +273,7 @@ pub fn account_standing(
             users::role,
             users::unit_code,
             sql::<Nullable<Text>>(UNIT_AGENCY),
-            sql::<Nullable<Text>>(tree),
+            sql::<Nullable<Text>>(&tree),
         ))
         .first(conn)
         .optional()?;
