@@ -7,11 +7,11 @@ use utoipa::ToSchema;
 
 use super::{
     auth::Caller,
-    dossiers::CurrentStep,
+    dossiers::{CurrentStep, current_step},
     error::ApiError,
     pagination::{Page, PageQuery, instant_cursor},
     state::AppState,
-    time::{local, local_opt},
+    time::local,
 };
 use crate::http::extract::ApiQuery;
 use crate::{
@@ -68,18 +68,9 @@ pub struct WorkItemDto {
 
 fn work_item_dto(item: WorkItem) -> WorkItemDto {
     let d = item.dossier;
-    let step_due = d.current_step_due_at.unwrap_or(d.due_at);
     WorkItemDto {
-        current_step: CurrentStep {
-            index: d
-                .current_step
-                .and_then(|i| i32::try_from(i).ok())
-                .unwrap_or(0),
-            unit_code: d.current_unit_code.clone(),
-            started_at: local_opt(d.current_step_started_at),
-            due_at: Some(local(step_due)),
-        },
-        step_due_at: local(step_due),
+        current_step: current_step(&d, item.step),
+        step_due_at: local(item.step_due_at),
         applicant_name: d.applicant.particulars().name.clone(),
         code: d.code,
         procedure_code: d.procedure_code,
@@ -118,10 +109,7 @@ pub async fn worklist(
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
-        |item| {
-            let d = &item.dossier;
-            instant_cursor("step", d.current_step_due_at.unwrap_or(d.due_at), d.id)
-        },
+        |item| instant_cursor("step", item.step_due_at, item.dossier.id),
         work_item_dto,
     )))
 }

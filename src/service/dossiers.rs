@@ -476,11 +476,12 @@ fn check_recipient(
     name: &str,
     holder: Option<&str>,
 ) -> Result<(), ServiceError> {
-    let admitted = match (rule, accounts::find_user(conn, name)?) {
-        (RecipientRule::AsRecorded, _) => true,
-        (RecipientRule::ExternalDirectory, None) => true,
-        (RecipientRule::LocalAccounts, None) => false,
-        (_, Some(account)) => {
+    if rule == RecipientRule::AsRecorded {
+        return Ok(());
+    }
+    let admitted = match accounts::find_user(conn, name)? {
+        None => rule == RecipientRule::ExternalDirectory,
+        Some(account) => {
             account.active
                 && match (account.unit_code.as_deref(), holder) {
                     (Some(theirs), Some(holder)) => theirs == holder,
@@ -685,10 +686,13 @@ pub fn list(
     Ok(store::list_dossiers(conn, &filter, cursor, limit)?)
 }
 
-/// A dossier in a desk's queue and why it needs attention.
+/// A dossier in a desk's queue, the step it is at and when that step is due, and why it needs
+/// attention.
 #[derive(Debug, Clone)]
 pub struct WorkItem {
     pub dossier: Dossier,
+    pub step: usize,
+    pub step_due_at: Instant,
     pub flags: Vec<DeskFlag>,
 }
 
@@ -709,14 +713,29 @@ pub fn worklist(
     store::worklist(conn, &filter, after, limit)?
         .into_iter()
         .map(|dossier| {
+            // The store lists only open dossiers at a step with a due instant.
+            let (Some(step), Some(step_due_at)) =
+                (dossier.open_step(), dossier.current_step_due_at)
+            else {
+                return Err(StoreError::Corrupt(format!(
+                    "dossier {} is on a desk without an open step due",
+                    dossier.code
+                ))
+                .into());
+            };
             let flags = desk_flags(
                 &calendar,
                 dossier.status,
                 dossier.due_at.utc(),
-                dossier.current_step_due_at.map(Instant::utc),
+                Some(step_due_at.utc()),
                 now,
             )?;
-            Ok(WorkItem { dossier, flags })
+            Ok(WorkItem {
+                dossier,
+                step,
+                step_due_at,
+                flags,
+            })
         })
         .collect()
 }

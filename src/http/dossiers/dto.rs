@@ -157,14 +157,19 @@ pub struct ReceivedDossier {
     pub lookup_secret: String,
 }
 
-pub fn dossier_dto(d: Dossier, now: DateTime<Utc>) -> DossierDto {
-    let overdue = d.is_overdue(now);
-    let current_step = d.open_step().map(|index| CurrentStep {
+/// The dossier's step `index` as the API shows it.
+pub fn current_step(d: &Dossier, index: usize) -> CurrentStep {
+    CurrentStep {
         index: i32::try_from(index).unwrap_or(i32::MAX),
         unit_code: d.current_unit_code.clone(),
         started_at: local_opt(d.current_step_started_at),
         due_at: local_opt(d.current_step_due_at),
-    });
+    }
+}
+
+pub fn dossier_dto(d: Dossier, now: DateTime<Utc>) -> DossierDto {
+    let overdue = d.is_overdue(now);
+    let current_step = d.open_step().map(|index| current_step(&d, index));
     DossierDto {
         code: d.code,
         procedure_code: d.procedure_code,
