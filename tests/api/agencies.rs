@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 
 use crate::{
     backend_tests,
-    helpers::{TestApp, TestDb, eventually, expect_problem, spawn_app_on, spawn_instance, token},
+    helpers::{
+        TestApp, TestDb, eventually, expect_json, expect_problem, spawn_app_on, spawn_instance,
+        token,
+    },
 };
 
 /// The migration that introduced agencies (its version, as diesel records it).
@@ -60,10 +63,7 @@ fn procedure(code: &str, lead: &str, steps: &[&str], anywhere: bool) -> Value {
 }
 
 async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert_eq!(status, 201, "{body}");
-    serde_json::from_str(&body).unwrap()
+    expect_json(response, 201).await
 }
 
 async fn post_as(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
@@ -128,10 +128,7 @@ async fn act(app: &TestApp, token: &str, code: &str, version: i64, body: Value) 
         .send()
         .await
         .unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str(&text).unwrap()
+    expect_json(response, 200).await
 }
 
 async fn body_as(app: &TestApp, token: &str, path: &str) -> (u16, String) {
@@ -158,10 +155,7 @@ async fn import_dossiers(app: &TestApp, token: &str, rows: &[String]) -> Value {
         .send()
         .await
         .unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str(&text).unwrap()
+    expect_json(response, 200).await
 }
 
 /// Takes the database back to before agencies: every applied migration from the agencies' one on is

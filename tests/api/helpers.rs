@@ -324,6 +324,14 @@ pub async fn create_user(app: &TestApp, username: &str, role: &str, unit_code: O
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
 }
 
+/// Reads the JSON body of a response that must have `status` (the body is shown when it has not).
+pub async fn expect_json(response: reqwest::Response, status: u16) -> serde_json::Value {
+    let got = response.status();
+    let body = response.text().await.expect("a body");
+    assert_eq!(got, status, "{body}");
+    serde_json::from_str(&body).expect("a JSON body")
+}
+
 /// Reads a problem document, checking its content type and status.
 pub async fn expect_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
     assert_eq!(response.status().as_u16(), status, "unexpected status");

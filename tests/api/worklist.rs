@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::{
     backend_tests,
     catalogue::{PROCEDURE, seed_catalogue},
-    helpers::{TestApp, expect_problem, token},
+    helpers::{TestApp, expect_json, expect_problem, token},
 };
 
 fn user(role: Role, unit: Option<&str>, subject: &str) -> String {
@@ -36,11 +36,11 @@ async fn receive(app: &TestApp, reception: &str, applicant: &str, days_ago: i64)
 }
 
 async fn desk(app: &TestApp, token: &str, query: &str) -> Value {
-    let response = app.get_as(token, &format!("/api/v1/worklist{query}")).await;
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str(&text).unwrap()
+    expect_json(
+        app.get_as(token, &format!("/api/v1/worklist{query}")).await,
+        200,
+    )
+    .await
 }
 
 fn codes(page: &Value) -> Vec<String> {
