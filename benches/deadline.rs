@@ -19,10 +19,10 @@ fn due_computation(c: &mut Criterion) {
     let calendar = Calendar::with_defaults().expect("default calendar");
     // Received on Friday 24 January 2025 at 14:00, just before Tết; one closed supplement pause.
     let received = local(2025, 1, 24, 14, 0);
-    let pauses = [Pause {
-        started_at: local(2025, 1, 27, 9, 0),
-        ended_at: Some(local(2025, 2, 5, 10, 0)),
-    }];
+    let pauses = [Pause::supplement(
+        local(2025, 1, 27, 9, 0),
+        Some(local(2025, 2, 5, 10, 0)),
+    )];
     let as_of = local(2026, 12, 31, 0, 0);
 
     let mut group = c.benchmark_group("compute_due");

@@ -35,7 +35,7 @@ validation problems, `errors[]` naming each invalid field."
         catalogue::create_procedure, catalogue::list_procedures, catalogue::get_procedure,
         catalogue::put_procedure, catalogue::procedure_versions,
         dossiers::receive, dossiers::list, dossiers::get_dossier, dossiers::act, dossiers::history,
-        dossiers::deadline, dossiers::public_lookup, worklist::worklist, audit::list,
+        dossiers::deadline, dossiers::payments, dossiers::public_lookup, worklist::worklist, audit::list,
         accounts::token, accounts::create_client, accounts::list_clients,
         accounts::create_user, accounts::list_users, accounts::get_user, accounts::patch_user,
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::deliveries,

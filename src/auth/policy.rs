@@ -22,6 +22,11 @@
 //! | return               | yes   | yes       | -          | -      | -       | -      |
 //! | withdraw             | yes   | yes       | -          | -      | -       | -      |
 //! | apologize            | yes   | -         | unit       | unit   | -       | -      |
+//! | accept               | yes   | yes       | -          | -      | -       | -      |
+//! | decline              | yes   | yes       | -          | -      | -       | -      |
+//! | request_payment      | yes   | yes       | unit       | unit   | -       | -      |
+//! | payment_received     | yes   | yes       | -          | -      | -       | own    |
+//! | stop                 | yes   | -         | -          | unit   | -       | -      |
 //! | read_statistics      | yes   | -         | -          | yes    | yes     | -      |
 //! | read_audit_log       | yes   | -         | -          | -      | yes     | -      |
 //! | manage_webhooks      | yes   | -         | -          | -      | -       | own    |
@@ -230,7 +235,7 @@ impl Action {
         all.extend(
             HistoryAction::ALL
                 .into_iter()
-                .filter(|action| *action != HistoryAction::Receive)
+                .filter(|action| !matches!(action, HistoryAction::Receive | HistoryAction::Submit))
                 .map(Action::DossierAction),
         );
         all.extend([
@@ -284,6 +289,12 @@ impl Action {
             Action::DossierAction(HistoryAction::Return) => "return dossier results",
             Action::DossierAction(HistoryAction::Withdraw) => "withdraw dossiers",
             Action::DossierAction(HistoryAction::Apologize) => "issue apology letters",
+            Action::DossierAction(HistoryAction::Submit) => "submit dossiers",
+            Action::DossierAction(HistoryAction::Accept) => "accept submitted dossiers",
+            Action::DossierAction(HistoryAction::Decline) => "decline submitted dossiers",
+            Action::DossierAction(HistoryAction::RequestPayment) => "request payments",
+            Action::DossierAction(HistoryAction::PaymentReceived) => "record payments",
+            Action::DossierAction(HistoryAction::Stop) => "stop processing dossiers",
             Action::ReadStatistics => "read statistics",
             Action::ReadAuditLog => "read the audit log",
             Action::ManageWebhooks => "manage webhooks",
@@ -389,6 +400,13 @@ const fn grants(action: Action) -> [Grant; 6] {
         Action::DossierAction(K::Return) => [Y, Y, N, N, N, N],
         Action::DossierAction(K::Withdraw) => [Y, Y, N, N, N, N],
         Action::DossierAction(K::Apologize) => [Y, N, U, U, N, N],
+        Action::DossierAction(K::Submit) => grants(Action::ReceiveDossier),
+        Action::DossierAction(K::Accept) => [Y, Y, N, N, N, N],
+        Action::DossierAction(K::Decline) => [Y, Y, N, N, N, N],
+        Action::DossierAction(K::RequestPayment) => [Y, Y, U, U, N, N],
+        // The e-portal collects online payments and reports its own dossiers' ones.
+        Action::DossierAction(K::PaymentReceived) => [Y, Y, N, N, N, C],
+        Action::DossierAction(K::Stop) => [Y, N, N, U, N, N],
         Action::ReadStatistics => [Y, N, N, Y, Y, N],
         Action::ReadAuditLog => [Y, N, N, N, Y, N],
         Action::ManageWebhooks => [Y, N, N, N, N, C],
@@ -552,6 +570,11 @@ mod tests {
         ("return", ["yes", "yes", "-", "-", "-", "-"]),
         ("withdraw", ["yes", "yes", "-", "-", "-", "-"]),
         ("apologize", ["yes", "-", "unit", "unit", "-", "-"]),
+        ("accept", ["yes", "yes", "-", "-", "-", "-"]),
+        ("decline", ["yes", "yes", "-", "-", "-", "-"]),
+        ("request_payment", ["yes", "yes", "unit", "unit", "-", "-"]),
+        ("payment_received", ["yes", "yes", "-", "-", "-", "own"]),
+        ("stop", ["yes", "-", "-", "unit", "-", "-"]),
         ("read_statistics", ["yes", "-", "-", "yes", "yes", "-"]),
         ("read_audit_log", ["yes", "-", "-", "-", "yes", "-"]),
         ("manage_webhooks", ["yes", "-", "-", "-", "-", "own"]),
@@ -664,7 +687,8 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 20 * 6 * 5);
+        assert_eq!(checked, EXPECTED.len() * 6 * 5);
+        assert_eq!(EXPECTED.len(), 25, "the rows of the table");
     }
 
     #[test]
@@ -917,6 +941,7 @@ mod tests {
             );
         }
         assert!(!Action::all().contains(&Action::DossierAction(HistoryAction::Receive)));
+        assert!(!Action::all().contains(&Action::DossierAction(HistoryAction::Submit)));
         assert_eq!(
             serde_json::to_string(&PrincipalKind::Client).expect("serializes"),
             "\"client\""

@@ -441,6 +441,7 @@ pub fn load(
             p.channel,
             Some(p.received_at),
             Some(format!("DEMO-2018-{:04}", n + 1)),
+            false,
         )?;
         let (reception, as_reception) = officer(COUNTER, &Command::Start, None);
         let received = dossiers::receive(conn, calendars, &reception, &as_reception, input)?;
@@ -535,6 +536,7 @@ fn load_commune(
             Channel::Direct,
             Some(at(8)),
             Some(format!("DEMO-XA01-2018-{:02}", n + 1)),
+            false,
         )?;
         let (reception, as_reception) = officer(COMMUNE_COUNTER, &Command::Start, None);
         let received = dossiers::receive(conn, calendars, &reception, &as_reception, input)?;

@@ -84,11 +84,40 @@ wire_names!(SupplementPolicy {
     Restart => "restart",
 });
 
-/// A period during which the dossier awaited a supplement; open while `ended_at` is `None`.
+/// Why the clock stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseKind {
+    /// Yêu cầu bổ sung hồ sơ: the applicant completes the dossier.
+    #[default]
+    Supplement,
+    /// Yêu cầu thực hiện nghĩa vụ tài chính: the applicant pays the fees. Product rule: the clock
+    /// always resumes afterwards, whatever the procedure's supplement policy.
+    Payment,
+}
+
+wire_names!(PauseKind {
+    Supplement => "supplement",
+    Payment => "payment",
+});
+
+/// A period during which the clock stood still; open while `ended_at` is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pause {
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
+    pub kind: PauseKind,
+}
+
+impl Pause {
+    /// A request for supplement from `started_at` to `ended_at`.
+    pub fn supplement(started_at: DateTime<Utc>, ended_at: Option<DateTime<Utc>>) -> Self {
+        Self {
+            started_at,
+            ended_at,
+            kind: PauseKind::Supplement,
+        }
+    }
 }
 
 /// Why a due instant cannot be computed.
@@ -117,6 +146,9 @@ pub enum DeadlineError {
 /// One pause as it entered a [`DueComputation`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PauseRecord {
+    /// Stored explanations from before payment waits existed have no kind: they were supplements.
+    #[serde(default)]
+    pub kind: PauseKind,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     /// `ended_at`, or for an open pause the `as_of` instant of the computation (never before
@@ -257,7 +289,8 @@ fn resolve_pauses(
 /// Pauses are taken in chronological order; an open pause is taken to end at `as_of`. A pause
 /// counts only if it begins before the due instant reached so far (a dossier already late stays
 /// late). Under [`SupplementPolicy::Pause`] each counted pause adds its working minutes to the due
-/// instant; under [`SupplementPolicy::Restart`] the full limit counts again from the pause's end.
+/// instant; under [`SupplementPolicy::Restart`] the full limit counts again from the end of a
+/// request for supplement, while a wait for payment always adds its minutes.
 pub fn compute_due(
     calendar: &Calendar,
     received_at: DateTime<Utc>,
@@ -277,15 +310,18 @@ pub fn compute_due(
         let counted = pause.started_at < due;
         if counted {
             total_paused_minutes += working_minutes;
-            due = match policy {
-                SupplementPolicy::Pause => calendar.add_working_minutes(due, working_minutes)?,
-                SupplementPolicy::Restart => {
+            due = match (policy, pause.kind) {
+                (SupplementPolicy::Pause, _) | (SupplementPolicy::Restart, PauseKind::Payment) => {
+                    calendar.add_working_minutes(due, working_minutes)?
+                }
+                (SupplementPolicy::Restart, PauseKind::Supplement) => {
                     restarted_at = Some(until);
                     due_at(calendar, until, limit)?
                 }
             };
         }
         records.push(PauseRecord {
+            kind: pause.kind,
             started_at: pause.started_at,
             ended_at: pause.ended_at,
             counted_until: until,
@@ -397,10 +433,7 @@ mod tests {
     }
 
     fn closed(from: DateTime<Utc>, to: DateTime<Utc>) -> Pause {
-        Pause {
-            started_at: from,
-            ended_at: Some(to),
-        }
+        Pause::supplement(from, Some(to))
     }
 
     /// The due computation under the default supplement policy (pause).
@@ -530,12 +563,26 @@ mod tests {
     }
 
     #[test]
+    fn a_wait_for_payment_resumes_the_clock_even_under_the_restart_policy() {
+        let supplement = pause_march_4_to_6();
+        let payment = Pause {
+            kind: PauseKind::Payment,
+            ..supplement
+        };
+        for policy in [SupplementPolicy::Pause, SupplementPolicy::Restart] {
+            let c = due_from_march_3(TimeLimit::working_days(5), &[payment], policy)
+                .expect("computable");
+            assert_eq!(c.restarted_at, None, "{policy:?}");
+            assert_eq!(c.pauses[0].kind, PauseKind::Payment);
+            // As for a supplement under the pause policy: two working days later.
+            assert_eq!(c.due_at, local(2025, 3, 12, 9, 0), "{policy:?}");
+        }
+    }
+
+    #[test]
     fn open_pause_ends_at_as_of() {
         let received = local(2025, 3, 3, 9, 0);
-        let open = Pause {
-            started_at: local(2025, 3, 4, 9, 0),
-            ended_at: None,
-        };
+        let open = Pause::supplement(local(2025, 3, 4, 9, 0), None);
         let as_of = |at| {
             due_by_default_policy(received, TimeLimit::working_days(5), &[open], at)
                 .expect("computable")
@@ -622,10 +669,7 @@ mod tests {
                 started_at: b.started_at
             })
         );
-        let open = Pause {
-            started_at: local(2025, 3, 4, 9, 0),
-            ended_at: None,
-        };
+        let open = Pause::supplement(local(2025, 3, 4, 9, 0), None);
         let later = closed(local(2025, 3, 5, 9, 0), local(2025, 3, 6, 9, 0));
         assert_eq!(
             compute(&[open, later]).err(),

@@ -29,8 +29,8 @@ use crate::domain::{
     calendar::{Calendar, CalendarError},
     classification::{Outcome, classify},
     deadline::{
-        DeadlineError, DueComputation, DueExplanation, Pause, SupplementPolicy, compute_due,
-        step_due_at,
+        DeadlineError, DueComputation, DueExplanation, Pause, PauseKind, SupplementPolicy,
+        compute_due, step_due_at,
     },
     procedure::ProcedureRules,
 };
@@ -50,6 +50,15 @@ pub enum Status {
     Returned,
     /// Đã rút hồ sơ.
     Withdrawn,
+    /// Mới đăng ký: submitted online, waiting for the one-stop officer's intake check; no
+    /// receipt and no due instant yet.
+    Submitted,
+    /// Không được tiếp nhận: declined at the intake check with a reason; final, never judged.
+    Declined,
+    /// Chờ thực hiện nghĩa vụ tài chính: the clock is stopped until the applicant pays.
+    AwaitingPayment,
+    /// Dừng xử lý: processing stopped with a reason (e.g. the dossier was never completed); final.
+    Stopped,
 }
 
 wire_names!(Status {
@@ -59,6 +68,10 @@ wire_names!(Status {
     Resolved => "resolved",
     Returned => "returned",
     Withdrawn => "withdrawn",
+    Submitted => "submitted",
+    Declined => "declined",
+    AwaitingPayment => "awaiting_payment",
+    Stopped => "stopped",
 });
 
 impl Status {
@@ -76,12 +89,38 @@ impl Status {
         self.clock_running() && crate::domain::classification::is_overdue(due, now)
     }
 
-    /// Still being handled: not resolved, returned or withdrawn.
-    pub const OPEN: [Status; 3] = [Self::Received, Self::Processing, Self::AwaitingSupplement];
+    /// Received and still being handled: not yet resolved, nor ended without a result.
+    pub const OPEN: [Status; 4] = [
+        Self::Received,
+        Self::Processing,
+        Self::AwaitingSupplement,
+        Self::AwaitingPayment,
+    ];
 
     /// Still being handled (see [`Status::OPEN`]).
     pub fn is_open(self) -> bool {
         Self::OPEN.contains(&self)
+    }
+
+    /// The clock stands still, for a supplement or a payment.
+    pub fn is_paused(self) -> bool {
+        matches!(self, Self::AwaitingSupplement | Self::AwaitingPayment)
+    }
+
+    /// The national portal's status code (Cổng DVCQG, TrangThaiHoSo), the one mapping of it.
+    pub const fn national_code(self) -> u8 {
+        match self {
+            Self::Submitted => 1,
+            Self::Received => 2,
+            Self::Declined => 3,
+            Self::Processing => 4,
+            Self::AwaitingSupplement => 5,
+            Self::AwaitingPayment => 6,
+            Self::Withdrawn => 7,
+            Self::Stopped => 8,
+            Self::Resolved => 9,
+            Self::Returned => 10,
+        }
     }
 }
 
@@ -95,6 +134,24 @@ pub enum Resolution {
 wire_names!(Resolution {
     Approved => "approved",
     Refused => "refused",
+});
+
+/// How the applicant paid (hình thức thu phí, lệ phí).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Trực tuyến: through the payment platform of the portal.
+    Online,
+    /// Tiền mặt: at the counter.
+    Cash,
+    /// Chuyển khoản: bank transfer.
+    Transfer,
+}
+
+wire_names!(PaymentMethod {
+    Online => "online",
+    Cash => "cash",
+    Transfer => "transfer",
 });
 
 /// How a dossier came in (kênh tiếp nhận).
@@ -128,6 +185,13 @@ pub enum HistoryAction {
     Return,
     Withdraw,
     Apologize,
+    /// The e-portal submitted the dossier for the intake check (nộp trực tuyến).
+    Submit,
+    Accept,
+    Decline,
+    RequestPayment,
+    PaymentReceived,
+    Stop,
 }
 
 wire_names!(HistoryAction {
@@ -140,6 +204,12 @@ wire_names!(HistoryAction {
     Return => "return",
     Withdraw => "withdraw",
     Apologize => "apologize",
+    Submit => "submit",
+    Accept => "accept",
+    Decline => "decline",
+    RequestPayment => "request_payment",
+    PaymentReceived => "payment_received",
+    Stop => "stop",
 });
 
 /// What someone does to a dossier.
@@ -166,6 +236,26 @@ pub enum Command {
         reason: String,
         new_due_at: DateTime<Utc>,
     },
+    /// Tiếp nhận after the intake check: the time limit counts from now on.
+    Accept,
+    /// Từ chối tiếp nhận.
+    Decline {
+        reason: String,
+    },
+    /// Yêu cầu thực hiện nghĩa vụ tài chính: `amount` in VND.
+    RequestPayment {
+        amount: i64,
+        reason: String,
+    },
+    PaymentReceived {
+        amount: i64,
+        method: PaymentMethod,
+        receipt_no: String,
+    },
+    /// Dừng xử lý.
+    Stop {
+        reason: String,
+    },
 }
 
 impl Command {
@@ -180,6 +270,11 @@ impl Command {
             Self::Return => HistoryAction::Return,
             Self::Withdraw { .. } => HistoryAction::Withdraw,
             Self::Apologize { .. } => HistoryAction::Apologize,
+            Self::Accept => HistoryAction::Accept,
+            Self::Decline { .. } => HistoryAction::Decline,
+            Self::RequestPayment { .. } => HistoryAction::RequestPayment,
+            Self::PaymentReceived { .. } => HistoryAction::PaymentReceived,
+            Self::Stop { .. } => HistoryAction::Stop,
         }
     }
 
@@ -189,18 +284,35 @@ impl Command {
 
     /// The statuses in which this command is legal.
     pub fn allowed_from(&self) -> &'static [Status] {
+        self.action().allowed_from()
+    }
+}
+
+impl HistoryAction {
+    /// The statuses in which a command of this kind is legal; none for the entries a receipt
+    /// writes.
+    pub fn allowed_from(self) -> &'static [Status] {
         use Status::*;
         match self {
+            Self::Receive | Self::Submit => &[],
             Self::Start => &[Received],
-            Self::Forward { .. } | Self::RequestSupplement { .. } | Self::Resolve { .. } => {
-                &[Processing]
-            }
+            Self::Forward | Self::RequestSupplement | Self::Resolve => &[Processing],
             Self::SupplementReceived => &[AwaitingSupplement],
             Self::Return => &[Resolved],
-            Self::Withdraw { .. } | Self::Apologize { .. } => {
-                &[Received, Processing, AwaitingSupplement]
-            }
+            Self::Withdraw | Self::Apologize | Self::Stop => &Status::OPEN,
+            Self::Accept | Self::Decline => &[Submitted],
+            Self::RequestPayment => &[Received, Processing],
+            Self::PaymentReceived => &[AwaitingPayment],
         }
+    }
+
+    /// The commands legal in `status`, by name.
+    pub fn allowed_in(status: Status) -> Vec<&'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(|a| a.allowed_from().contains(&status))
+            .map(Self::as_str)
+            .collect()
     }
 }
 
@@ -220,12 +332,16 @@ pub struct Dossier {
     pub channel: Channel,
     pub status: Status,
     pub applicant: Applicant,
-    /// Tiếp nhận: when the counter (or the e-portal) took the dossier in.
-    pub received_at: Instant,
-    /// The statutory due instant after pauses.
-    pub due_at: Instant,
+    /// Nộp trực tuyến: when the e-portal submitted it for the intake check, for an online dossier
+    /// that went through one.
+    pub submitted_at: Option<Instant>,
+    /// Tiếp nhận: when the counter took the dossier in (or accepted it after the intake check);
+    /// none while submitted or after a decline.
+    pub received_at: Option<Instant>,
+    /// The statutory due instant after pauses; none until received.
+    pub due_at: Option<Instant>,
     /// How `due_at` was computed, for the deadline explanation.
-    pub due_explanation: DueExplanation,
+    pub due_explanation: Option<DueExplanation>,
     /// The step of the procedure the dossier is at, from 0, and the unit that holds it.
     pub current_step: Option<usize>,
     pub current_unit_code: Option<String>,
@@ -241,6 +357,9 @@ pub struct Dossier {
     /// Trả kết quả, or the applicant's withdrawal.
     pub returned_at: Option<Instant>,
     pub withdrawn_at: Option<Instant>,
+    /// Declined at the intake check, or processing stopped.
+    pub declined_at: Option<Instant>,
+    pub stopped_at: Option<Instant>,
     /// The new appointment of the latest apology.
     pub apology_due_at: Option<Instant>,
     /// The e-portal's own reference; unique.
@@ -257,24 +376,36 @@ pub struct Dossier {
 }
 
 impl Dossier {
-    /// What the state machine needs, with the dossier's pauses and the instant of its latest
-    /// control-slip entry.
-    pub fn state(&self, pauses: Vec<Pause>, last_event_at: DateTime<Utc>) -> DossierState {
+    /// What the state machine needs, with the dossier's pauses, its open request for payment and
+    /// the instant of its latest control-slip entry.
+    pub fn state(
+        &self,
+        pauses: Vec<Pause>,
+        payment_request: Option<PaymentRequest>,
+        last_event_at: DateTime<Utc>,
+    ) -> DossierState {
         DossierState {
             status: self.status,
-            received_at: self.received_at.utc(),
-            due_at: self.due_at.utc(),
+            received_at: self.received_at.map(Instant::utc),
+            due_at: self.due_at.map(Instant::utc),
             current_step: self.current_step,
             current_step_started_at: self.current_step_started_at.map(Instant::utc),
             current_step_due_at: self.current_step_due_at.map(Instant::utc),
             pauses,
+            payment_request,
             last_event_at,
         }
     }
 
     /// Open with its clock running and past its due instant at `now`.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        self.status.is_overdue(self.due_at.utc(), now)
+        self.due_at
+            .is_some_and(|due| self.status.is_overdue(due.utc(), now))
+    }
+
+    /// When the dossier ended without a result (withdrawn, declined or stopped), if it did.
+    pub fn ended_without_result_at(&self) -> Option<Instant> {
+        self.withdrawn_at.or(self.declined_at).or(self.stopped_at)
     }
 
     /// The current step, while the dossier is open.
@@ -297,12 +428,15 @@ impl Dossier {
         self.current_unit_code = transition.current_unit_code.clone();
         self.current_step_started_at = transition.current_step_started_at.map(Instant::from);
         self.current_step_due_at = transition.current_step_due_at.map(Instant::from);
+        if transition.receipt {
+            self.received_at = Some(at);
+        }
         if let Some(due) = &transition.due {
-            self.due_at = due.due_at.into();
-            self.due_explanation = DueExplanation {
+            self.due_at = Some(due.due_at.into());
+            self.due_explanation = Some(DueExplanation {
                 computation: due.clone(),
                 calendar_revision,
-            };
+            });
         }
         if let Some((result, outcome)) = transition.resolved {
             self.resolved_at = Some(at);
@@ -316,13 +450,21 @@ impl Dossier {
                 self.withdrawn_at = Some(at);
                 self.current_unit_code = None;
             }
+            Status::Declined => {
+                self.declined_at = Some(at);
+                self.current_unit_code = None;
+            }
+            Status::Stopped => {
+                self.stopped_at = Some(at);
+                self.current_unit_code = None;
+            }
             _ => {}
         }
         if let Some(apology) = &transition.apology {
             self.apology_due_at = Some(apology.new_due_at.into());
         }
         match transition.pause {
-            PauseChange::Open { at } => self.paused_since = Some(at.into()),
+            PauseChange::Open { at, .. } => self.paused_since = Some(at.into()),
             PauseChange::Close { .. } => self.paused_since = None,
             PauseChange::None => {}
         }
@@ -331,28 +473,47 @@ impl Dossier {
     }
 }
 
+/// A request for payment still waiting for the applicant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentRequest {
+    /// In VND.
+    pub amount: i64,
+    /// The status the dossier goes back to once paid.
+    pub resumes_to: Status,
+}
+
 /// The part of a stored dossier the state machine needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DossierState {
     pub status: Status,
-    pub received_at: DateTime<Utc>,
-    pub due_at: DateTime<Utc>,
+    /// Both set once the dossier is received.
+    pub received_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
     pub current_step: Option<usize>,
     pub current_step_started_at: Option<DateTime<Utc>>,
     pub current_step_due_at: Option<DateTime<Utc>>,
     /// Every pause so far, the open one (if any) last.
     pub pauses: Vec<Pause>,
+    /// The open request for payment, while awaiting payment.
+    pub payment_request: Option<PaymentRequest>,
     /// The instant of the latest control-slip entry; actions cannot be dated before it.
     pub last_event_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DossierError {
-    #[error("`{action}` is not allowed while the dossier is {}", status.as_str())]
+    #[error(
+        "`{action}` is not allowed while the dossier is {}; allowed now: {}",
+        status.as_str(),
+        allowed_now(*status)
+    )]
     IllegalTransition {
         action: &'static str,
         status: Status,
     },
+    /// A received status without its receipt instant: the stored row contradicts itself.
+    #[error("the dossier is {} but has no receipt or due instant", status.as_str())]
+    NotReceived { status: Status },
     #[error("the dossier is at the last step of its procedure; resolve it instead")]
     NoNextStep,
     #[error("{field}: {message}")]
@@ -367,6 +528,16 @@ pub enum DossierError {
 impl From<CalendarError> for DossierError {
     fn from(e: CalendarError) -> Self {
         Self::Deadline(DeadlineError::Calendar(e))
+    }
+}
+
+/// The commands legal in `status`, for an error message.
+fn allowed_now(status: Status) -> String {
+    let allowed = HistoryAction::allowed_in(status);
+    if allowed.is_empty() {
+        "none (the dossier is closed)".to_owned()
+    } else {
+        allowed.join(", ")
     }
 }
 
@@ -413,7 +584,7 @@ pub fn receive(
 #[derive(Debug, Clone, PartialEq)]
 pub enum PauseChange {
     None,
-    Open { at: DateTime<Utc> },
+    Open { at: DateTime<Utc>, kind: PauseKind },
     Close { at: DateTime<Utc> },
 }
 
@@ -441,6 +612,8 @@ pub struct Apology {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     pub status: Status,
+    /// The dossier is received now (accepted after the intake check): `at` is its receipt instant.
+    pub receipt: bool,
     pub current_step: Option<usize>,
     pub current_unit_code: Option<String>,
     pub current_step_started_at: Option<DateTime<Utc>>,
@@ -480,8 +653,19 @@ pub fn decide(
         step.and_then(|i| rules.steps.get(i))
             .map(|s| s.unit_code.clone())
     };
+    // Every command but the intake check's needs the receipt's clock; the status checked above
+    // guarantees it, so a missing one is a contradiction in the stored dossier.
+    let clock = || {
+        state
+            .received_at
+            .zip(state.due_at)
+            .ok_or(DossierError::NotReceived {
+                status: state.status,
+            })
+    };
     let mut transition = Transition {
         status: state.status,
+        receipt: false,
         current_step: state.current_step,
         current_unit_code: unit_of(state.current_step),
         current_step_started_at: state.current_step_started_at,
@@ -546,53 +730,86 @@ pub fn decide(
                 return Err(invalid("reason", "say what is missing"));
             }
             transition.status = Status::AwaitingSupplement;
-            transition.pause = PauseChange::Open { at };
+            transition.pause = PauseChange::Open {
+                at,
+                kind: PauseKind::Supplement,
+            };
         }
         Command::SupplementReceived => {
             transition.status = Status::Processing;
-            transition.pause = PauseChange::Close { at };
-            let mut pauses = state.pauses.clone();
-            let open = pauses
-                .iter_mut()
-                .rev()
-                .find(|p| p.ended_at.is_none())
-                .ok_or_else(|| {
-                    invalid("action", "the dossier has no open request for supplement")
-                })?;
-            open.ended_at = Some(at);
-            let paused_from = open.started_at;
-            let due = compute_due(
-                calendar,
-                state.received_at,
-                rules.time_limit,
-                &pauses,
-                rules.supplement_policy,
+            resume_clock(calendar, rules, state, &mut transition, at)?;
+        }
+        Command::RequestPayment { amount, reason } => {
+            if *amount <= 0 {
+                return Err(invalid("amount", "must be a positive number of VND"));
+            }
+            if reason.trim().is_empty() {
+                return Err(invalid("reason", "say which fees are due"));
+            }
+            transition.status = Status::AwaitingPayment;
+            transition.pause = PauseChange::Open {
                 at,
-            )?;
-            transition.current_step_due_at = match (rules.supplement_policy, state.current_step) {
-                (_, None) => None,
-                (SupplementPolicy::Restart, Some(i)) => {
-                    transition.current_step_started_at = Some(at);
-                    Some(step_due_at(calendar, at, rules.steps[i].minutes())?)
-                }
-                (SupplementPolicy::Pause, Some(_)) => match state.current_step_due_at {
-                    Some(step_due) if paused_from < step_due => {
-                        let paused = calendar.working_minutes_between(paused_from, at)?;
-                        Some(calendar.add_working_minutes(step_due, paused)?)
-                    }
-                    other => other,
-                },
+                kind: PauseKind::Payment,
             };
-            transition.due = Some(due);
+        }
+        Command::PaymentReceived {
+            amount, receipt_no, ..
+        } => {
+            let request = state
+                .payment_request
+                .ok_or_else(|| invalid("action", "the dossier has no open request for payment"))?;
+            if *amount <= 0 {
+                return Err(invalid("amount", "must be a positive number of VND"));
+            }
+            if *amount > request.amount {
+                return Err(invalid(
+                    "amount",
+                    format!(
+                        "{amount} VND is more than the {} VND requested",
+                        request.amount
+                    ),
+                ));
+            }
+            if receipt_no.trim().is_empty() {
+                return Err(invalid("receipt_no", "give the receipt's number"));
+            }
+            transition.status = request.resumes_to;
+            resume_clock(calendar, rules, state, &mut transition, at)?;
         }
         Command::Resolve { result, note } => {
             if *result == Resolution::Refused && note.as_deref().is_none_or(|n| n.trim().is_empty())
             {
                 return Err(invalid("note", "a refusal must give its reason"));
             }
+            let (_, due_at) = clock()?;
             close_step(&mut transition);
             transition.status = Status::Resolved;
-            transition.resolved = Some((*result, classify(state.due_at, at)));
+            transition.resolved = Some((*result, classify(due_at, at)));
+        }
+        Command::Accept => {
+            let receipt = receive(calendar, rules, at)?;
+            transition.status = Status::Received;
+            transition.receipt = true;
+            transition.due = Some(receipt.due);
+            transition.current_step = Some(0);
+            transition.current_unit_code = unit_of(Some(0));
+            transition.current_step_started_at = Some(at);
+            transition.current_step_due_at = Some(receipt.first_step_due_at);
+        }
+        Command::Decline { reason } => {
+            if reason.trim().is_empty() {
+                return Err(invalid("reason", "a decline must give its reason"));
+            }
+            transition.status = Status::Declined;
+        }
+        Command::Stop { reason } => {
+            if reason.trim().is_empty() {
+                return Err(invalid("reason", "stopping must give its reason"));
+            }
+            transition.status = Status::Stopped;
+            if state.status.is_paused() {
+                transition.pause = PauseChange::Close { at };
+            }
         }
         Command::Return => {
             transition.status = Status::Returned;
@@ -612,7 +829,7 @@ pub fn decide(
                 ));
             }
             transition.status = Status::Withdrawn;
-            if state.status == Status::AwaitingSupplement {
+            if state.status.is_paused() {
                 transition.pause = PauseChange::Close { at };
             }
         }
@@ -620,13 +837,14 @@ pub fn decide(
             if reason.trim().is_empty() {
                 return Err(invalid("reason", "an apology must give its reason"));
             }
-            if *new_due_at <= state.due_at {
+            let (_, due_at) = clock()?;
+            if *new_due_at <= due_at {
                 return Err(invalid(
                     "new_due_at",
                     "the new appointment must be after the statutory due instant",
                 ));
             }
-            let notice = calendar.working_minutes_between(at, state.due_at)?;
+            let notice = calendar.working_minutes_between(at, due_at)?;
             transition.apology = Some(Apology {
                 new_due_at: *new_due_at,
                 in_time: notice >= calendar.standard_day_minutes(),
@@ -634,6 +852,56 @@ pub fn decide(
         }
     }
     Ok(transition)
+}
+
+/// Ends the open pause at `at` (a supplement received, a payment made): the statutory due instant
+/// is recomputed with it, and the current step's own due instant moves on by the paused working
+/// time (or, for a supplement under the restart policy, the step starts again).
+fn resume_clock(
+    calendar: &Calendar,
+    rules: &ProcedureRules,
+    state: &DossierState,
+    transition: &mut Transition,
+    at: DateTime<Utc>,
+) -> Result<(), DossierError> {
+    let received_at = state.received_at.ok_or(DossierError::NotReceived {
+        status: state.status,
+    })?;
+    transition.pause = PauseChange::Close { at };
+    let mut pauses = state.pauses.clone();
+    let open = pauses
+        .iter_mut()
+        .rev()
+        .find(|p| p.ended_at.is_none())
+        .ok_or_else(|| invalid("action", "the clock of this dossier is not stopped"))?;
+    open.ended_at = Some(at);
+    let (paused_from, kind) = (open.started_at, open.kind);
+    let due = compute_due(
+        calendar,
+        received_at,
+        rules.time_limit,
+        &pauses,
+        rules.supplement_policy,
+        at,
+    )?;
+    let restarts =
+        rules.supplement_policy == SupplementPolicy::Restart && kind == PauseKind::Supplement;
+    transition.current_step_due_at = match state.current_step {
+        None => None,
+        Some(i) if restarts => {
+            transition.current_step_started_at = Some(at);
+            Some(step_due_at(calendar, at, rules.steps[i].minutes())?)
+        }
+        Some(_) => match state.current_step_due_at {
+            Some(step_due) if paused_from < step_due => {
+                let paused = calendar.working_minutes_between(paused_from, at)?;
+                Some(calendar.add_working_minutes(step_due, paused)?)
+            }
+            other => other,
+        },
+    };
+    transition.due = Some(due);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -686,28 +954,39 @@ mod tests {
         let receipt = receive(cal, r, at).unwrap();
         DossierState {
             status: Status::Received,
-            received_at: at,
-            due_at: receipt.due.due_at,
+            received_at: Some(at),
+            due_at: Some(receipt.due.due_at),
             current_step: Some(0),
             current_step_started_at: Some(at),
             current_step_due_at: Some(receipt.first_step_due_at),
             pauses: vec![],
+            payment_request: None,
             last_event_at: at,
         }
     }
 
     fn apply(state: &mut DossierState, t: &Transition, at: DateTime<Utc>) {
+        if t.status == Status::AwaitingPayment {
+            state.payment_request = Some(PaymentRequest {
+                amount: 50_000,
+                resumes_to: state.status,
+            });
+        }
+        if t.receipt {
+            state.received_at = Some(at);
+        }
         state.status = t.status;
         state.current_step = t.current_step;
         state.current_step_started_at = t.current_step_started_at;
         state.current_step_due_at = t.current_step_due_at;
         if let Some(due) = &t.due {
-            state.due_at = due.due_at;
+            state.due_at = Some(due.due_at);
         }
         match t.pause {
-            PauseChange::Open { at } => state.pauses.push(Pause {
+            PauseChange::Open { at, kind } => state.pauses.push(Pause {
                 started_at: at,
                 ended_at: None,
+                kind,
             }),
             PauseChange::Close { at } => state.pauses.last_mut().unwrap().ended_at = Some(at),
             PauseChange::None => {}
@@ -806,14 +1085,31 @@ mod tests {
                 reason: "x".into(),
                 new_due_at: local(2026, 1, 1, 8, 0),
             },
+            Command::Accept,
+            Command::Decline { reason: "x".into() },
+            Command::RequestPayment {
+                amount: 1,
+                reason: "x".into(),
+            },
+            Command::PaymentReceived {
+                amount: 1,
+                method: PaymentMethod::Cash,
+                receipt_no: "x".into(),
+            },
+            Command::Stop { reason: "x".into() },
         ];
         for status in Status::ALL {
             let mut state = received(&cal, &r, t0);
             state.status = status;
-            if status == Status::AwaitingSupplement {
+            if status.is_paused() {
                 state.pauses.push(Pause {
                     started_at: t0,
                     ended_at: None,
+                    kind: PauseKind::Payment,
+                });
+                state.payment_request = Some(PaymentRequest {
+                    amount: 1,
+                    resumes_to: Status::Processing,
                 });
             }
             for command in &commands {
@@ -830,13 +1126,180 @@ mod tests {
     }
 
     #[test]
+    fn an_illegal_action_names_the_allowed_ones() {
+        let error = DossierError::IllegalTransition {
+            action: "resolve",
+            status: Status::Submitted,
+        };
+        assert_eq!(
+            error.to_string(),
+            "`resolve` is not allowed while the dossier is submitted; allowed now: accept, decline"
+        );
+        let closed = DossierError::IllegalTransition {
+            action: "stop",
+            status: Status::Declined,
+        };
+        assert!(
+            closed
+                .to_string()
+                .ends_with("allowed now: none (the dossier is closed)")
+        );
+    }
+
+    #[test]
+    fn every_status_has_its_national_code_once() {
+        let mut codes: Vec<u8> = Status::ALL.iter().map(|s| s.national_code()).collect();
+        codes.sort_unstable();
+        assert_eq!(codes, (1..=10).collect::<Vec<u8>>());
+        assert_eq!(Status::AwaitingPayment.national_code(), 6);
+        assert_eq!(Status::Stopped.national_code(), 8);
+    }
+
+    /// A dossier submitted online on `at`, not yet checked.
+    fn submitted(at: DateTime<Utc>) -> DossierState {
+        DossierState {
+            status: Status::Submitted,
+            received_at: None,
+            due_at: None,
+            current_step: Some(0),
+            current_step_started_at: None,
+            current_step_due_at: None,
+            pauses: vec![],
+            payment_request: None,
+            last_event_at: at,
+        }
+    }
+
+    #[test]
+    fn the_time_limit_counts_from_acceptance_across_the_may_holidays() {
+        let (cal, r) = (calendar(), rules(SupplementPolicy::Pause));
+        let mut s = submitted(local(2025, 4, 20, 22, 0));
+        // Friday 25 April 2025, 15:00: 2 hours that day, Monday and Tuesday, then 30 April and
+        // 1 May off, Friday 2 May, Monday 5 May, and 6 hours on Tuesday 6 May.
+        let accepted = local(2025, 4, 25, 15, 0);
+        let t = act(&cal, &r, &mut s, &Command::Accept, accepted);
+        assert!(t.receipt);
+        assert_eq!(t.status, Status::Received);
+        assert_eq!(s.received_at, Some(accepted));
+        assert_eq!(s.due_at, Some(local(2025, 5, 6, 15, 0)));
+        assert_eq!(t.current_step, Some(0));
+        // The reception step's 4 hours: 2 on Friday, 2 on Monday morning.
+        assert_eq!(t.current_step_due_at, Some(local(2025, 4, 28, 9, 30)));
+
+        let declined = decide(
+            &cal,
+            &r,
+            &submitted(accepted),
+            &Command::Decline { reason: " ".into() },
+            accepted,
+        );
+        assert!(matches!(
+            declined,
+            Err(DossierError::Invalid {
+                field: "reason",
+                ..
+            })
+        ));
+        let t = decide(
+            &cal,
+            &r,
+            &submitted(accepted),
+            &Command::Decline {
+                reason: "thiếu giấy phép kinh doanh".into(),
+            },
+            accepted,
+        )
+        .expect("declinable");
+        assert_eq!(t.status, Status::Declined);
+        assert_eq!(t.due, None);
+        assert!(!t.receipt);
+    }
+
+    #[test]
+    fn a_wait_for_payment_stops_the_clock_and_resumes_to_the_status_before() {
+        let (cal, r, mut s) = started_march_3(SupplementPolicy::Restart);
+        assert_eq!(s.due_at, Some(local(2025, 3, 10, 8, 0)));
+        let request = |amount| Command::RequestPayment {
+            amount,
+            reason: "lệ phí cấp giấy phép".into(),
+        };
+        let asked = local(2025, 3, 6, 10, 0);
+        assert!(matches!(
+            decide(&cal, &r, &s, &request(0), asked),
+            Err(DossierError::Invalid {
+                field: "amount",
+                ..
+            })
+        ));
+        let t = act(&cal, &r, &mut s, &request(50_000), asked);
+        assert_eq!(t.status, Status::AwaitingPayment);
+        assert_eq!(
+            s.payment_request.map(|p| p.resumes_to),
+            Some(Status::Processing)
+        );
+
+        let paid = |amount, receipt_no: &str| Command::PaymentReceived {
+            amount,
+            method: PaymentMethod::Online,
+            receipt_no: receipt_no.into(),
+        };
+        let at = local(2025, 3, 10, 10, 0);
+        for (command, field) in [
+            (paid(50_001, "BL-1"), "amount"),
+            (paid(-5, "BL-1"), "amount"),
+            (paid(50_000, " "), "receipt_no"),
+        ] {
+            match decide(&cal, &r, &s, &command, at) {
+                Err(DossierError::Invalid { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{command:?}: {other:?}"),
+            }
+        }
+        // Paused Thursday 10:00 to Monday 10:00 over the weekend: 330 + 480 + 150 = 960 working
+        // minutes, added to Monday 08:00 even under the restart policy.
+        let t = act(&cal, &r, &mut s, &paid(50_000, "BL-1"), at);
+        assert_eq!(t.status, Status::Processing);
+        assert_eq!(t.pause, PauseChange::Close { at });
+        let due = t.due.expect("recomputed");
+        assert_eq!(due.restarted_at, None);
+        assert_eq!(due.total_paused_minutes, 960);
+        assert_eq!(due.due_at, local(2025, 3, 12, 8, 0));
+    }
+
+    #[test]
+    fn stopping_ends_the_dossier_and_its_pause() {
+        let (cal, r, mut s) = started_march_3(SupplementPolicy::Pause);
+        act(
+            &cal,
+            &r,
+            &mut s,
+            &supplement_request("bản sao CCCD"),
+            local(2025, 3, 4, 8, 0),
+        );
+        let stop = |reason: &str| Command::Stop {
+            reason: reason.into(),
+        };
+        assert!(matches!(
+            decide(&cal, &r, &s, &stop(""), local(2025, 3, 20, 8, 0)),
+            Err(DossierError::Invalid {
+                field: "reason",
+                ..
+            })
+        ));
+        let at = local(2025, 3, 20, 8, 0);
+        let t = act(&cal, &r, &mut s, &stop("quá hạn bổ sung"), at);
+        assert_eq!(t.status, Status::Stopped);
+        assert_eq!(t.pause, PauseChange::Close { at });
+        assert!(HistoryAction::allowed_in(Status::Stopped).is_empty());
+    }
+
+    #[test]
     fn whole_life_with_steps_and_a_pause() {
         let cal = calendar();
         let r = rules(SupplementPolicy::Pause);
         // Monday 2025-03-03 08:00: due after 5 working days, Monday 2025-03-10 08:00.
         let t0 = local(2025, 3, 3, 8, 0);
         let mut s = received(&cal, &r, t0);
-        assert_eq!(s.due_at, local(2025, 3, 10, 8, 0));
+        assert_eq!(s.due_at, Some(local(2025, 3, 10, 8, 0)));
         assert_eq!(s.current_step_due_at, Some(local(2025, 3, 3, 13, 30)));
 
         let t = act(&cal, &r, &mut s, &Command::Start, local(2025, 3, 3, 9, 0));

@@ -35,6 +35,7 @@ use crate::domain::{
     Instant,
     calendar::LOCAL_OFFSET_SECONDS,
     classification::Outcome,
+    deadline::PauseKind,
     dossier::{Channel, Resolution},
 };
 
@@ -75,12 +76,15 @@ pub enum OpenState {
     Overdue,
     /// The clock is stopped for a request for supplement.
     AwaitingSupplement,
+    /// The clock is stopped until the applicant pays.
+    AwaitingPayment,
 }
 
 wire_names!(OpenState {
     NotYetDue => "not_yet_due",
     Overdue => "overdue",
     AwaitingSupplement => "awaiting_supplement",
+    AwaitingPayment => "awaiting_payment",
 });
 
 /// Per-day deltas of the report's prefix sums (see the module documentation). Flows are counted on
@@ -102,7 +106,18 @@ pub struct Counters {
     pub limit_minutes: i64,
     pub awaiting: i64,
     pub overdue: i64,
+    /// Declined at the intake check (never received).
+    pub declined: i64,
+    /// Processing stopped (dừng xử lý).
+    pub stopped: i64,
+    /// A stock like `awaiting`: the clock stopped for a payment.
+    pub awaiting_payment: i64,
+    /// Dossiers whose first online payment falls on the day.
+    pub paid_online: i64,
 }
+
+/// How many counters [`Counters`] holds (the value columns of `stats_counters`).
+pub const COUNTER_COLUMNS: usize = 15;
 
 macro_rules! each_counter {
     ($mac:ident) => {
@@ -117,7 +132,11 @@ macro_rules! each_counter {
             used_minutes,
             limit_minutes,
             awaiting,
-            overdue
+            overdue,
+            declined,
+            stopped,
+            awaiting_payment,
+            paid_online
         }
     };
 }
@@ -138,11 +157,11 @@ macro_rules! impl_ops {
         }
         impl Counters {
             /// The column names of `stats_counters`, in [`Counters::to_array`] order.
-            pub const COLUMNS: [&'static str; 11] = [$(stringify!($f)),*];
+            pub const COLUMNS: [&'static str; COUNTER_COLUMNS] = [$(stringify!($f)),*];
 
             /// The counters in storage order (the columns of `stats_counters`).
-            pub fn to_array(&self) -> [i64; 11] { [$(self.$f),*] }
-            pub fn from_array(a: [i64; 11]) -> Self {
+            pub fn to_array(&self) -> [i64; COUNTER_COLUMNS] { [$(self.$f),*] }
+            pub fn from_array(a: [i64; COUNTER_COLUMNS]) -> Self {
                 let [$($f),*] = a;
                 Counters { $($f),* }
             }
@@ -175,25 +194,30 @@ impl Counters {
 
     /// As a prefix sum at a midnight: dossiers open then.
     pub fn open(&self) -> i64 {
-        self.received - self.resolved() - self.withdrawn
+        self.received - self.resolved() - self.withdrawn - self.stopped
     }
 }
 
 /// What [`contributions`] needs to know about a dossier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DossierFacts {
-    pub received_at: Instant,
-    pub due_at: Instant,
+    /// Both none while submitted for the intake check, and for ever once declined there.
+    pub received_at: Option<Instant>,
+    pub due_at: Option<Instant>,
     pub resolved_at: Option<Instant>,
     pub withdrawn_at: Option<Instant>,
+    pub declined_at: Option<Instant>,
+    pub stopped_at: Option<Instant>,
+    /// When its first online payment was made.
+    pub first_online_payment_at: Option<Instant>,
     /// Set once resolved.
     pub outcome: Option<Outcome>,
     /// Set once resolved.
     pub result: Option<Resolution>,
     pub working_minutes_used: Option<i64>,
     pub limit_minutes: Option<i64>,
-    /// Requests for supplement: start and end (`None` while open).
-    pub pauses: Vec<(Instant, Option<Instant>)>,
+    /// Stops of the clock: start, end (`None` while open) and why.
+    pub pauses: Vec<(Instant, Option<Instant>, PauseKind)>,
 }
 
 /// The per-local-day deltas one dossier adds to the report's prefix sums, merged by day and without
@@ -202,11 +226,18 @@ pub fn contributions(d: &DossierFacts) -> Vec<(NaiveDate, Counters)> {
     let mut out: Vec<(NaiveDate, Counters)> = Vec::with_capacity(8);
     let mut add = |at: Instant, c: Counters| out.push((local_date(at), c));
 
-    add(d.received_at, Counters::with(|c| c.received = 1));
-    let closed_at = match (d.resolved_at, d.withdrawn_at) {
-        (Some(r), Some(w)) => Some(r.min(w)),
-        (r, w) => r.or(w),
+    // Not received (submitted, or declined at the intake check): counted only when declined.
+    let (Some(received_at), Some(due_at)) = (d.received_at, d.due_at) else {
+        if let Some(at) = d.declined_at {
+            add(at, Counters::with(|c| c.declined = 1));
+        }
+        return merged_by_day(out);
     };
+    add(received_at, Counters::with(|c| c.received = 1));
+    let closed_at = [d.resolved_at, d.withdrawn_at, d.stopped_at]
+        .into_iter()
+        .flatten()
+        .min();
     if let Some(at) = d.resolved_at {
         let mut c = Counters::default();
         match d.outcome {
@@ -231,20 +262,33 @@ pub fn contributions(d: &DossierFacts) -> Vec<(NaiveDate, Counters)> {
     {
         add(at, Counters::with(|c| c.withdrawn = 1));
     }
-
-    // Awaiting a supplement at T: start < T and not (end < T).
-    let mut pauses = d.pauses.clone();
-    pauses.sort();
-    for (start, end) in &pauses {
-        add(*start, Counters::with(|c| c.awaiting = 1));
-        if let Some(end) = end {
-            add(*end, Counters::with(|c| c.awaiting = -1));
-        }
+    if let Some(at) = d.stopped_at
+        && d.resolved_at.is_none()
+    {
+        add(at, Counters::with(|c| c.stopped = 1));
     }
+    if let Some(at) = d.first_online_payment_at {
+        add(at, Counters::with(|c| c.paid_online = 1));
+    }
+
+    // Awaiting a supplement (or a payment) at T: start < T and not (end < T).
+    let mut pauses: Vec<(Instant, Option<Instant>)> = Vec::with_capacity(d.pauses.len());
+    for (start, end, kind) in &d.pauses {
+        let waiting = |c: &mut Counters, delta: i64| match kind {
+            PauseKind::Supplement => c.awaiting += delta,
+            PauseKind::Payment => c.awaiting_payment += delta,
+        };
+        add(*start, Counters::with(|c| waiting(c, 1)));
+        if let Some(end) = end {
+            add(*end, Counters::with(|c| waiting(c, -1)));
+        }
+        pauses.push((*start, *end));
+    }
+    pauses.sort();
 
     // Overdue at T: T in (max(received, due), closed] minus every (pause start, pause end].
     // Each such interval (x, y] is +1 at x and −1 at y.
-    let mut lo = d.received_at.max(d.due_at);
+    let mut lo = received_at.max(due_at);
     let hi = closed_at;
     let before_hi = |t: Instant| hi.is_none_or(|h| t < h);
     let mut interval = |x: Instant, y: Option<Instant>| {
@@ -328,8 +372,12 @@ pub struct ReportLine {
     pub open_not_yet_due: i64,
     pub open_overdue: i64,
     pub open_awaiting_supplement: i64,
+    pub open_awaiting_payment: i64,
     pub withdrawn: i64,
     pub refused: i64,
+    pub declined: i64,
+    pub stopped: i64,
+    pub paid_online: i64,
     pub timed: i64,
     pub used_minutes: i64,
     pub limit_minutes: i64,
@@ -375,11 +423,15 @@ impl ReportLine {
             resolved_on_time: flow.resolved_on_time,
             resolved_late: flow.resolved_late,
             open_at_end,
-            open_not_yet_due: open_at_end - e.awaiting - e.overdue,
+            open_not_yet_due: open_at_end - e.awaiting - e.awaiting_payment - e.overdue,
             open_overdue: e.overdue,
             open_awaiting_supplement: e.awaiting,
+            open_awaiting_payment: e.awaiting_payment,
             withdrawn: flow.withdrawn,
             refused: flow.refused,
+            declined: flow.declined,
+            stopped: flow.stopped,
+            paid_online: flow.paid_online,
             timed: flow.timed,
             used_minutes: flow.used_minutes,
             limit_minutes: flow.limit_minutes,
@@ -448,10 +500,13 @@ mod tests {
 
     fn facts() -> DossierFacts {
         DossierFacts {
-            received_at: t(3, 9),
-            due_at: t(10, 9),
+            received_at: Some(t(3, 9)),
+            due_at: Some(t(10, 9)),
             resolved_at: None,
             withdrawn_at: None,
+            declined_at: None,
+            stopped_at: None,
+            first_online_payment_at: None,
             outcome: None,
             result: None,
             working_minutes_used: None,
@@ -485,8 +540,8 @@ mod tests {
     #[test]
     fn pause_across_the_due_day_and_late_resolution() {
         let mut f = facts();
-        f.pauses = vec![(t(7, 9), Some(t(12, 9)))];
-        f.due_at = t(13, 9);
+        f.pauses = vec![(t(7, 9), Some(t(12, 9)), PauseKind::Supplement)];
+        f.due_at = Some(t(13, 9));
         f.resolved_at = Some(t(17, 9));
         f.outcome = Some(Outcome::Late);
         f.result = Some(Resolution::Refused);
@@ -505,7 +560,10 @@ mod tests {
     #[test]
     fn pause_after_the_due_instant_suspends_overdue() {
         let mut f = facts();
-        f.pauses = vec![(t(12, 9), Some(t(14, 9))), (t(18, 9), None)];
+        f.pauses = vec![
+            (t(12, 9), Some(t(14, 9)), PauseKind::Supplement),
+            (t(18, 9), None, PauseKind::Supplement),
+        ];
         let c = contributions(&f);
         assert_prefixes(
             &c,
@@ -519,7 +577,7 @@ mod tests {
     #[test]
     fn withdrawal_closes_everything() {
         let mut f = facts();
-        f.pauses = vec![(t(4, 9), Some(t(5, 9)))];
+        f.pauses = vec![(t(4, 9), Some(t(5, 9)), PauseKind::Supplement)];
         f.withdrawn_at = Some(t(5, 9));
         let c = contributions(&f);
         let end = prefix(&c, day(6));
@@ -527,6 +585,49 @@ mod tests {
             (end.open(), end.awaiting, end.withdrawn, end.overdue),
             (0, 0, 1, 0)
         );
+    }
+
+    #[test]
+    fn a_declined_dossier_is_counted_only_as_declined() {
+        let mut f = facts();
+        f.received_at = None;
+        f.due_at = None;
+        f.declined_at = Some(t(4, 9));
+        let c = contributions(&f);
+        let end = prefix(&c, day(30));
+        assert_eq!(
+            (end.declined, end.received, end.open(), end.overdue),
+            (1, 0, 0, 0)
+        );
+        // Still waiting for the intake check: nothing at all.
+        f.declined_at = None;
+        assert!(contributions(&f).is_empty());
+    }
+
+    #[test]
+    fn a_wait_for_payment_is_its_own_stock_and_stopping_closes_the_dossier() {
+        let mut f = facts();
+        f.pauses = vec![(t(5, 9), Some(t(7, 9)), PauseKind::Payment)];
+        f.first_online_payment_at = Some(t(7, 9));
+        f.stopped_at = Some(t(20, 9));
+        let c = contributions(&f);
+        assert_prefixes(
+            &c,
+            "awaiting_payment",
+            |p| p.awaiting_payment,
+            &[(5, 0), (6, 1), (7, 1), (8, 0)],
+        );
+        assert_prefixes(&c, "awaiting", |p| p.awaiting, &[(6, 0)]);
+        assert_prefixes(&c, "paid_online", |p| p.paid_online, &[(7, 0), (8, 1)]);
+        // Due on the 10th (the stored due instant, after the pause): overdue until stopped.
+        assert_prefixes(
+            &c,
+            "overdue",
+            |p| p.overdue,
+            &[(10, 0), (11, 1), (20, 1), (21, 0)],
+        );
+        let end = prefix(&c, day(21));
+        assert_eq!((end.open(), end.stopped), (0, 1));
     }
 
     #[test]

@@ -302,6 +302,8 @@ impl From<crate::service::ServiceError> for ApiError {
                 Self::validation(field, message)
             }
             S::Dossier(DossierError::Deadline(e)) => Self::UnprocessableEntity(e.to_string()),
+            // The stored row contradicts itself: a fault of ours, not of the request.
+            S::Dossier(e @ DossierError::NotReceived { .. }) => Self::Internal(e.to_string()),
             S::Invalid(errors) => Self::Validation(
                 errors
                     .into_iter()

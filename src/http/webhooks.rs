@@ -44,6 +44,18 @@ pub enum WebhookEvent {
     DueSoon,
     #[serde(rename = "dossier.overdue")]
     Overdue,
+    #[serde(rename = "dossier.submitted")]
+    Submitted,
+    #[serde(rename = "dossier.accepted")]
+    Accepted,
+    #[serde(rename = "dossier.declined")]
+    Declined,
+    #[serde(rename = "dossier.payment_requested")]
+    PaymentRequested,
+    #[serde(rename = "dossier.payment_received")]
+    PaymentReceived,
+    #[serde(rename = "dossier.stopped")]
+    Stopped,
 }
 
 impl From<WebhookEvent> for EventType {
@@ -60,6 +72,12 @@ impl From<WebhookEvent> for EventType {
             WebhookEvent::Apologized => EventType::Apologized,
             WebhookEvent::DueSoon => EventType::DueSoon,
             WebhookEvent::Overdue => EventType::Overdue,
+            WebhookEvent::Submitted => EventType::Submitted,
+            WebhookEvent::Accepted => EventType::Accepted,
+            WebhookEvent::Declined => EventType::Declined,
+            WebhookEvent::PaymentRequested => EventType::PaymentRequested,
+            WebhookEvent::PaymentReceived => EventType::PaymentReceived,
+            WebhookEvent::Stopped => EventType::Stopped,
         }
     }
 }

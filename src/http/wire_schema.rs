@@ -6,7 +6,8 @@ use utoipa::openapi::{Object, ObjectBuilder, Type, schema::SchemaType};
 
 use crate::domain::{
     classification::Outcome,
-    dossier::{Channel, HistoryAction, Resolution, Status},
+    deadline::PauseKind,
+    dossier::{Channel, HistoryAction, PaymentMethod, Resolution, Status},
     webhook::DeliveryStatus,
 };
 
@@ -56,4 +57,16 @@ pub fn result_or_null() -> Object {
 
 pub fn history_action() -> Object {
     one_of(HistoryAction::ALL.map(HistoryAction::as_str))
+}
+
+pub fn payment_method() -> Object {
+    one_of(PaymentMethod::ALL.map(PaymentMethod::as_str))
+}
+
+pub fn payment_method_or_null() -> Object {
+    one_of_or_null(PaymentMethod::ALL.map(PaymentMethod::as_str))
+}
+
+pub fn pause_kind() -> Object {
+    one_of(PauseKind::ALL.map(PauseKind::as_str))
 }

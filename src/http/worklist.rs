@@ -76,8 +76,8 @@ fn work_item_dto(item: WorkItem) -> WorkItemDto {
         procedure_code: d.procedure_code,
         status: d.status,
         version: d.version,
-        received_at: local(d.received_at),
-        due_at: local(d.due_at),
+        received_at: local(item.received_at),
+        due_at: local(item.due_at),
         flags: item.flags.into_iter().map(DeskFlagDto::from).collect(),
     }
 }

@@ -16,7 +16,10 @@ use crate::{
         applicant::{Applicant, ApplicantDraft},
         calendar::to_local,
         deadline::{DueExplanation, Pause, time_used, working_time_left},
-        dossier::{self, Channel, Command, Dossier, HistoryAction, PauseChange, Status},
+        dossier::{
+            self, Channel, Command, Dossier, HistoryAction, PauseChange, PaymentMethod,
+            PaymentRequest, Status,
+        },
         limits::{self, EXTERNAL_REF_MAX_CHARS},
         procedure::ProcedureCode,
         worklist::{DeskFlag, desk_flags},
@@ -26,7 +29,10 @@ use crate::{
         audit::AuditContext,
         calendar::CalendarCache,
         catalogue,
-        dossiers::{self as store, DossierFilter, EventRecord, ListCursor, PauseRecord},
+        dossiers::{
+            self as store, DossierFilter, EventRecord, ListCursor, NewPayment, NewPaymentRequest,
+            PauseRecord, PaymentRecord,
+        },
         feed::{self, ChangePosition},
         outbox,
         types::{Details, Documents},
@@ -45,6 +51,9 @@ pub struct ReceiptInput {
     pub channel: Channel,
     pub received_at: Option<DateTime<Utc>>,
     pub external_ref: Option<String>,
+    /// Submitted online for the one-stop officer's intake check (status `submitted`) rather than
+    /// received at once.
+    pub intake_check: bool,
 }
 
 impl ReceiptInput {
@@ -55,8 +64,18 @@ impl ReceiptInput {
         channel: Channel,
         received_at: Option<DateTime<Utc>>,
         external_ref: Option<String>,
+        intake_check: bool,
     ) -> Result<Self, ServiceError> {
         let mut errors = Vec::new();
+        if intake_check && channel != Channel::Online {
+            errors.push((
+                "intake_check".to_owned(),
+                format!(
+                    "only an online dossier goes through the intake check, not a {} one",
+                    channel
+                ),
+            ));
+        }
         let procedure_code = ProcedureCode::parse(procedure_code)
             .map_err(|message| errors.push(("procedure_code".to_owned(), message)))
             .ok();
@@ -79,6 +98,7 @@ impl ReceiptInput {
                 channel,
                 received_at,
                 external_ref,
+                intake_check,
             }),
             _ => Err(ServiceError::Invalid(errors)),
         }
@@ -213,7 +233,24 @@ fn receive_once(
         ));
     }
     let (revision, calendar) = calendars.get(conn)?;
-    let receipt = dossier::receive(&calendar, &procedure.rules, received_at)?;
+    // A dossier submitted for the intake check has no receipt yet: its clock starts on acceptance.
+    let receipt = if input.intake_check {
+        None
+    } else {
+        Some(dossier::receive(&calendar, &procedure.rules, received_at)?)
+    };
+    let (status, action, event_type) = match receipt {
+        Some(_) => (
+            Status::Received,
+            HistoryAction::Receive,
+            EventType::Received,
+        ),
+        None => (
+            Status::Submitted,
+            HistoryAction::Submit,
+            EventType::Submitted,
+        ),
+    };
     let local_day: NaiveDate = to_local(received_at)
         .map(|t| t.date())
         .ok_or_else(|| ServiceError::invalid("received_at", "out of range"))?;
@@ -240,24 +277,29 @@ fn receive_once(
             unit_code: procedure.unit_code.clone(),
             field: procedure.field.clone(),
             channel: input.channel,
-            status: Status::Received,
+            status,
             applicant: input.applicant.clone(),
-            received_at: received,
-            due_at: receipt.due.due_at.into(),
-            due_explanation: DueExplanation {
-                computation: receipt.due.clone(),
+            submitted_at: input.intake_check.then_some(received),
+            received_at: receipt.as_ref().map(|_| received),
+            due_at: receipt.as_ref().map(|r| r.due.due_at.into()),
+            due_explanation: receipt.as_ref().map(|r| DueExplanation {
+                computation: r.due.clone(),
                 calendar_revision: revision,
-            },
+            }),
+            // A submitted dossier waits at the first step's unit (the one-stop counter), whose
+            // reception checks it; its step starts with the acceptance.
             current_step: Some(0),
             current_unit_code: Some(first_step.unit_code.clone()),
-            current_step_started_at: Some(received),
-            current_step_due_at: Some(receipt.first_step_due_at.into()),
+            current_step_started_at: receipt.as_ref().map(|_| received),
+            current_step_due_at: receipt.as_ref().map(|r| r.first_step_due_at.into()),
             paused_since: None,
             resolved_at: None,
             result: None,
             outcome: None,
             returned_at: None,
             withdrawn_at: None,
+            declined_at: None,
+            stopped_at: None,
             apology_due_at: None,
             external_ref: input.external_ref.clone(),
             lookup_secret_hash: sha256_hex(lookup_secret.as_bytes()),
@@ -283,9 +325,9 @@ fn receive_once(
             id: 0,
             dossier_id: dossier.id,
             seq: 1,
-            action: HistoryAction::Receive,
+            action,
             at: received,
-            status_after: Status::Received,
+            status_after: status,
             step: None,
             step_name: None,
             unit_code: None,
@@ -296,10 +338,13 @@ fn receive_once(
             step_due_at: None,
             step_outcome: None,
             note: Some(format!("channel: {}", input.channel)),
-            details: Some(Details(serde_json::json!({
-                "due_at": receipt.due.due_at,
-                "first_step_due_at": receipt.first_step_due_at,
-            }))),
+            details: Some(Details(match &receipt {
+                Some(receipt) => serde_json::json!({
+                    "due_at": receipt.due.due_at,
+                    "first_step_due_at": receipt.first_step_due_at,
+                }),
+                None => serde_json::json!({"intake_check": true}),
+            })),
         },
     )?;
     feed::record_change(conn, dossier.id, dossier.version, dossier.updated_at)?;
@@ -327,13 +372,16 @@ fn receive_once(
     super::stats::on_dossier_change(conn, &calendar, &procedure.rules, None, &dossier)?;
     audit.record(
         conn,
-        "dossier.receive",
+        &format!("dossier.{action}"),
         "dossier",
         &dossier.code,
         Some(&dossier.agency_code),
         serde_json::json!({
             "procedure_code": dossier.procedure_code, "procedure_version": dossier.procedure_version,
-            "channel": dossier.channel, "received_at": received_at, "due_at": receipt.due.due_at,
+            "channel": dossier.channel, "status": dossier.status,
+            "received_at": receipt.is_some().then_some(received_at),
+            "submitted_at": input.intake_check.then_some(received_at),
+            "due_at": receipt.as_ref().map(|r| r.due.due_at),
             "external_ref": dossier.external_ref,
         }),
     )?;
@@ -341,7 +389,7 @@ fn receive_once(
     outbox::enqueue(
         conn,
         &webhooks::dossier_event(
-            EventType::Received,
+            event_type,
             &dossier,
             received_at,
             serde_json::json!({"actor": who.subject}),
@@ -416,27 +464,35 @@ pub fn deadline(
     };
     let end = dossier
         .resolved_at
-        .or(dossier.withdrawn_at)
+        .or(dossier.ended_without_result_at())
         .map_or(now, Instant::utc);
     let paused: Vec<Pause> = pauses.iter().map(PauseRecord::pause).collect();
-    let used = time_used(
-        &calendar,
-        procedure.rules.time_limit,
-        procedure.rules.supplement_policy,
-        dossier.received_at.utc(),
-        &paused,
-        end,
-    )
-    .map_err(|e| corrupt(&e))?;
-    let left = if dossier.status.is_open() {
-        Some(working_time_left(&calendar, dossier.due_at.utc(), now).map_err(|e| corrupt(&e))?)
-    } else {
-        None
+    // A dossier not (yet) received has used no time and has none left to count.
+    let used = match dossier.received_at {
+        Some(received_at) => {
+            time_used(
+                &calendar,
+                procedure.rules.time_limit,
+                procedure.rules.supplement_policy,
+                received_at.utc(),
+                &paused,
+                end,
+            )
+            .map_err(|e| corrupt(&e))?
+            .used_minutes
+        }
+        None => 0,
+    };
+    let left = match dossier.due_at {
+        Some(due_at) if dossier.status.is_open() => {
+            Some(working_time_left(&calendar, due_at.utc(), now).map_err(|e| corrupt(&e))?)
+        }
+        _ => None,
     };
     Ok(DeadlineView {
         dossier,
         pauses,
-        working_minutes_used: used.used_minutes,
+        working_minutes_used: used,
         working_minutes_left: left,
     })
 }
@@ -501,6 +557,16 @@ fn check_recipient(
     Err(ServiceError::Invalid(vec![("to_user".to_owned(), message)]))
 }
 
+/// A dossier's requests for payment and payments, oldest first.
+pub fn payments(
+    conn: &mut DbConnection,
+    who: &Principal,
+    code: &str,
+) -> Result<Vec<PaymentRecord>, ServiceError> {
+    let dossier = get(conn, who, code)?;
+    Ok(store::payments_of(conn, dossier.id)?)
+}
+
 /// What an action's control-slip entry says beyond the command's name.
 fn action_details(command: &Command, transition: &dossier::Transition) -> serde_json::Value {
     match command {
@@ -515,10 +581,24 @@ fn action_details(command: &Command, transition: &dossier::Transition) -> serde_
             "reason": reason, "new_due_at": new_due_at,
             "issued_in_time": transition.apology.as_ref().map(|a| a.in_time),
         }),
-        Command::SupplementReceived => {
+        Command::SupplementReceived | Command::Accept => {
             serde_json::json!({"due_at": transition.due.as_ref().map(|d| d.due_at)})
         }
-        _ => serde_json::json!({}),
+        Command::Decline { reason } | Command::Stop { reason } => {
+            serde_json::json!({"reason": reason})
+        }
+        Command::RequestPayment { amount, reason } => {
+            serde_json::json!({"amount": amount, "reason": reason})
+        }
+        Command::PaymentReceived {
+            amount,
+            method,
+            receipt_no,
+        } => serde_json::json!({
+            "amount": amount, "method": method, "receipt_no": receipt_no,
+            "due_at": transition.due.as_ref().map(|d| d.due_at),
+        }),
+        Command::Start | Command::Forward { .. } | Command::Return => serde_json::json!({}),
     }
 }
 
@@ -563,9 +643,24 @@ pub fn act(
             catalogue::procedure_version(conn, &dossier.procedure_code, dossier.procedure_version)?;
         let (revision, calendar) = calendars.get(conn)?;
         let pauses = store::pauses_of(conn, dossier.id)?;
+        // Payments change only while one is awaited.
+        let payments = if dossier.status == Status::AwaitingPayment {
+            store::payments_of(conn, dossier.id)?
+        } else {
+            Vec::new()
+        };
+        let payment_request =
+            payments
+                .iter()
+                .rfind(|p| p.paid_at.is_none())
+                .map(|p| PaymentRequest {
+                    amount: p.requested_amount,
+                    resumes_to: p.status_before,
+                });
         let last_event_at = store::last_event_at(conn, dossier.id)?;
         let state = dossier.state(
             pauses.iter().map(PauseRecord::pause).collect(),
+            payment_request,
             last_event_at.utc(),
         );
         let transition = dossier::decide(&calendar, &procedure.rules, &state, &input.command, at)?;
@@ -580,19 +675,24 @@ pub fn act(
             )?;
         }
         match &transition.pause {
-            PauseChange::Open { at } => {
-                let Command::RequestSupplement { reason, documents } = &input.command else {
-                    return Err(
-                        StoreError::Corrupt("pause opened by another command".into()).into(),
-                    );
+            PauseChange::Open { at, kind } => {
+                let (reason, documents) = match &input.command {
+                    Command::RequestSupplement { reason, documents } => (reason, documents.clone()),
+                    Command::RequestPayment { reason, .. } => (reason, Vec::new()),
+                    _ => {
+                        return Err(StoreError::Corrupt(
+                            "the clock stopped for another command".into(),
+                        )
+                        .into());
+                    }
                 };
-                let documents = Documents(documents.clone());
                 store::open_pause(
                     conn,
                     dossier.id,
+                    *kind,
                     (*at).into(),
                     reason,
-                    &documents,
+                    &Documents(documents),
                     &who.subject,
                 )?;
             }
@@ -600,6 +700,35 @@ pub fn act(
                 store::close_pause(conn, dossier.id, (*at).into(), &who.subject)?;
             }
             PauseChange::None => {}
+        }
+        match &input.command {
+            Command::RequestPayment { amount, reason } => store::request_payment(
+                conn,
+                &NewPaymentRequest {
+                    dossier_id: dossier.id,
+                    amount: *amount,
+                    reason,
+                    at: at.into(),
+                    by: &who.subject,
+                    status_before: before.status,
+                },
+            )?,
+            Command::PaymentReceived {
+                amount,
+                method,
+                receipt_no,
+            } => store::record_payment(
+                conn,
+                dossier.id,
+                &NewPayment {
+                    amount: *amount,
+                    method: *method,
+                    receipt_no,
+                    at: at.into(),
+                    by: &who.subject,
+                },
+            )?,
+            _ => {}
         }
         store::update_dossier(conn, &dossier, before.version)?;
         if dossier.current_unit_code != before.current_unit_code {
@@ -647,11 +776,23 @@ pub fn act(
             ),
         )?;
         // Statistics: time used at resolution and the report's counters, in this transaction.
+        let paid_online_before =
+            matches!(input.command, Command::PaymentReceived { .. }).then(|| {
+                payments
+                    .iter()
+                    .filter(|p| p.method == Some(PaymentMethod::Online))
+                    .filter_map(|p| p.paid_at)
+                    .min()
+            });
         super::stats::on_dossier_change(
             conn,
             &calendar,
             &procedure.rules,
-            Some((&before, &pauses)),
+            Some(super::stats::Before {
+                dossier: &before,
+                pauses: &pauses,
+                paid_online_before,
+            }),
             &dossier,
         )?;
         Ok(dossier)
@@ -691,6 +832,9 @@ pub fn list(
 #[derive(Debug, Clone)]
 pub struct WorkItem {
     pub dossier: Dossier,
+    /// The dossier's receipt and due instants: a dossier on a desk has been received.
+    pub received_at: Instant,
+    pub due_at: Instant,
     pub step: usize,
     pub step_due_at: Instant,
     pub flags: Vec<DeskFlag>,
@@ -713,10 +857,13 @@ pub fn worklist(
     store::worklist(conn, &filter, after, limit)?
         .into_iter()
         .map(|dossier| {
-            // The store lists only open dossiers at a step with a due instant.
-            let (Some(step), Some(step_due_at)) =
-                (dossier.open_step(), dossier.current_step_due_at)
-            else {
+            // The store lists only open (so received) dossiers at a step with a due instant.
+            let (Some(step), Some(step_due_at), Some(received_at), Some(due_at)) = (
+                dossier.open_step(),
+                dossier.current_step_due_at,
+                dossier.received_at,
+                dossier.due_at,
+            ) else {
                 return Err(StoreError::Corrupt(format!(
                     "dossier {} is on a desk without an open step due",
                     dossier.code
@@ -726,12 +873,14 @@ pub fn worklist(
             let flags = desk_flags(
                 &calendar,
                 dossier.status,
-                dossier.due_at.utc(),
+                due_at.utc(),
                 Some(step_due_at.utc()),
                 now,
             )?;
             Ok(WorkItem {
                 dossier,
+                received_at,
+                due_at,
                 step,
                 step_due_at,
                 flags,

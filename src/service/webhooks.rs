@@ -53,10 +53,22 @@ pub enum EventType {
     DueSoon,
     /// Open and past its due instant; once per dossier.
     Overdue,
+    /// Nộp trực tuyến: submitted online, waiting for the intake check.
+    Submitted,
+    /// Tiếp nhận after the intake check.
+    Accepted,
+    /// Từ chối tiếp nhận.
+    Declined,
+    /// Yêu cầu thực hiện nghĩa vụ tài chính.
+    PaymentRequested,
+    /// Đã thanh toán.
+    PaymentReceived,
+    /// Dừng xử lý.
+    Stopped,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 17] = [
         EventType::Received,
         EventType::Started,
         EventType::Forwarded,
@@ -68,6 +80,12 @@ impl EventType {
         EventType::Apologized,
         EventType::DueSoon,
         EventType::Overdue,
+        EventType::Submitted,
+        EventType::Accepted,
+        EventType::Declined,
+        EventType::PaymentRequested,
+        EventType::PaymentReceived,
+        EventType::Stopped,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -83,6 +101,12 @@ impl EventType {
             EventType::Apologized => "dossier.apologized",
             EventType::DueSoon => "dossier.due_soon",
             EventType::Overdue => "dossier.overdue",
+            EventType::Submitted => "dossier.submitted",
+            EventType::Accepted => "dossier.accepted",
+            EventType::Declined => "dossier.declined",
+            EventType::PaymentRequested => "dossier.payment_requested",
+            EventType::PaymentReceived => "dossier.payment_received",
+            EventType::Stopped => "dossier.stopped",
         }
     }
 
@@ -101,6 +125,11 @@ impl EventType {
             Command::Return => EventType::Returned,
             Command::Withdraw { .. } => EventType::Withdrawn,
             Command::Apologize { .. } => EventType::Apologized,
+            Command::Accept => EventType::Accepted,
+            Command::Decline { .. } => EventType::Declined,
+            Command::RequestPayment { .. } => EventType::PaymentRequested,
+            Command::PaymentReceived { .. } => EventType::PaymentReceived,
+            Command::Stop { .. } => EventType::Stopped,
         }
     }
 }
@@ -507,14 +536,18 @@ pub fn dossier_event(
             "unit_code": record.unit_code,
             "channel": record.channel,
             "status": record.status,
+            "national_status": record.status.national_code(),
             "version": record.version,
-            "received_at": rfc3339(record.received_at),
-            "due_at": rfc3339(record.due_at),
+            "submitted_at": opt(record.submitted_at),
+            "received_at": opt(record.received_at),
+            "due_at": opt(record.due_at),
             "resolved_at": opt(record.resolved_at),
             "result": record.result,
             "outcome": record.outcome,
             "returned_at": opt(record.returned_at),
             "withdrawn_at": opt(record.withdrawn_at),
+            "declined_at": opt(record.declined_at),
+            "stopped_at": opt(record.stopped_at),
             "apology_due_at": opt(record.apology_due_at),
             "paused_since": opt(record.paused_since),
             "current_step": current_step,

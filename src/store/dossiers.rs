@@ -10,15 +10,15 @@ use diesel::{
 
 use super::{
     DbConnection, StoreError,
-    schema::{dossier_events, dossier_pauses, dossiers},
+    schema::{dossier_events, dossier_pauses, dossier_payments, dossiers},
     types::{Checked, Details, Documents},
 };
 use crate::domain::{
     Instant,
     applicant::Applicant,
     classification::Outcome,
-    deadline::{DueExplanation, Pause},
-    dossier::{Channel, Dossier, HistoryAction, Resolution, Status},
+    deadline::{DueExplanation, Pause, PauseKind},
+    dossier::{Channel, Dossier, HistoryAction, PaymentMethod, Resolution, Status},
     stats::OpenState,
 };
 
@@ -36,9 +36,9 @@ type DossierRow = (
     Checked<Status>,
     String,
     Checked<Applicant>,
-    Checked<Instant>,
-    Checked<Instant>,
-    Checked<DueExplanation>,
+    Checked<Option<Instant>>,
+    Checked<Option<Instant>>,
+    Checked<Option<DueExplanation>>,
     Option<i32>,
     Option<String>,
     Checked<Option<Instant>>,
@@ -57,6 +57,9 @@ type DossierRow = (
     i32,
     Checked<Instant>,
     Checked<Instant>,
+    Checked<Option<Instant>>,
+    Checked<Option<Instant>>,
+    Checked<Option<Instant>>,
 );
 
 impl<DB: Backend> Queryable<dossiers::SqlType, DB> for Dossier
@@ -99,6 +102,9 @@ where
             version,
             created_at,
             updated_at,
+            submitted_at,
+            declined_at,
+            stopped_at,
         ) = row;
         let at = |column: &str| format!("dossier {id} ({code}), column {column}");
         let current_step = current_step
@@ -124,6 +130,9 @@ where
             returned_at: returned_at.get(|| at("returned_at"))?,
             withdrawn_at: withdrawn_at.get(|| at("withdrawn_at"))?,
             apology_due_at: apology_due_at.get(|| at("apology_due_at"))?,
+            submitted_at: submitted_at.get(|| at("submitted_at"))?,
+            declined_at: declined_at.get(|| at("declined_at"))?,
+            stopped_at: stopped_at.get(|| at("stopped_at"))?,
             external_ref,
             lookup_secret_hash,
             created_by,
@@ -190,6 +199,11 @@ macro_rules! dossier_values {
                 dossiers::created_at.eq(d.created_at),
                 dossiers::updated_at.eq(d.updated_at),
             ),
+            (
+                dossiers::submitted_at.eq(d.submitted_at),
+                dossiers::declined_at.eq(d.declined_at),
+                dossiers::stopped_at.eq(d.stopped_at),
+            ),
         )
     }};
 }
@@ -200,12 +214,14 @@ fn step_column(step: Option<usize>) -> Result<Option<i32>, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("step {step:?} is out of range")))
 }
 
-/// A request for supplement (yêu cầu bổ sung): when the clock stopped and restarted, and why.
+/// A stop of the clock: a request for supplement (yêu cầu bổ sung) or a wait for payment, when
+/// the clock stopped and restarted, and why.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = dossier_pauses)]
 pub struct PauseRecord {
     pub id: i64,
     pub dossier_id: i64,
+    pub kind: PauseKind,
     pub started_at: Instant,
     pub ended_at: Option<Instant>,
     pub reason: String,
@@ -219,6 +235,7 @@ impl PauseRecord {
         Pause {
             started_at: self.started_at.utc(),
             ended_at: self.ended_at.map(Instant::utc),
+            kind: self.kind,
         }
     }
 }
@@ -360,6 +377,7 @@ pub fn insert_event(conn: &mut DbConnection, event: &EventRecord) -> Result<(), 
 pub fn open_pause(
     conn: &mut DbConnection,
     dossier_id: i64,
+    kind: PauseKind,
     at: Instant,
     reason: &str,
     documents: &Documents,
@@ -368,6 +386,7 @@ pub fn open_pause(
     diesel::insert_into(dossier_pauses::table)
         .values((
             dossier_pauses::dossier_id.eq(dossier_id),
+            dossier_pauses::kind.eq(kind),
             dossier_pauses::started_at.eq(at),
             dossier_pauses::reason.eq(reason),
             dossier_pauses::documents.eq(documents),
@@ -375,6 +394,101 @@ pub fn open_pause(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// A request for payment (yêu cầu thực hiện nghĩa vụ tài chính) and, once paid, the payment.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = dossier_payments)]
+pub struct PaymentRecord {
+    pub id: i64,
+    pub dossier_id: i64,
+    /// In VND.
+    pub requested_amount: i64,
+    pub reason: String,
+    pub requested_at: Instant,
+    pub requested_by: String,
+    /// The status the dossier returns to once paid.
+    pub status_before: Status,
+    pub amount: Option<i64>,
+    pub method: Option<PaymentMethod>,
+    pub receipt_no: Option<String>,
+    pub paid_at: Option<Instant>,
+    pub received_by: Option<String>,
+}
+
+/// A new request for payment, not yet paid.
+pub struct NewPaymentRequest<'a> {
+    pub dossier_id: i64,
+    pub amount: i64,
+    pub reason: &'a str,
+    pub at: Instant,
+    pub by: &'a str,
+    pub status_before: Status,
+}
+
+pub fn request_payment(
+    conn: &mut DbConnection,
+    request: &NewPaymentRequest<'_>,
+) -> Result<(), StoreError> {
+    diesel::insert_into(dossier_payments::table)
+        .values((
+            dossier_payments::dossier_id.eq(request.dossier_id),
+            dossier_payments::requested_amount.eq(request.amount),
+            dossier_payments::reason.eq(request.reason),
+            dossier_payments::requested_at.eq(request.at),
+            dossier_payments::requested_by.eq(request.by),
+            dossier_payments::status_before.eq(request.status_before),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A payment that answers the open request.
+pub struct NewPayment<'a> {
+    pub amount: i64,
+    pub method: PaymentMethod,
+    pub receipt_no: &'a str,
+    pub at: Instant,
+    pub by: &'a str,
+}
+
+/// Records the payment on the dossier's open request for payment.
+pub fn record_payment(
+    conn: &mut DbConnection,
+    dossier_id: i64,
+    payment: &NewPayment<'_>,
+) -> Result<(), StoreError> {
+    let paid = diesel::update(
+        dossier_payments::table
+            .filter(dossier_payments::dossier_id.eq(dossier_id))
+            .filter(dossier_payments::paid_at.is_null()),
+    )
+    .set((
+        dossier_payments::amount.eq(payment.amount),
+        dossier_payments::method.eq(payment.method),
+        dossier_payments::receipt_no.eq(payment.receipt_no),
+        dossier_payments::paid_at.eq(payment.at),
+        dossier_payments::received_by.eq(payment.by),
+    ))
+    .execute(conn)?;
+    match paid {
+        1 => Ok(()),
+        n => Err(StoreError::Corrupt(format!(
+            "dossier {dossier_id} has {n} open requests for payment, not one"
+        ))),
+    }
+}
+
+/// The dossier's requests for payment, oldest first.
+pub fn payments_of(
+    conn: &mut DbConnection,
+    dossier_id: i64,
+) -> Result<Vec<PaymentRecord>, StoreError> {
+    Ok(dossier_payments::table
+        .filter(dossier_payments::dossier_id.eq(dossier_id))
+        .order((dossier_payments::requested_at, dossier_payments::id))
+        .select(PaymentRecord::as_select())
+        .load(conn)?)
 }
 
 pub fn close_pause(
@@ -474,7 +588,14 @@ pub struct StatsFilter {
     pub result: Option<Resolution>,
     pub withdrawn_from: Option<Instant>,
     pub withdrawn_to: Option<Instant>,
-    /// Open at this instant: received before it, neither resolved nor withdrawn before it.
+    pub declined_from: Option<Instant>,
+    pub declined_to: Option<Instant>,
+    pub stopped_from: Option<Instant>,
+    pub stopped_to: Option<Instant>,
+    /// The dossier's first online payment was made in this range.
+    pub paid_online_from: Option<Instant>,
+    pub paid_online_to: Option<Instant>,
+    /// Open at this instant: received before it, neither resolved, withdrawn nor stopped before it.
     pub open_at: Option<Instant>,
     /// With `open_at`: how the dossier stood at that instant.
     pub open_state: Option<OpenState>,
@@ -493,8 +614,8 @@ pub enum ListCursor {
 macro_rules! apply_stats_filter {
     ($query:ident, $filter:expr) => {{
         use $crate::{
-            domain::stats::OpenState,
-            store::schema::{dossier_pauses, dossiers},
+            domain::{deadline::PauseKind, dossier::PaymentMethod, stats::OpenState},
+            store::schema::{dossier_pauses, dossier_payments, dossiers},
         };
         let f: &$crate::store::dossiers::StatsFilter = $filter;
         let mut query = $query;
@@ -502,6 +623,20 @@ macro_rules! apply_stats_filter {
         $crate::store::filter_when!(query, f.result, |v| dossiers::result.eq(v));
         $crate::store::filter_when!(query, f.withdrawn_from, |v| dossiers::withdrawn_at.ge(v));
         $crate::store::filter_when!(query, f.withdrawn_to, |v| dossiers::withdrawn_at.le(v));
+        $crate::store::filter_when!(query, f.declined_from, |v| dossiers::declined_at.ge(v));
+        $crate::store::filter_when!(query, f.declined_to, |v| dossiers::declined_at.le(v));
+        $crate::store::filter_when!(query, f.stopped_from, |v| dossiers::stopped_at.ge(v));
+        $crate::store::filter_when!(query, f.stopped_to, |v| dossiers::stopped_at.le(v));
+        // The first online payment, as the report counts it.
+        let first_online_payment = || {
+            dossier_payments::table
+                .filter(dossier_payments::dossier_id.eq(dossiers::id))
+                .filter(dossier_payments::method.eq(PaymentMethod::Online))
+                .select(diesel::dsl::min(dossier_payments::paid_at))
+                .single_value()
+        };
+        $crate::store::filter_when!(query, f.paid_online_from, |v| first_online_payment().ge(v));
+        $crate::store::filter_when!(query, f.paid_online_to, |v| first_online_payment().le(v));
         if let Some(t) = f.open_at {
             query = query
                 .filter(dossiers::received_at.lt(t))
@@ -514,11 +649,17 @@ macro_rules! apply_stats_filter {
                     dossiers::withdrawn_at
                         .is_null()
                         .or(dossiers::withdrawn_at.ge(t)),
+                )
+                .filter(
+                    dossiers::stopped_at
+                        .is_null()
+                        .or(dossiers::stopped_at.ge(t)),
                 );
-            let awaiting = || {
+            let paused_for = |kind: PauseKind| {
                 diesel::dsl::exists(
                     dossier_pauses::table
                         .filter(dossier_pauses::dossier_id.eq(dossiers::id))
+                        .filter(dossier_pauses::kind.eq(kind))
                         .filter(dossier_pauses::started_at.lt(t))
                         .filter(
                             dossier_pauses::ended_at
@@ -529,12 +670,17 @@ macro_rules! apply_stats_filter {
             };
             query = match f.open_state {
                 None => query,
-                Some(OpenState::AwaitingSupplement) => query.filter(awaiting()),
+                Some(OpenState::AwaitingSupplement) => {
+                    query.filter(paused_for(PauseKind::Supplement))
+                }
+                Some(OpenState::AwaitingPayment) => query.filter(paused_for(PauseKind::Payment)),
                 Some(OpenState::Overdue) => query
-                    .filter(diesel::dsl::not(awaiting()))
+                    .filter(diesel::dsl::not(paused_for(PauseKind::Supplement)))
+                    .filter(diesel::dsl::not(paused_for(PauseKind::Payment)))
                     .filter(dossiers::due_at.lt(t)),
                 Some(OpenState::NotYetDue) => query
-                    .filter(diesel::dsl::not(awaiting()))
+                    .filter(diesel::dsl::not(paused_for(PauseKind::Supplement)))
+                    .filter(diesel::dsl::not(paused_for(PauseKind::Payment)))
                     .filter(dossiers::due_at.ge(t)),
             };
         }

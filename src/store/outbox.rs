@@ -121,13 +121,18 @@ pub fn deadline_candidates(
 ) -> Result<Vec<DeadlineCandidate>, StoreError> {
     let mut query = dossiers::table
         .filter(dossiers::status.eq_any(Status::CLOCK_RUNNING))
+        .filter(dossiers::due_at.is_not_null())
         .filter(dossiers::due_at.lt(to))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             dossier_deadline_notices::table
                 .filter(dossier_deadline_notices::dossier_id.eq(dossiers::id))
                 .filter(dossier_deadline_notices::kind.eq(kind.as_str())),
         )))
-        .select((dossiers::id, dossiers::code, dossiers::due_at))
+        .select((
+            dossiers::id,
+            dossiers::code,
+            dossiers::due_at.assume_not_null(),
+        ))
         .into_boxed();
     if let Some(from) = from {
         query = query.filter(dossiers::due_at.ge(from));

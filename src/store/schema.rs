@@ -74,6 +74,9 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         receivable_anywhere -> Bool,
+        national_code -> Nullable<Text>,
+        fees -> Text,
+        online_level -> Text,
     }
 }
 
@@ -98,9 +101,9 @@ diesel::table! {
         status -> Text,
         applicant_name -> Text,
         applicant -> Text,
-        received_at -> Timestamp,
-        due_at -> Timestamp,
-        due_explanation -> Text,
+        received_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        due_explanation -> Nullable<Text>,
         current_step -> Nullable<Integer>,
         current_unit_code -> Nullable<Text>,
         current_step_started_at -> Nullable<Timestamp>,
@@ -119,6 +122,26 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        declined_at -> Nullable<Timestamp>,
+        stopped_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    dossier_payments (id) {
+        id -> BigInt,
+        dossier_id -> BigInt,
+        requested_amount -> BigInt,
+        reason -> Text,
+        requested_at -> Timestamp,
+        requested_by -> Text,
+        status_before -> Text,
+        amount -> Nullable<BigInt>,
+        method -> Nullable<Text>,
+        receipt_no -> Nullable<Text>,
+        paid_at -> Nullable<Timestamp>,
+        received_by -> Nullable<Text>,
     }
 }
 
@@ -154,6 +177,7 @@ diesel::table! {
         documents -> Text,
         requested_by -> Text,
         resumed_by -> Nullable<Text>,
+        kind -> Text,
     }
 }
 
@@ -189,7 +213,9 @@ diesel::table! {
 diesel::joinable!(dossier_events -> dossiers (dossier_id));
 diesel::joinable!(dossier_pauses -> dossiers (dossier_id));
 diesel::joinable!(dossier_agencies -> dossiers (dossier_id));
+diesel::joinable!(dossier_payments -> dossiers (dossier_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    dossier_payments,
     agencies,
     dossier_agencies,
     units,
@@ -326,6 +352,7 @@ diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::allow_tables_to_appear_in_same_query!(dossiers, dossier_changes, dossier_deadline_notices);
 diesel::allow_tables_to_appear_in_same_query!(dossier_pauses, dossier_changes);
+diesel::allow_tables_to_appear_in_same_query!(dossier_payments, dossier_changes);
 diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     outbox_events,

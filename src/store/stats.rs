@@ -26,6 +26,7 @@ use super::{
 use crate::domain::{
     Instant,
     classification::Outcome,
+    deadline::PauseKind,
     dossier::{Channel, Dossier, Resolution, Status},
     stats::{Counters, DossierFacts, month_start},
 };
@@ -255,7 +256,7 @@ pub fn lock_for_rebuild(conn: &mut DbConnection) -> Result<(), StoreError> {
     if let DbConnection::Pg(_) = conn {
         execute(
             conn,
-            "LOCK TABLE dossiers, dossier_pauses, stats_counters IN SHARE ROW EXCLUSIVE MODE",
+            "LOCK TABLE dossiers, dossier_pauses, dossier_payments, stats_counters IN SHARE ROW EXCLUSIVE MODE",
             &[],
         )?;
     }
@@ -282,14 +283,20 @@ struct FactsSql {
     field: String,
     #[diesel(sql_type = Text)]
     channel: Channel,
-    #[diesel(sql_type = Timestamp)]
-    received_at: Instant,
-    #[diesel(sql_type = Timestamp)]
-    due_at: Instant,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    received_at: Option<Instant>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    due_at: Option<Instant>,
     #[diesel(sql_type = Nullable<Timestamp>)]
     resolved_at: Option<Instant>,
     #[diesel(sql_type = Nullable<Timestamp>)]
     withdrawn_at: Option<Instant>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    declined_at: Option<Instant>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    stopped_at: Option<Instant>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    first_online_payment_at: Option<Instant>,
     #[diesel(sql_type = Nullable<Text>)]
     outcome: Option<Outcome>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -308,6 +315,8 @@ struct PauseSql {
     started_at: Instant,
     #[diesel(sql_type = Nullable<Timestamp>)]
     ended_at: Option<Instant>,
+    #[diesel(sql_type = Text)]
+    kind: PauseKind,
 }
 
 /// The facts of the dossiers with `after_id < id <= up_to_id`, at most `limit`, in id order.
@@ -319,7 +328,10 @@ pub fn facts_batch(
     let rows: Vec<FactsSql> = load(
         conn,
         "SELECT id, unit_code, procedure_code, field, channel, received_at, due_at, resolved_at, \
-         withdrawn_at, outcome, result, working_minutes_used, limit_minutes FROM dossiers \
+         withdrawn_at, declined_at, stopped_at, \
+         (SELECT MIN(p.paid_at) FROM dossier_payments p \
+          WHERE p.dossier_id = dossiers.id AND p.method = 'online') AS first_online_payment_at, \
+         outcome, result, working_minutes_used, limit_minutes FROM dossiers \
          WHERE id > ? ORDER BY id LIMIT ?",
         &[Bind::BigInt(after_id), Bind::BigInt(limit)],
     )?;
@@ -328,16 +340,16 @@ pub fn facts_batch(
     };
     let pauses: Vec<PauseSql> = load(
         conn,
-        "SELECT dossier_id, started_at, ended_at FROM dossier_pauses \
+        "SELECT dossier_id, started_at, ended_at, kind FROM dossier_pauses \
          WHERE dossier_id >= ? AND dossier_id <= ?",
         &[Bind::BigInt(first), Bind::BigInt(last)],
     )?;
-    let mut by_dossier: HashMap<i64, Vec<(Instant, Option<Instant>)>> = HashMap::new();
+    let mut by_dossier: HashMap<i64, Vec<(Instant, Option<Instant>, PauseKind)>> = HashMap::new();
     for p in pauses {
         by_dossier
             .entry(p.dossier_id)
             .or_default()
-            .push((p.started_at, p.ended_at));
+            .push((p.started_at, p.ended_at, p.kind));
     }
     Ok(rows
         .into_iter()
@@ -354,6 +366,9 @@ pub fn facts_batch(
                 due_at: r.due_at,
                 resolved_at: r.resolved_at,
                 withdrawn_at: r.withdrawn_at,
+                declined_at: r.declined_at,
+                stopped_at: r.stopped_at,
+                first_online_payment_at: r.first_online_payment_at,
                 outcome: r.outcome,
                 result: r.result,
                 working_minutes_used: r.working_minutes_used,
@@ -441,6 +456,14 @@ struct SumSql {
     awaiting: i64,
     #[diesel(sql_type = BigInt)]
     overdue: i64,
+    #[diesel(sql_type = BigInt)]
+    declined: i64,
+    #[diesel(sql_type = BigInt)]
+    stopped: i64,
+    #[diesel(sql_type = BigInt)]
+    awaiting_payment: i64,
+    #[diesel(sql_type = BigInt)]
+    paid_online: i64,
 }
 
 /// Sums of counter rows: (row day or month, group key, channel) → counters.
@@ -509,6 +532,10 @@ fn sums(
                     limit_minutes: r.limit_minutes,
                     awaiting: r.awaiting,
                     overdue: r.overdue,
+                    declined: r.declined,
+                    stopped: r.stopped,
+                    awaiting_payment: r.awaiting_payment,
+                    paid_online: r.paid_online,
                 },
             )
         })

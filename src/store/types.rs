@@ -20,8 +20,8 @@ use crate::{
         Instant,
         applicant::Applicant,
         classification::Outcome,
-        deadline::{DueExplanation, SupplementPolicy, TimeUnit},
-        dossier::{Channel, HistoryAction, Resolution, Status},
+        deadline::{DueExplanation, PauseKind, SupplementPolicy, TimeUnit},
+        dossier::{Channel, HistoryAction, PaymentMethod, Resolution, Status},
         webhook::DeliveryStatus,
     },
 };
@@ -81,6 +81,8 @@ text_enum!(
     SupplementPolicy,
     Role,
     DeliveryStatus,
+    PauseKind,
+    PaymentMethod,
 );
 
 sql_value!(Instant, Timestamp);

@@ -373,20 +373,23 @@ fn emit_notice(
 ) -> Result<bool, StoreError> {
     write_transaction(conn, |conn| {
         let record = outbox::lock_dossier(conn, dossier_id)?;
-        let open = record.status.clock_running();
-        let applies = match kind {
-            NoticeKind::Overdue => record.due_at.utc() < now,
-            NoticeKind::DueSoon => record.due_at.utc() >= now,
+        // A dossier whose clock runs has been received, so it has a due instant.
+        let Some(due_at) = record.due_at.filter(|_| record.status.clock_running()) else {
+            return Ok(false);
         };
-        if !open || !applies || outbox::notice_exists(conn, dossier_id, kind)? {
+        let applies = match kind {
+            NoticeKind::Overdue => due_at.utc() < now,
+            NoticeKind::DueSoon => due_at.utc() >= now,
+        };
+        if !applies || outbox::notice_exists(conn, dossier_id, kind)? {
             return Ok(false);
         }
-        outbox::record_notice(conn, dossier_id, kind, record.due_at, Instant::from(now))?;
+        outbox::record_notice(conn, dossier_id, kind, due_at, Instant::from(now))?;
         let event_type = match kind {
             NoticeKind::Overdue => EventType::Overdue,
             NoticeKind::DueSoon => EventType::DueSoon,
         };
-        let minutes_late = (now - record.due_at.utc()).num_minutes().max(0);
+        let minutes_late = (now - due_at.utc()).num_minutes().max(0);
         let details = match kind {
             NoticeKind::Overdue => serde_json::json!({"minutes_past_due": minutes_late}),
             NoticeKind::DueSoon => serde_json::json!({}),

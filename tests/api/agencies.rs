@@ -324,7 +324,8 @@ backend_tests! {
                 // The other agency's things do not exist for this caller.
                 for path in [
                     format!("/api/v1/dossiers/{other_code}"), format!("/api/v1/dossiers/{other_code}/history"),
-                    format!("/api/v1/dossiers/{other_code}/deadline"), format!("/api/v1/units/{}", other.counter),
+                    format!("/api/v1/dossiers/{other_code}/deadline"), format!("/api/v1/dossiers/{other_code}/payments"),
+                    format!("/api/v1/units/{}", other.counter),
                     format!("/api/v1/dossiers/{other_import}"),
                     format!("/api/v1/procedures/{}", other.procedure), format!("/api/v1/procedures/{}/versions", other.procedure),
                     format!("/api/v1/agencies/{}", other.agency), format!("/api/v1/users/{}.cv", other.staff),

@@ -96,6 +96,7 @@ backend_tests! {
             ("GET", dossier.clone(), None, read_dossier),
             ("GET", format!("{dossier}/history"), None, read_dossier),
             ("GET", format!("{dossier}/deadline"), None, read_dossier),
+            ("GET", format!("{dossier}/payments"), None, read_dossier),
             ("POST", "/api/v1/dossiers/{own}/actions".into(), Some(json!({"action": "start"})), [200, 200, 200, 403, 200, 403, 403, 401]),
             ("GET", "/api/v1/audit".into(), None, [200, 403, 403, 403, 403, 200, 403, 401]),
             ("GET", "/api/v1/stats/summary?from=2025-01-01&to=2025-12-31&group_by=unit".into(), None, read_statistics),

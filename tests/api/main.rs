@@ -14,6 +14,7 @@ mod errors;
 mod feed;
 mod http_semantics;
 mod imports;
+mod intake;
 mod integrity;
 mod openapi;
 mod operations;

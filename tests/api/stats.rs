@@ -204,7 +204,8 @@ fn receipt(procedure: &str, name: &str, channel: &str, at: DateTime<Utc>) -> Rec
         ..Default::default()
     };
     let channel = Channel::parse(channel).expect("a channel");
-    ReceiptInput::parse(procedure, applicant, channel, Some(at), None).expect("a valid receipt")
+    ReceiptInput::parse(procedure, applicant, channel, Some(at), None, false)
+        .expect("a valid receipt")
 }
 
 /// Plays a history through the real service functions; illegal actions (for the state reached)

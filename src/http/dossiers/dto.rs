@@ -9,7 +9,8 @@ use crate::{
     domain::{
         applicant::ApplicantDraft,
         classification::Outcome,
-        dossier::{Channel, Command, Dossier, HistoryAction, Resolution, Status},
+        deadline::PauseKind,
+        dossier::{Channel, Command, Dossier, HistoryAction, PaymentMethod, Resolution, Status},
         stats::OpenState,
     },
     http::time::{local, local_opt},
@@ -93,6 +94,11 @@ pub struct ReceiveRequest {
     /// The e-portal's own reference; unique.
     #[schema(max_length = 100, pattern = "\\S")]
     pub external_ref: Option<String>,
+    /// `true` (channel `online` only): the dossier is submitted for the one-stop officer's intake
+    /// check (status `submitted`, no due instant) instead of received at once; `received_at` is
+    /// then the submission instant.
+    #[serde(default)]
+    pub intake_check: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -117,28 +123,39 @@ pub struct DossierDto {
     /// The procedure's lead unit.
     pub unit_code: String,
     pub field: String,
-    /// `received`, `processing`, `awaiting_supplement`, `resolved`, `returned` or `withdrawn`.
     #[schema(schema_with = crate::http::wire_schema::status)]
     pub status: Status,
+    /// The national portal's status code (Cổng DVCQG, TrangThaiHoSo): 1 submitted, 2 received,
+    /// 3 declined, 4 processing, 5 awaiting_supplement, 6 awaiting_payment, 7 withdrawn,
+    /// 8 stopped, 9 resolved, 10 returned.
+    #[schema(minimum = 1, maximum = 10, example = 4)]
+    pub national_status: u8,
     #[schema(schema_with = crate::http::wire_schema::channel)]
     pub channel: Channel,
     pub applicant: ApplicantDto,
-    pub received_at: DateTime<FixedOffset>,
-    /// The statutory due instant (ngày hẹn trả) after pauses.
-    pub due_at: DateTime<FixedOffset>,
+    /// When the e-portal submitted it for the intake check (NgayNopHoSo), if it was.
+    pub submitted_at: Option<DateTime<FixedOffset>>,
+    /// Tiếp nhận (or acceptance after the intake check); null while submitted or once declined.
+    pub received_at: Option<DateTime<FixedOffset>>,
+    /// The statutory due instant (ngày hẹn trả) after pauses; null until received.
+    pub due_at: Option<DateTime<FixedOffset>>,
     pub resolved_at: Option<DateTime<FixedOffset>>,
     /// `approved` or `refused`.
     #[schema(schema_with = crate::http::wire_schema::result_or_null)]
     pub result: Option<Resolution>,
     pub returned_at: Option<DateTime<FixedOffset>>,
     pub withdrawn_at: Option<DateTime<FixedOffset>>,
+    /// Declined at the intake check (không được tiếp nhận).
+    pub declined_at: Option<DateTime<FixedOffset>>,
+    /// Processing stopped (dừng xử lý).
+    pub stopped_at: Option<DateTime<FixedOffset>>,
     /// `early`, `on_time` or `late`, once resolved.
     #[schema(schema_with = crate::http::wire_schema::outcome_or_null)]
     pub outcome: Option<Outcome>,
     /// Open (received or processing) and past its due instant now.
     pub overdue: bool,
     pub current_step: Option<CurrentStep>,
-    /// Since when the clock is stopped awaiting a supplement.
+    /// Since when the clock is stopped awaiting a supplement or a payment.
     pub paused_since: Option<DateTime<FixedOffset>>,
     /// The new appointment of the latest apology, if any; the dossier is still judged by `due_at`.
     pub apology_due_at: Option<DateTime<FixedOffset>>,
@@ -178,14 +195,18 @@ pub fn dossier_dto(d: Dossier, now: DateTime<Utc>) -> DossierDto {
         unit_code: d.unit_code,
         field: d.field,
         status: d.status,
+        national_status: d.status.national_code(),
         channel: d.channel,
         applicant: d.applicant.particulars().clone().into(),
-        received_at: local(d.received_at),
-        due_at: local(d.due_at),
+        submitted_at: local_opt(d.submitted_at),
+        received_at: local_opt(d.received_at),
+        due_at: local_opt(d.due_at),
         resolved_at: local_opt(d.resolved_at),
         result: d.result,
         returned_at: local_opt(d.returned_at),
         withdrawn_at: local_opt(d.withdrawn_at),
+        declined_at: local_opt(d.declined_at),
+        stopped_at: local_opt(d.stopped_at),
         outcome: d.outcome,
         overdue,
         current_step,
@@ -208,7 +229,9 @@ pub enum ResultDto {
 /// An action on a dossier. Fields other than `action`, `at`, `to_user` and `note` belong to
 /// particular actions: `forward` (`to_unit_code`, optional: the next step otherwise),
 /// `request_supplement` (`reason`, `documents`), `resolve` (`result`, `note` required when refused),
-/// `withdraw` (`reason`), `apologize` (`reason`, `new_due_at`).
+/// `withdraw` (`reason`), `apologize` (`reason`, `new_due_at`), `accept` (a submitted dossier: the
+/// time limit counts from now), `decline` (`reason`), `request_payment` (`amount` in VND,
+/// `reason`), `payment_received` (`amount`, `method`, `receipt_no`), `stop` (`reason`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ActionRequest {
@@ -249,6 +272,40 @@ pub enum ActionRequest {
     Apologize {
         reason: String,
         new_due_at: DateTime<FixedOffset>,
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    Accept {
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    Decline {
+        reason: String,
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    RequestPayment {
+        /// In VND; positive.
+        #[schema(minimum = 1, example = 500000)]
+        amount: i64,
+        /// Which fees are due.
+        reason: String,
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    PaymentReceived {
+        /// In VND; positive and at most the amount requested.
+        #[schema(minimum = 1, example = 500000)]
+        amount: i64,
+        #[schema(schema_with = crate::http::wire_schema::payment_method)]
+        method: PaymentMethod,
+        /// The receipt's number (số biên lai).
+        receipt_no: String,
+        #[serde(flatten)]
+        common: ActionCommon,
+    },
+    Stop {
+        reason: String,
         #[serde(flatten)]
         common: ActionCommon,
     },
@@ -301,6 +358,27 @@ impl ActionRequest {
                 },
                 common,
             ),
+            Self::Accept { common } => (Command::Accept, common),
+            Self::Decline { reason, common } => (Command::Decline { reason }, common),
+            Self::RequestPayment {
+                amount,
+                reason,
+                common,
+            } => (Command::RequestPayment { amount, reason }, common),
+            Self::PaymentReceived {
+                amount,
+                method,
+                receipt_no,
+                common,
+            } => (
+                Command::PaymentReceived {
+                    amount,
+                    method,
+                    receipt_no,
+                },
+                common,
+            ),
+            Self::Stop { reason, common } => (Command::Stop { reason }, common),
         }
     }
 }
@@ -341,6 +419,9 @@ pub struct History {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PauseDto {
+    /// `supplement` (yêu cầu bổ sung) or `payment` (chờ thực hiện nghĩa vụ tài chính).
+    #[schema(schema_with = crate::http::wire_schema::pause_kind)]
+    pub kind: PauseKind,
     pub started_at: DateTime<FixedOffset>,
     pub ended_at: Option<DateTime<FixedOffset>>,
     pub reason: String,
@@ -351,9 +432,10 @@ pub struct PauseDto {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DeadlineExplanation {
     pub code: String,
-    pub received_at: DateTime<FixedOffset>,
-    /// The statutory due instant after pauses.
-    pub due_at: DateTime<FixedOffset>,
+    /// Null while the dossier waits for its intake check (or was declined there).
+    pub received_at: Option<DateTime<FixedOffset>>,
+    /// The statutory due instant after pauses; null until received.
+    pub due_at: Option<DateTime<FixedOffset>>,
     pub pauses: Vec<PauseDto>,
     /// Working minutes used so far (to resolution for a closed dossier), excluding paused time.
     pub working_minutes_used: i64,
@@ -363,9 +445,9 @@ pub struct DeadlineExplanation {
     pub overdue: bool,
     #[schema(schema_with = crate::http::wire_schema::outcome_or_null)]
     pub outcome: Option<Outcome>,
-    /// How `due_at` was computed: the limit, counting start, each pause's working minutes, the
-    /// supplement policy and the calendar revision.
-    pub computation: serde_json::Value,
+    /// How `due_at` was computed: the limit, counting start, each pause's kind and working
+    /// minutes, the supplement policy and the calendar revision; null until received.
+    pub computation: Option<serde_json::Value>,
 }
 
 impl From<ResultDto> for Resolution {
@@ -383,6 +465,7 @@ impl From<OpenStateDto> for OpenState {
             OpenStateDto::NotYetDue => OpenState::NotYetDue,
             OpenStateDto::Overdue => OpenState::Overdue,
             OpenStateDto::AwaitingSupplement => OpenState::AwaitingSupplement,
+            OpenStateDto::AwaitingPayment => OpenState::AwaitingPayment,
         }
     }
 }
@@ -393,6 +476,7 @@ pub enum OpenStateDto {
     NotYetDue,
     Overdue,
     AwaitingSupplement,
+    AwaitingPayment,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -409,10 +493,37 @@ pub struct PublicDossier {
     pub procedure_name: String,
     #[schema(schema_with = crate::http::wire_schema::status)]
     pub status: Status,
-    pub received_at: DateTime<FixedOffset>,
-    pub due_at: DateTime<FixedOffset>,
+    /// The national portal's status code (see the dossier's `national_status`).
+    #[schema(minimum = 1, maximum = 10)]
+    pub national_status: u8,
+    /// Null while the dossier waits for its intake check.
+    pub received_at: Option<DateTime<FixedOffset>>,
+    pub due_at: Option<DateTime<FixedOffset>>,
     pub resolved_at: Option<DateTime<FixedOffset>>,
     pub returned_at: Option<DateTime<FixedOffset>>,
     /// The new appointment, if the agency apologised for a delay.
     pub apology_due_at: Option<DateTime<FixedOffset>>,
+}
+
+/// A request for payment and, once paid, the payment (phí, lệ phí).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PaymentDto {
+    /// The amount requested, in VND.
+    pub requested_amount: i64,
+    /// Which fees were requested.
+    pub reason: String,
+    pub requested_at: DateTime<FixedOffset>,
+    /// The amount paid, in VND; null until paid.
+    pub amount: Option<i64>,
+    /// `online`, `cash` or `transfer`; null until paid.
+    #[schema(schema_with = crate::http::wire_schema::payment_method_or_null)]
+    pub method: Option<PaymentMethod>,
+    pub receipt_no: Option<String>,
+    pub paid_at: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Payments {
+    pub code: String,
+    pub items: Vec<PaymentDto>,
 }

@@ -83,6 +83,7 @@ pub async fn receive(
         parsed.channel.into(),
         parsed.received_at.map(|t| t.with_timezone(&Utc)),
         parsed.external_ref,
+        parsed.intake_check,
     )?;
     let calendars = state.calendar.clone();
     super::idempotency::created(&state, caller, idem, move |conn, caller| {
@@ -267,13 +268,20 @@ pub async fn deadline(
         })
         .await?;
     let d = view.dossier;
+    let computation = d
+        .due_explanation
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(web::Json(DeadlineExplanation {
-        received_at: local(d.received_at),
-        due_at: local(d.due_at),
+        received_at: local_opt(d.received_at),
+        due_at: local_opt(d.due_at),
         pauses: view
             .pauses
             .into_iter()
             .map(|p| PauseDto {
+                kind: p.kind,
                 started_at: local(p.started_at),
                 ended_at: local_opt(p.ended_at),
                 reason: p.reason,
@@ -286,8 +294,7 @@ pub async fn deadline(
         current_step_due_at: local_opt(d.current_step_due_at).filter(|_| d.status.is_open()),
         overdue: d.is_overdue(now),
         outcome: d.outcome,
-        computation: serde_json::to_value(&d.due_explanation)
-            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        computation,
         code: d.code,
     }))
 }
@@ -317,11 +324,49 @@ pub async fn public_lookup(
         code: d.code,
         procedure_name,
         status: d.status,
-        received_at: local(d.received_at),
-        due_at: local(d.due_at),
+        national_status: d.status.national_code(),
+        received_at: local_opt(d.received_at),
+        due_at: local_opt(d.due_at),
         resolved_at: local_opt(d.resolved_at),
         returned_at: local_opt(d.returned_at),
         apology_due_at: local_opt(d.apology_due_at),
+    }))
+}
+
+/// The dossier's requests for payment (yêu cầu thực hiện nghĩa vụ tài chính) and the payments
+/// that answered them, oldest first.
+///
+/// Whoever may read the dossier may read them; out of reach the dossier does not exist (404).
+#[utoipa::path(
+    get, path = "/api/v1/dossiers/{code}/payments", tag = "dossiers", params(DossierPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = Payments))
+)]
+pub async fn payments(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<DossierPath>,
+) -> Result<web::Json<Payments>, ApiError> {
+    let code = path.into_inner().code;
+    let (code, records) = state
+        .db_as(caller, move |conn, caller| {
+            service::payments(conn, &caller.principal, &code).map(|items| (code, items))
+        })
+        .await?;
+    Ok(web::Json(Payments {
+        code,
+        items: records
+            .into_iter()
+            .map(|p| PaymentDto {
+                requested_amount: p.requested_amount,
+                reason: p.reason,
+                requested_at: local(p.requested_at),
+                amount: p.amount,
+                method: p.method,
+                receipt_no: p.receipt_no,
+                paid_at: local_opt(p.paid_at),
+            })
+            .collect(),
     }))
 }
 
@@ -331,5 +376,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/dossiers/{code}/actions").post(act))
         .service(web::resource("/api/v1/dossiers/{code}/history").get(history))
         .service(web::resource("/api/v1/dossiers/{code}/deadline").get(deadline))
+        .service(web::resource("/api/v1/dossiers/{code}/payments").get(payments))
         .service(web::resource("/api/v1/public/dossiers/{code}").get(public_lookup));
 }

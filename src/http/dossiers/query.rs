@@ -77,14 +77,39 @@ pub struct ListQuery {
     #[serde(default, deserialize_with = "deserialize_opt_instant")]
     #[param(value_type = Option<String>, format = DateTime)]
     pub withdrawn_to: Option<DateTime<Utc>>,
-    /// Open at this instant: received before it, and neither resolved nor withdrawn before it
-    /// (the statistics' carried-over and open-at-period-end columns).
+    /// Declined at the intake check at or after this instant.
+    #[serde(default, deserialize_with = "deserialize_opt_instant")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub declined_from: Option<DateTime<Utc>>,
+    /// Declined at the intake check at or before this instant.
+    #[serde(default, deserialize_with = "deserialize_opt_instant")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub declined_to: Option<DateTime<Utc>>,
+    /// Processing stopped at or after this instant.
+    #[serde(default, deserialize_with = "deserialize_opt_instant")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub stopped_from: Option<DateTime<Utc>>,
+    /// Processing stopped at or before this instant.
+    #[serde(default, deserialize_with = "deserialize_opt_instant")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub stopped_to: Option<DateTime<Utc>>,
+    /// The dossier's first online payment was made at or after this instant.
+    #[serde(default, deserialize_with = "deserialize_opt_instant")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub paid_online_from: Option<DateTime<Utc>>,
+    /// The dossier's first online payment was made at or before this instant.
+    #[serde(default, deserialize_with = "deserialize_opt_instant")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub paid_online_to: Option<DateTime<Utc>>,
+    /// Open at this instant: received before it, and neither resolved, withdrawn nor stopped
+    /// before it (the statistics' carried-over and open-at-period-end columns).
     #[serde(default, deserialize_with = "deserialize_opt_instant")]
     #[param(value_type = Option<String>, format = DateTime)]
     pub open_at: Option<DateTime<Utc>>,
     /// With `open_at`: `awaiting_supplement` (a request for supplement started before `open_at`
-    /// and not ended before it), `overdue` (not awaiting and `due_at` before `open_at`) or
-    /// `not_yet_due` (not awaiting and `due_at` at or after `open_at`).
+    /// and not ended before it), `awaiting_payment` (the same for a request for payment),
+    /// `overdue` (awaiting neither and `due_at` before `open_at`) or `not_yet_due` (awaiting
+    /// neither and `due_at` at or after `open_at`).
     #[param(inline)]
     pub open_state: Option<OpenStateDto>,
     /// Page size, 1–200 (default 50).
@@ -105,6 +130,12 @@ fn stats_filter(q: &ListQuery) -> Result<StatsFilter, ApiError> {
         result: q.result.map(Into::into),
         withdrawn_from: q.withdrawn_from.map(Into::into),
         withdrawn_to: q.withdrawn_to.map(Into::into),
+        declined_from: q.declined_from.map(Into::into),
+        declined_to: q.declined_to.map(Into::into),
+        stopped_from: q.stopped_from.map(Into::into),
+        stopped_to: q.stopped_to.map(Into::into),
+        paid_online_from: q.paid_online_from.map(Into::into),
+        paid_online_to: q.paid_online_to.map(Into::into),
         open_at: q.open_at.map(Into::into),
         open_state: q.open_state.map(Into::into),
     })

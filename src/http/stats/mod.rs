@@ -83,10 +83,11 @@ pub struct SummaryParams {
 /// `list_queries` under the same name (as an admin or auditor, whose list is not restricted).
 ///
 /// Definitions (T₀ = 00:00+07:00 of the row's `from`, T₁ = 00:00+07:00 of the day after its `to`):
-/// a dossier is *open at T* when it was received before T and neither resolved nor withdrawn
-/// before T; *awaiting a supplement at T* when open with a request for supplement started before T
-/// and not ended before T; *overdue at T* when open, not awaiting, and its statutory due instant
-/// (after pauses) is before T.
+/// a dossier is *open at T* when it was received before T and neither resolved, withdrawn nor
+/// stopped before T; *awaiting a supplement (a payment) at T* when open with a request for
+/// supplement (for payment) started before T and not ended before T; *overdue at T* when open,
+/// awaiting neither, and its statutory due instant (after pauses) is before T. A dossier submitted
+/// online counts as received only once accepted, on the day of acceptance.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SummaryRowDto {
     /// The group: a unit code, procedure code, field, channel or `YYYY-MM`; `null` on the total.
@@ -119,18 +120,27 @@ pub struct SummaryRowDto {
     pub resolved_late: i64,
     /// (early + on time) / resolved, rounded to 4 decimals; `null` when nothing was resolved.
     pub on_time_or_early_share: Option<f64>,
-    /// Đang giải quyết: open at T₁ (= not yet due + overdue + awaiting supplement).
+    /// Đang giải quyết: open at T₁ (= not yet due + overdue + awaiting supplement + awaiting
+    /// payment).
     pub open_at_end: i64,
-    /// Open at T₁, not awaiting a supplement, due at or after T₁.
+    /// Open at T₁, awaiting neither a supplement nor a payment, due at or after T₁.
     pub open_not_yet_due: i64,
-    /// Open at T₁, not awaiting a supplement, due before T₁.
+    /// Open at T₁, awaiting neither a supplement nor a payment, due before T₁.
     pub open_overdue: i64,
     /// Open at T₁ and awaiting a supplement then.
     pub open_awaiting_supplement: i64,
+    /// Open at T₁ and awaiting a payment then (chờ thực hiện nghĩa vụ tài chính).
+    pub open_awaiting_payment: i64,
     /// Withdrawn in [T₀, T₁).
     pub withdrawn: i64,
     /// Resolved in [T₀, T₁) with the result `refused`.
     pub refused: i64,
+    /// Không được tiếp nhận: declined at the intake check in [T₀, T₁); never received.
+    pub declined: i64,
+    /// Dừng xử lý: processing stopped in [T₀, T₁).
+    pub stopped: i64,
+    /// Dossiers whose first online payment was made in [T₀, T₁).
+    pub paid_online: i64,
     /// Over the dossiers resolved in [T₀, T₁): the average working days used, from receipt (or
     /// the last restart of the clock under the `restart` supplement policy) to resolution, paused
     /// time excluded, on the working calendar as it was at resolution (3 decimals).
@@ -222,6 +232,12 @@ pub fn list_query(f: &DossierFilter) -> String {
     );
     at(&mut params, "withdrawn_from", f.stats.withdrawn_from);
     at(&mut params, "withdrawn_to", f.stats.withdrawn_to);
+    at(&mut params, "declined_from", f.stats.declined_from);
+    at(&mut params, "declined_to", f.stats.declined_to);
+    at(&mut params, "stopped_from", f.stats.stopped_from);
+    at(&mut params, "stopped_to", f.stats.stopped_to);
+    at(&mut params, "paid_online_from", f.stats.paid_online_from);
+    at(&mut params, "paid_online_to", f.stats.paid_online_to);
     at(&mut params, "open_at", f.stats.open_at);
     name_of(
         &mut params,
@@ -263,8 +279,12 @@ fn row_dto(row: &SummaryRow, day_minutes: i64) -> SummaryRowDto {
         open_not_yet_due: l.open_not_yet_due,
         open_overdue: l.open_overdue,
         open_awaiting_supplement: l.open_awaiting_supplement,
+        open_awaiting_payment: l.open_awaiting_payment,
         withdrawn: l.withdrawn,
         refused: l.refused,
+        declined: l.declined,
+        stopped: l.stopped,
+        paid_online: l.paid_online,
         avg_working_days_used: round(l.avg_working_days_used(day_minutes), 3),
         avg_statutory_working_days: round(l.avg_statutory_days(day_minutes), 3),
         time_saved_share: round(l.time_saved_share(), 4),
@@ -577,7 +597,7 @@ pub async fn due_soon(
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
-        |r| instant_cursor("due", r.dossier.due_at, r.dossier.id),
+        |r| instant_cursor("due", r.due_at, r.dossier.id),
         |r| DueSoonDto {
             working_minutes_left: r.working_minutes_left,
             dossier: dossier_dto(r.dossier, now),

@@ -50,8 +50,15 @@ fn download_columns() -> Vec<Cell> {
             "Chờ bổ sung (open_awaiting_supplement)",
             open_awaiting_supplement
         ),
+        count!(
+            "Chờ nộp phí, lệ phí (open_awaiting_payment)",
+            open_awaiting_payment
+        ),
         count!("Rút hồ sơ (withdrawn)", withdrawn),
         count!("Từ chối (refused)", refused),
+        count!("Không được tiếp nhận (declined)", declined),
+        count!("Dừng xử lý (stopped)", stopped),
+        count!("Thanh toán trực tuyến (paid_online)", paid_online),
         (
             "Số ngày làm việc sử dụng bình quân (avg_working_days_used)",
             |r, m| CellValue::Days(r.line.avg_working_days_used(m)),

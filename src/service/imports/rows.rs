@@ -9,7 +9,7 @@ use crate::{
     domain::{
         applicant::ApplicantDraft,
         deadline::{SupplementPolicy, TimeLimit, TimeUnit},
-        dossier::{Channel, Command, HistoryAction, Resolution},
+        dossier::{Channel, Command, HistoryAction, PaymentMethod, Resolution},
         procedure::{ProcedureCode, ProcedureRules, ProcessStep},
     },
     service::{ServiceError, dossiers::ReceiptInput},
@@ -217,6 +217,9 @@ struct ActionRow {
     documents: Vec<String>,
     result: Option<String>,
     new_due_at: Option<String>,
+    amount: Option<i64>,
+    method: Option<String>,
+    receipt_no: Option<String>,
 }
 
 pub(super) struct ActionSpec {
@@ -243,14 +246,25 @@ fn action_spec(i: usize, a: ActionRow) -> Result<ActionSpec, Vec<RowError>> {
     };
     let at = instant("at", a.at);
     let new_due_at = instant("new_due_at", a.new_due_at);
+    let mut amount = |value: Option<i64>| {
+        value.unwrap_or_else(|| {
+            errors.push(error(field("amount"), "is required for this action"));
+            0
+        })
+    };
+    let amount = match HistoryAction::parse(&a.action) {
+        Some(HistoryAction::RequestPayment | HistoryAction::PaymentReceived) => amount(a.amount),
+        _ => 0,
+    };
     let mut need = |name: &str, value: Option<String>| {
         value.unwrap_or_else(|| {
             errors.push(error(field(name), "is required for this action"));
             String::new()
         })
     };
-    // `receive` is the receipt itself, not an action a row may list.
-    let action = HistoryAction::parse(&a.action).filter(|a| *a != HistoryAction::Receive);
+    // `receive` and `submit` are the receipt itself, not actions a row may list.
+    let action = HistoryAction::parse(&a.action)
+        .filter(|a| !matches!(a, HistoryAction::Receive | HistoryAction::Submit));
     let command = match action {
         Some(HistoryAction::Start) => Some(Command::Start),
         Some(HistoryAction::Forward) => Some(Command::Forward {
@@ -285,10 +299,44 @@ fn action_spec(i: usize, a: ActionRow) -> Result<ActionSpec, Vec<RowError>> {
                 }
             }
         }
-        Some(HistoryAction::Receive) | None => {
+        Some(HistoryAction::Accept) => Some(Command::Accept),
+        Some(HistoryAction::Decline) => Some(Command::Decline {
+            reason: need("reason", a.reason),
+        }),
+        Some(HistoryAction::Stop) => Some(Command::Stop {
+            reason: need("reason", a.reason),
+        }),
+        Some(HistoryAction::RequestPayment) => Some(Command::RequestPayment {
+            amount,
+            reason: need("reason", a.reason),
+        }),
+        Some(HistoryAction::PaymentReceived) => {
+            let receipt_no = need("receipt_no", a.receipt_no);
+            match a.method.as_deref().and_then(PaymentMethod::parse) {
+                Some(method) => Some(Command::PaymentReceived {
+                    amount,
+                    method,
+                    receipt_no,
+                }),
+                None => {
+                    errors.push(error(field("method"), "must be online, cash or transfer"));
+                    None
+                }
+            }
+        }
+        Some(HistoryAction::Receive | HistoryAction::Submit) | None => {
+            let expected: Vec<&str> = HistoryAction::ALL
+                .into_iter()
+                .filter(|a| !matches!(a, HistoryAction::Receive | HistoryAction::Submit))
+                .map(HistoryAction::as_str)
+                .collect();
             errors.push(error(
                 field("action"),
-                format!("unknown action `{}`; expected start, forward, request_supplement, supplement_received, resolve, return, withdraw or apologize", a.action),
+                format!(
+                    "unknown action `{}`; expected one of {}",
+                    a.action,
+                    expected.join(", ")
+                ),
             ));
             None
         }
@@ -342,6 +390,7 @@ pub(super) fn dossier_row(
             channel,
             received_at,
             Some(external_ref),
+            false,
         ) {
             Ok(input) => Some(input),
             Err(ServiceError::Invalid(errors)) => {

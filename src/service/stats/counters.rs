@@ -16,7 +16,7 @@ use crate::{
     },
     service::ServiceError,
     store::{
-        DbConnection,
+        DbConnection, StoreError,
         calendar::CalendarCache,
         catalogue,
         dossiers::{self as dossier_store, PauseRecord},
@@ -28,6 +28,7 @@ use crate::{
 fn facts_before(
     dossier: &Dossier,
     pauses: &[PauseRecord],
+    first_online_payment_at: Option<Instant>,
     time_used: (Option<i64>, Option<i64>),
 ) -> DossierFacts {
     let resolved = dossier.resolved_at.is_some();
@@ -36,11 +37,17 @@ fn facts_before(
         due_at: dossier.due_at,
         resolved_at: dossier.resolved_at,
         withdrawn_at: dossier.withdrawn_at,
+        declined_at: dossier.declined_at,
+        stopped_at: dossier.stopped_at,
+        first_online_payment_at,
         outcome: dossier.outcome,
         result: dossier.result,
         working_minutes_used: time_used.0.filter(|_| resolved),
         limit_minutes: time_used.1.filter(|_| resolved),
-        pauses: pauses.iter().map(|p| (p.started_at, p.ended_at)).collect(),
+        pauses: pauses
+            .iter()
+            .map(|p| (p.started_at, p.ended_at, p.kind))
+            .collect(),
     }
 }
 
@@ -48,11 +55,21 @@ fn pauses_of(facts: &DossierFacts) -> Vec<Pause> {
     facts
         .pauses
         .iter()
-        .map(|(s, e)| Pause {
+        .map(|(s, e, kind)| Pause {
             started_at: s.utc(),
             ended_at: e.map(Instant::utc),
+            kind: *kind,
         })
         .collect()
+}
+
+/// A dossier as it was before an action, for the counters' difference.
+pub struct Before<'a> {
+    pub dossier: &'a Dossier,
+    pub pauses: &'a [PauseRecord],
+    /// Its first online payment before the action, when the action recorded a payment; `None`
+    /// when the action left the payments as they were.
+    pub paid_online_before: Option<Option<Instant>>,
 }
 
 /// The working time a resolved dossier used and its limit (see [`time_used`]).
@@ -62,11 +79,14 @@ fn time_used_of(
     facts: &DossierFacts,
     resolved_at: Instant,
 ) -> Result<(i64, i64), ServiceError> {
+    let received_at = facts.received_at.ok_or_else(|| {
+        StoreError::Corrupt("a resolved dossier without a receipt instant".into())
+    })?;
     let t = time_used(
         calendar,
         rules.time_limit,
         rules.supplement_policy,
-        facts.received_at.utc(),
+        received_at.utc(),
         &pauses_of(facts),
         resolved_at.utc(),
     )?;
@@ -80,14 +100,14 @@ pub fn on_dossier_change(
     conn: &mut DbConnection,
     calendar: &Calendar,
     rules: &ProcedureRules,
-    before: Option<(&Dossier, &[PauseRecord])>,
+    before: Option<Before<'_>>,
     after: &Dossier,
 ) -> Result<(), ServiceError> {
-    if let Some((b, _)) = before
-        && b.status == after.status
-        && b.due_at == after.due_at
-        && b.resolved_at == after.resolved_at
-        && b.withdrawn_at == after.withdrawn_at
+    if let Some(b) = &before
+        && b.dossier.status == after.status
+        && b.dossier.due_at == after.due_at
+        && b.dossier.resolved_at == after.resolved_at
+        && b.dossier.withdrawn_at == after.withdrawn_at
     {
         // Forward, start, apologize: nothing the report counts has changed.
         return Ok(());
@@ -99,21 +119,27 @@ pub fn on_dossier_change(
         None => store::FactsRow {
             id: after.id,
             key: CounterKey::of(after),
-            facts: facts_before(after, &[], (None, None)),
+            facts: facts_before(after, &[], None, (None, None)),
         },
         Some(_) => store::facts_of(conn, after.id)?,
     };
     let stored = (row.facts.working_minutes_used, row.facts.limit_minutes);
     if let Some(resolved_at) = after.resolved_at
-        && before.is_none_or(|(b, _)| b.resolved_at.is_none())
+        && before
+            .as_ref()
+            .is_none_or(|b| b.dossier.resolved_at.is_none())
     {
         let (used, limit) = time_used_of(calendar, rules, &row.facts, resolved_at)?;
         store::set_time_used(conn, after.id, used, limit)?;
         row.facts.working_minutes_used = Some(used);
         row.facts.limit_minutes = Some(limit);
     }
+    let paid_online_now = row.facts.first_online_payment_at;
     let old = before
-        .map(|(b, pauses)| contributions(&facts_before(b, pauses, stored)))
+        .map(|b| {
+            let paid_online = b.paid_online_before.unwrap_or(paid_online_now);
+            contributions(&facts_before(b.dossier, b.pauses, paid_online, stored))
+        })
         .unwrap_or_default();
     let new = contributions(&row.facts);
     store::add_deltas(conn, &row.key, &difference(&old, &new))?;

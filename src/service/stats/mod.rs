@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub use counters::{ensure_counters, on_dossier_change, rebuild_counters};
+pub use counters::{Before, ensure_counters, on_dossier_change, rebuild_counters};
 pub use report::{Column, GroupBy, MAX_PERIOD_DAYS, Summary, SummaryQuery, SummaryRow, summary};
 
 use super::ServiceError;
@@ -18,7 +18,7 @@ use crate::{
     auth::policy::{Action, Principal, authorize},
     domain::{Instant, dossier::Dossier, stats::local_midnight},
     store::{
-        DbConnection,
+        DbConnection, StoreError,
         calendar::CalendarCache,
         catalogue,
         dossiers::EventRecord,
@@ -108,6 +108,7 @@ pub fn late(
     };
     let mut out = Vec::with_capacity(records.len());
     for record in records {
+        let due_at = received_due_at(&record)?;
         let resolved = record.resolved_at.is_some();
         let kind = if resolved {
             LateKind::Late
@@ -153,7 +154,7 @@ pub fn late(
             });
         }
         out.push(LateDossier {
-            overrun_minutes: minutes(record.due_at, end)?,
+            overrun_minutes: minutes(due_at, end)?,
             dossier: record,
             kind,
             steps,
@@ -162,10 +163,22 @@ pub fn late(
     Ok(out)
 }
 
+/// The due instant of a dossier the statistics list as received (late, overdue, due soon); a
+/// row without one contradicts the query that found it.
+fn received_due_at(dossier: &Dossier) -> Result<Instant, StoreError> {
+    dossier.due_at.ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "dossier {} is listed as received but has no due instant",
+            dossier.code
+        ))
+    })
+}
+
 /// An open dossier whose due instant is near.
 #[derive(Debug, Clone)]
 pub struct DueSoon {
     pub dossier: Dossier,
+    pub due_at: Instant,
     /// Working minutes from now to the due instant.
     pub working_minutes_left: i64,
 }
@@ -202,9 +215,11 @@ pub fn due_soon(
     records
         .into_iter()
         .map(|dossier| {
-            let left = calendar.working_minutes_between(now, dossier.due_at.utc())?;
+            let due_at = received_due_at(&dossier)?;
+            let left = calendar.working_minutes_between(now, due_at.utc())?;
             Ok(DueSoon {
                 dossier,
+                due_at,
                 working_minutes_left: left,
             })
         })

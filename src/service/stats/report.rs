@@ -79,12 +79,16 @@ pub enum Column {
     OpenNotYetDue,
     OpenOverdue,
     OpenAwaitingSupplement,
+    OpenAwaitingPayment,
     Withdrawn,
     Refused,
+    Declined,
+    Stopped,
+    PaidOnline,
 }
 
 impl Column {
-    pub const ALL: [Column; 15] = [
+    pub const ALL: [Column; 19] = [
         Self::CarriedOver,
         Self::Received,
         Self::ReceivedOnline,
@@ -98,8 +102,12 @@ impl Column {
         Self::OpenNotYetDue,
         Self::OpenOverdue,
         Self::OpenAwaitingSupplement,
+        Self::OpenAwaitingPayment,
         Self::Withdrawn,
         Self::Refused,
+        Self::Declined,
+        Self::Stopped,
+        Self::PaidOnline,
     ];
 
     /// The JSON field name.
@@ -118,8 +126,12 @@ impl Column {
             Self::OpenNotYetDue => "open_not_yet_due",
             Self::OpenOverdue => "open_overdue",
             Self::OpenAwaitingSupplement => "open_awaiting_supplement",
+            Self::OpenAwaitingPayment => "open_awaiting_payment",
             Self::Withdrawn => "withdrawn",
             Self::Refused => "refused",
+            Self::Declined => "declined",
+            Self::Stopped => "stopped",
+            Self::PaidOnline => "paid_online",
         }
     }
 
@@ -139,8 +151,12 @@ impl Column {
             Self::OpenNotYetDue => "Chưa đến hạn",
             Self::OpenOverdue => "Đã quá hạn",
             Self::OpenAwaitingSupplement => "Chờ bổ sung",
+            Self::OpenAwaitingPayment => "Chờ nộp phí, lệ phí",
             Self::Withdrawn => "Rút hồ sơ",
             Self::Refused => "Từ chối",
+            Self::Declined => "Không được tiếp nhận",
+            Self::Stopped => "Dừng xử lý",
+            Self::PaidOnline => "Thanh toán trực tuyến",
         }
     }
 
@@ -159,8 +175,12 @@ impl Column {
             Self::OpenNotYetDue => l.open_not_yet_due,
             Self::OpenOverdue => l.open_overdue,
             Self::OpenAwaitingSupplement => l.open_awaiting_supplement,
+            Self::OpenAwaitingPayment => l.open_awaiting_payment,
             Self::Withdrawn => l.withdrawn,
             Self::Refused => l.refused,
+            Self::Declined => l.declined,
+            Self::Stopped => l.stopped,
+            Self::PaidOnline => l.paid_online,
         }
     }
 }
@@ -270,6 +290,19 @@ impl SummaryRow {
             Column::Refused => {
                 resolved(&mut f);
                 f.stats.result = Some(Resolution::Refused);
+            }
+            Column::OpenAwaitingPayment => open_at_end(&mut f, Some(OpenState::AwaitingPayment)),
+            Column::Declined => {
+                f.stats.declined_from = Some(start);
+                f.stats.declined_to = Some(last);
+            }
+            Column::Stopped => {
+                f.stats.stopped_from = Some(start);
+                f.stats.stopped_to = Some(last);
+            }
+            Column::PaidOnline => {
+                f.stats.paid_online_from = Some(start);
+                f.stats.paid_online_to = Some(last);
             }
         }
         Some(f)

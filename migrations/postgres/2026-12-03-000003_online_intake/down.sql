@@ -1,0 +1,23 @@
+ALTER TABLE stats_counters DROP COLUMN paid_online;
+ALTER TABLE stats_counters DROP COLUMN awaiting_payment;
+ALTER TABLE stats_counters DROP COLUMN stopped;
+ALTER TABLE stats_counters DROP COLUMN declined;
+ALTER TABLE procedure_versions DROP COLUMN online_level;
+ALTER TABLE procedure_versions DROP COLUMN fees;
+ALTER TABLE procedure_versions DROP COLUMN national_code;
+DROP TABLE dossier_payments;
+ALTER TABLE dossier_pauses DROP COLUMN kind;
+ALTER TABLE dossiers DROP COLUMN stopped_at;
+ALTER TABLE dossiers DROP COLUMN declined_at;
+ALTER TABLE dossiers DROP COLUMN submitted_at;
+-- Dossiers that never got a receipt cannot be kept without one.
+DELETE FROM dossier_agencies WHERE dossier_id IN (SELECT id FROM dossiers WHERE received_at IS NULL);
+DELETE FROM dossier_changes WHERE dossier_id IN (SELECT id FROM dossiers WHERE received_at IS NULL);
+DELETE FROM dossier_pauses WHERE dossier_id IN (SELECT id FROM dossiers WHERE received_at IS NULL);
+DELETE FROM outbox_events WHERE dossier_id IN (SELECT id FROM dossiers WHERE received_at IS NULL);
+DELETE FROM dossier_deadline_notices WHERE dossier_id IN (SELECT id FROM dossiers WHERE received_at IS NULL);
+DELETE FROM dossier_events WHERE dossier_id IN (SELECT id FROM dossiers WHERE received_at IS NULL);
+DELETE FROM dossiers WHERE received_at IS NULL;
+ALTER TABLE dossiers ALTER COLUMN due_explanation SET NOT NULL;
+ALTER TABLE dossiers ALTER COLUMN due_at SET NOT NULL;
+ALTER TABLE dossiers ALTER COLUMN received_at SET NOT NULL;
