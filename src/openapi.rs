@@ -30,6 +30,7 @@ validation problems, `errors[]` naming each invalid field."
         ops::healthz, ops::readyz, ops::metrics,
         calendar::list_days, calendar::put_day, calendar::delete_day,
         calendar::get_office_hours, calendar::put_office_hours, calendar::deadline_preview,
+        calendar::list_rules, calendar::get_rule, calendar::add_rule, calendar::delete_rule,
         agencies::create, agencies::list, agencies::get, agencies::patch,
         catalogue::create_unit, catalogue::list_units, catalogue::get_unit, catalogue::patch_unit,
         catalogue::create_procedure, catalogue::list_procedures, catalogue::get_procedure,

@@ -1,4 +1,5 @@
-//! Calendar endpoints: days with their kind, date overrides, office hours, and the deadline preview.
+//! Calendar endpoints: days with their kind, date overrides, office hours, holiday rules, and the
+//! deadline preview.
 
 use std::sync::Arc;
 
@@ -11,13 +12,17 @@ use super::{
     auth::Caller,
     error::{ApiError, FieldError, Problem},
     extract::ApiJson,
+    idempotency::{self, IdempotentJson},
     state::AppState,
     time::{deserialize_instant, local},
 };
 use crate::http::extract::ApiQuery;
 use crate::{
     domain::{
-        calendar::{Calendar, DayInfo, DayKind, DayOverride, OfficeHours, OverrideKind, Session},
+        calendar::{
+            Calendar, CalendarKind, DayInfo, DayKind, DayOverride, HolidayRule, OfficeHours,
+            OverrideKind, Session,
+        },
         deadline::{TimeLimit, TimeUnit},
     },
     service::calendar as service,
@@ -355,6 +360,215 @@ pub async fn put_office_hours(
     Ok(web::Json(OfficeHoursDto::from(&stored)))
 }
 
+/// The calendar of a rule's month and day: `solar` (dương lịch) or `lunar` (âm lịch, the
+/// Vietnamese lunar calendar at UTC+7).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarKindDto {
+    Solar,
+    Lunar,
+}
+
+impl From<CalendarKindDto> for CalendarKind {
+    fn from(kind: CalendarKindDto) -> Self {
+        match kind {
+            CalendarKindDto::Solar => Self::Solar,
+            CalendarKindDto::Lunar => Self::Lunar,
+        }
+    }
+}
+
+impl From<CalendarKind> for CalendarKindDto {
+    fn from(kind: CalendarKind) -> Self {
+        match kind {
+            CalendarKind::Solar => Self::Solar,
+            CalendarKind::Lunar => Self::Lunar,
+        }
+    }
+}
+
+/// A holiday rule to add: `days` consecutive holidays from `day`/`month` of `calendar`, every
+/// year from `from_year` to `to_year` (null: open-ended). A lunar rule counts lunar years and the
+/// ordinary (not leap) month; its day 30 falls on the 29th in a 29-day month. A solar rule on
+/// 29 February applies in leap years. Each day of the run that falls on a weekly rest day gives a
+/// compensatory day off on the next working day, as the built-in holidays do; a date override
+/// still decides its own date.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewHolidayRule {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Ngày Văn hóa Việt Nam"
+    )]
+    pub name: String,
+    pub calendar: CalendarKindDto,
+    #[schema(minimum = 1, maximum = 12, example = 11)]
+    pub month: u32,
+    /// 1–31 for a solar rule (valid for the month), 1–30 for a lunar one.
+    #[schema(minimum = 1, maximum = 31, example = 24)]
+    pub day: u32,
+    /// How many consecutive days, 1–10.
+    #[schema(minimum = 1, maximum = 10, example = 1)]
+    pub days: u32,
+    /// First year (lunar year for a lunar rule), 1900–2199.
+    #[schema(minimum = 1900, maximum = 2199, example = 2026)]
+    pub from_year: i32,
+    /// Last year, not before `from_year`; null or absent: open-ended.
+    #[serde(default)]
+    #[schema(minimum = 1900, maximum = 2199)]
+    pub to_year: Option<i32>,
+}
+
+/// A holiday rule: a built-in one of the law (`builtin`, negative id, never deleted) or one an
+/// administrator added. The built-in Tết rules start on the last day of the old lunar year
+/// (lunar month 12, day 30, i.e. the month's last day), so their years are the lunar years
+/// before the Tết they lead to; the second day of Quốc khánh is 1 or 3 September, chosen each
+/// year to join the break to a weekend, and is listed as 1 September.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HolidayRuleDto {
+    pub id: i64,
+    pub name: String,
+    pub calendar: CalendarKindDto,
+    pub month: u32,
+    pub day: u32,
+    pub days: u32,
+    pub from_year: i32,
+    pub to_year: Option<i32>,
+    pub builtin: bool,
+}
+
+impl From<service::ListedRule> for HolidayRuleDto {
+    fn from(listed: service::ListedRule) -> Self {
+        let rule = listed.rule;
+        Self {
+            id: listed.id,
+            name: rule.name,
+            calendar: rule.calendar.into(),
+            month: rule.month,
+            day: rule.day,
+            days: rule.days,
+            from_year: rule.from_year,
+            to_year: rule.to_year,
+            builtin: listed.builtin,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HolidayRuleList {
+    pub items: Vec<HolidayRuleDto>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RulePath {
+    pub id: i64,
+}
+
+/// The holiday rules: the built-in ones of the law first, then those administrators added.
+#[utoipa::path(
+    get, path = "/api/v1/calendar/rules", tag = "calendar", security(("bearer" = [])),
+    responses((status = 200, body = HolidayRuleList))
+)]
+pub async fn list_rules(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<HolidayRuleList>, ApiError> {
+    let rules = state
+        .db_as(caller, move |conn, caller| {
+            service::rules(conn, &caller.principal)
+        })
+        .await?;
+    Ok(web::Json(HolidayRuleList {
+        items: rules.into_iter().map(HolidayRuleDto::from).collect(),
+    }))
+}
+
+/// One holiday rule.
+#[utoipa::path(
+    get, path = "/api/v1/calendar/rules/{id}", tag = "calendar", security(("bearer" = [])), params(RulePath),
+    responses(
+        (status = 200, body = HolidayRuleDto),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "no such rule"),
+    )
+)]
+pub async fn get_rule(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<RulePath>,
+) -> Result<web::Json<HolidayRuleDto>, ApiError> {
+    let id = path.into_inner().id;
+    let rule = state
+        .db_as(caller, move |conn, caller| {
+            service::rule(conn, &caller.principal, id)
+        })
+        .await?;
+    Ok(web::Json(HolidayRuleDto::from(rule)))
+}
+
+fn rule_location(id: i64) -> String {
+    format!("/api/v1/calendar/rules/{id}")
+}
+
+/// Adds a holiday rule; deadlines computed from now on see its days, those already stored keep
+/// the calendar revision they were computed with.
+#[utoipa::path(
+    post, path = "/api/v1/calendar/rules", tag = "calendar", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "same key and body within 24 h → the first response again; other body → 422", pattern = "^[!-~]{1,200}$")),
+    request_body = NewHolidayRule,
+    responses(
+        (status = 201, body = HolidayRuleDto, headers(("Location" = String))),
+    )
+)]
+pub async fn add_rule(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: IdempotentJson<NewHolidayRule>,
+) -> Result<HttpResponse, ApiError> {
+    let idem = body.idempotency;
+    let b = body.value;
+    let rule = HolidayRule {
+        name: b.name,
+        calendar: b.calendar.into(),
+        month: b.month,
+        day: b.day,
+        days: b.days,
+        from_year: b.from_year,
+        to_year: b.to_year,
+    };
+    let calendars = Arc::clone(&state.calendar);
+    idempotency::created(&state, caller, idem, move |conn, caller| {
+        let added = service::add_rule(conn, &calendars, &caller.principal, &caller.audit, rule)?;
+        Ok((rule_location(added.id), HolidayRuleDto::from(added)))
+    })
+    .await
+}
+
+/// Deletes a holiday rule an administrator added; deadlines already stored keep theirs.
+#[utoipa::path(
+    delete, path = "/api/v1/calendar/rules/{id}", tag = "calendar", security(("bearer" = [])), params(RulePath),
+    responses(
+        (status = 204, description = "rule deleted"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "no such rule"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "the rule is built in"),
+    )
+)]
+pub async fn delete_rule(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<RulePath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner().id;
+    state
+        .db_as(caller, move |conn, caller| {
+            service::delete_rule(conn, &caller.principal, &caller.audit, id)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeUnitDto {
@@ -460,6 +674,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/api/v1/calendar/office-hours")
                 .get(get_office_hours)
                 .put(put_office_hours),
+        )
+        .service(
+            web::resource("/api/v1/calendar/rules")
+                .get(list_rules)
+                .post(add_rule),
+        )
+        .service(
+            web::resource("/api/v1/calendar/rules/{id}")
+                .get(get_rule)
+                .delete(delete_rule),
         )
         .service(web::resource("/api/v1/calendar/deadline").get(deadline_preview));
 }

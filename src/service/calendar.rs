@@ -1,5 +1,6 @@
 //! The working calendar (lịch làm việc): reading it, previewing a deadline, and the administrative
-//! writes (date overrides, office hours). A write moves every deadline computed from then on, so
+//! writes (date overrides, office hours, holiday rules). A write moves every deadline computed from
+//! then on, never one already stored (that keeps the calendar revision it was computed with), so
 //! each one is audited with what it replaced, in the transaction that makes it.
 
 use std::sync::Arc;
@@ -11,13 +12,16 @@ use super::ServiceError;
 use crate::{
     auth::policy::{Action, Denied, Principal, administers, authorize},
     domain::{
-        calendar::{Calendar, CalendarError, DayInfo, DayOverride, OfficeHours},
+        calendar::{
+            Calendar, CalendarError, DayInfo, DayOverride, HolidayRule, HolidayRules, OfficeHours,
+            holidays::BUILTIN_RULES,
+        },
         deadline::{self, TimeLimit},
     },
     store::{
         DbConnection,
         audit::AuditContext,
-        calendar::{self as store, CalendarCache},
+        calendar::{self as store, CalendarCache, StoredRule},
         write_transaction,
     },
 };
@@ -180,6 +184,142 @@ pub fn put_office_hours(
         Ok::<_, ServiceError>(())
     })?;
     Ok(hours)
+}
+
+/// A holiday rule as listed: a built-in one (negative id) or one an administrator added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedRule {
+    pub id: i64,
+    pub rule: HolidayRule,
+    pub builtin: bool,
+}
+
+impl From<StoredRule> for ListedRule {
+    fn from(stored: StoredRule) -> Self {
+        Self {
+            id: stored.id,
+            rule: stored.rule,
+            builtin: false,
+        }
+    }
+}
+
+/// The audit log's entity id of a holiday rule.
+pub fn rule_audit_id(id: i64) -> String {
+    format!("rule:{id}")
+}
+
+/// The built-in holiday rules, then the administrators' in creation order.
+pub fn rules(conn: &mut DbConnection, who: &Principal) -> Result<Vec<ListedRule>, ServiceError> {
+    authorize(who, &Action::ReadCatalogue, None)?;
+    let builtin = BUILTIN_RULES.iter().map(|b| ListedRule {
+        id: b.id,
+        rule: b.rule(),
+        builtin: true,
+    });
+    let added = store::rules(conn)?.into_iter().map(ListedRule::from);
+    Ok(builtin.chain(added).collect())
+}
+
+/// One holiday rule, built in or added.
+pub fn rule(conn: &mut DbConnection, who: &Principal, id: i64) -> Result<ListedRule, ServiceError> {
+    authorize(who, &Action::ReadCatalogue, None)?;
+    if let Some(b) = BUILTIN_RULES.iter().find(|b| b.id == id) {
+        return Ok(ListedRule {
+            id,
+            rule: b.rule(),
+            builtin: true,
+        });
+    }
+    store::rule(conn, id)?
+        .map(ListedRule::from)
+        .ok_or_else(|| rule_not_found(id))
+}
+
+fn rule_not_found(id: i64) -> ServiceError {
+    ServiceError::NotFound(format!("there is no holiday rule {id}"))
+}
+
+/// Adds a holiday rule (its name trimmed); like an override it applies to deadlines computed from
+/// now on.
+pub fn add_rule(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    who: &Principal,
+    audit: &AuditContext,
+    mut rule: HolidayRule,
+) -> Result<ListedRule, ServiceError> {
+    authorize_deployment_wide(who)?;
+    rule.name = rule.name.trim().to_owned();
+    let errors = rule.validate();
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(
+            errors
+                .iter()
+                .map(|e| (e.field().to_owned(), e.to_string()))
+                .collect(),
+        ));
+    }
+    let id = write_transaction(conn, |conn| {
+        store::lock(conn)?;
+        // The calendar must still build with the rule, or every later build of it would fail.
+        let (_, calendar) = calendars.get(conn)?;
+        let mut added = calendar.rules().added.clone();
+        added.push(rule.clone());
+        Calendar::new(
+            calendar.office_hours().clone(),
+            calendar.overrides().to_vec(),
+            HolidayRules {
+                added,
+                ..calendar.rules().clone()
+            },
+        )
+        .map_err(|e| invalid("from_year", e))?;
+        let id = store::insert_rule(conn, &rule)?;
+        audit.record(
+            conn,
+            "calendar.add_rule",
+            AUDIT_ENTITY,
+            &rule_audit_id(id),
+            None,
+            json!({"before": Value::Null, "after": rule}),
+        )?;
+        Ok::<_, ServiceError>(id)
+    })?;
+    Ok(ListedRule {
+        id,
+        rule,
+        builtin: false,
+    })
+}
+
+/// Removes an administrator's holiday rule; a built-in rule is the law and stays (conflict).
+pub fn delete_rule(
+    conn: &mut DbConnection,
+    who: &Principal,
+    audit: &AuditContext,
+    id: i64,
+) -> Result<(), ServiceError> {
+    authorize_deployment_wide(who)?;
+    if BUILTIN_RULES.iter().any(|b| b.id == id) {
+        return Err(ServiceError::Conflict(format!(
+            "holiday rule {id} is built in: it cannot be deleted (a date override can change any of its days)"
+        )));
+    }
+    write_transaction(conn, |conn| {
+        store::lock(conn)?;
+        let before = store::rule(conn, id)?.ok_or_else(|| rule_not_found(id))?;
+        store::delete_rule(conn, id)?;
+        audit.record(
+            conn,
+            "calendar.delete_rule",
+            AUDIT_ENTITY,
+            &rule_audit_id(id),
+            None,
+            json!({"before": before.rule, "after": Value::Null}),
+        )?;
+        Ok(())
+    })
 }
 
 /// The calendar and office hours hold for every agency of the deployment: only an administrator of

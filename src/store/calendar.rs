@@ -1,4 +1,5 @@
-//! Calendar storage: office hours, date overrides, and a per-instance cache of the built calendar.
+//! Calendar storage: office hours, date overrides, the holiday rules administrators add, and a
+//! per-instance cache of the built calendar.
 //!
 //! Every change bumps `calendar_settings.revision` in the same transaction, so each instance knows
 //! when its cached [`Calendar`] is stale without any message between instances.
@@ -10,10 +11,12 @@ use diesel::prelude::*;
 
 use super::{
     DbConnection, StoreError,
-    schema::{calendar_overrides, calendar_settings},
+    schema::{calendar_overrides, calendar_rules, calendar_settings},
     write_transaction,
 };
-use crate::domain::calendar::{Calendar, DayOverride, HolidayRules, OfficeHours, OverrideKind};
+use crate::domain::calendar::{
+    Calendar, CalendarKind, DayOverride, HolidayRule, HolidayRules, OfficeHours, OverrideKind,
+};
 
 const SETTINGS_ID: i16 = 1;
 
@@ -30,6 +33,23 @@ fn kind_from_str(raw: &str) -> Result<OverrideKind, StoreError> {
         "working" => Ok(OverrideKind::Working),
         other => Err(StoreError::Corrupt(format!(
             "unknown override kind `{other}`"
+        ))),
+    }
+}
+
+fn calendar_to_str(kind: CalendarKind) -> &'static str {
+    match kind {
+        CalendarKind::Solar => "solar",
+        CalendarKind::Lunar => "lunar",
+    }
+}
+
+fn calendar_from_str(raw: &str) -> Result<CalendarKind, StoreError> {
+    match raw {
+        "solar" => Ok(CalendarKind::Solar),
+        "lunar" => Ok(CalendarKind::Lunar),
+        other => Err(StoreError::Corrupt(format!(
+            "unknown holiday rule calendar `{other}`"
         ))),
     }
 }
@@ -87,6 +107,110 @@ pub fn override_on(
         })
     })
     .transpose()
+}
+
+/// A holiday rule as stored, with its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRule {
+    pub id: i64,
+    pub rule: HolidayRule,
+}
+
+type RuleRow = (i64, String, String, i32, i32, i32, i32, Option<i32>);
+
+fn stored_rule(row: RuleRow) -> Result<StoredRule, StoreError> {
+    let (id, name, calendar, month, day, days, from_year, to_year) = row;
+    let count = |field: &str, value: i32| {
+        u32::try_from(value)
+            .map_err(|_| StoreError::Corrupt(format!("holiday rule {id}: {field} is {value}")))
+    };
+    Ok(StoredRule {
+        id,
+        rule: HolidayRule {
+            name,
+            calendar: calendar_from_str(&calendar)?,
+            month: count("month", month)?,
+            day: count("day", day)?,
+            days: count("days", days)?,
+            from_year,
+            to_year,
+        },
+    })
+}
+
+const RULE_COLUMNS: (
+    calendar_rules::id,
+    calendar_rules::name,
+    calendar_rules::calendar,
+    calendar_rules::month,
+    calendar_rules::day,
+    calendar_rules::days,
+    calendar_rules::from_year,
+    calendar_rules::to_year,
+) = (
+    calendar_rules::id,
+    calendar_rules::name,
+    calendar_rules::calendar,
+    calendar_rules::month,
+    calendar_rules::day,
+    calendar_rules::days,
+    calendar_rules::from_year,
+    calendar_rules::to_year,
+);
+
+/// The administrators' holiday rules, in id (creation) order.
+pub fn rules(conn: &mut DbConnection) -> Result<Vec<StoredRule>, StoreError> {
+    let rows: Vec<RuleRow> = calendar_rules::table
+        .select(RULE_COLUMNS)
+        .order(calendar_rules::id)
+        .load(conn)?;
+    rows.into_iter().map(stored_rule).collect()
+}
+
+pub fn rule(conn: &mut DbConnection, id: i64) -> Result<Option<StoredRule>, StoreError> {
+    let row: Option<RuleRow> = calendar_rules::table
+        .find(id)
+        .select(RULE_COLUMNS)
+        .first(conn)
+        .optional()?;
+    row.map(stored_rule).transpose()
+}
+
+/// Stores a (validated) rule and returns its id.
+pub fn insert_rule(conn: &mut DbConnection, rule: &HolidayRule) -> Result<i64, StoreError> {
+    let int = |value: u32| {
+        i32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{value} is too large")))
+    };
+    let (month, day, days) = (int(rule.month)?, int(rule.day)?, int(rule.days)?);
+    write_transaction(conn, |conn| {
+        let id = diesel::insert_into(calendar_rules::table)
+            .values((
+                calendar_rules::name.eq(&rule.name),
+                calendar_rules::calendar.eq(calendar_to_str(rule.calendar)),
+                calendar_rules::month.eq(month),
+                calendar_rules::day.eq(day),
+                calendar_rules::days.eq(days),
+                calendar_rules::from_year.eq(rule.from_year),
+                calendar_rules::to_year.eq(rule.to_year),
+                calendar_rules::created_at.eq(Utc::now().naive_utc()),
+            ))
+            .returning(calendar_rules::id)
+            .get_result(conn)?;
+        bump_revision(conn)?;
+        Ok(id)
+    })
+}
+
+/// Removes a rule; `NotFound` when there is none with that id.
+pub fn delete_rule(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
+    write_transaction(conn, |conn| {
+        let deleted = diesel::delete(calendar_rules::table.find(id)).execute(conn)?;
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        bump_revision(conn)?;
+        Ok(())
+    })
 }
 
 /// Takes the calendar's write lock until the enclosing transaction ends, so that concurrent changes
@@ -164,13 +288,13 @@ impl CalendarCache {
         {
             return Ok((stored_revision, Arc::clone(calendar)));
         }
+        let rules = HolidayRules {
+            added: rules(conn)?.into_iter().map(|stored| stored.rule).collect(),
+            ..HolidayRules::default()
+        };
         let calendar = Arc::new(
-            Calendar::new(
-                office_hours(conn)?,
-                overrides(conn)?,
-                HolidayRules::default(),
-            )
-            .map_err(|e| StoreError::Corrupt(format!("stored calendar is invalid: {e}")))?,
+            Calendar::new(office_hours(conn)?, overrides(conn)?, rules)
+                .map_err(|e| StoreError::Corrupt(format!("stored calendar is invalid: {e}")))?,
         );
         if let Ok(mut guard) = self.current.write() {
             *guard = Some((stored_revision, Arc::clone(&calendar)));

@@ -20,6 +20,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    calendar_rules (id) {
+        id -> BigInt,
+        name -> Text,
+        calendar -> Text,
+        month -> Integer,
+        day -> Integer,
+        days -> Integer,
+        from_year -> Integer,
+        to_year -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     agencies (id) {
         id -> BigInt,
         code -> Text,

@@ -290,7 +290,7 @@ backend_tests! {
             format!("/api/v1/stats/summary?{year}&group_by=procedure"), format!("/api/v1/stats/summary?{year}&format=csv"),
             "/api/v1/stats/late".to_owned(), "/api/v1/stats/due-soon?within=20".to_owned(),
             "/api/v1/calendar/days?from=2025-01-01&to=2025-12-31".to_owned(), "/api/v1/calendar/office-hours".to_owned(),
-            "/api/v1/worklist".to_owned(),
+            "/api/v1/worklist".to_owned(), "/api/v1/calendar/rules".to_owned(), "/api/v1/calendar/rules/-9".to_owned(),
             "/api/v1/calendar/deadline?start=2025-03-03T08:00:00Z&amount=3&unit=working_days".to_owned(),
             "/api/v1/dossiers?external_ref=DVC-0001".to_owned(), "/api/v1/dossiers?external_ref=DVC-0002".to_owned(),
         ];
@@ -366,6 +366,8 @@ backend_tests! {
                 (w.put(url("/api/v1/calendar/days/2030-01-02")).json(&json!({"kind": "holiday", "name": "x"})), &[403]),
                 (w.delete(url("/api/v1/calendar/days/2030-01-02")), &[403]),
                 (w.put(url("/api/v1/calendar/office-hours")).json(&office_hours), &[403, 422]),
+                (w.post(url("/api/v1/calendar/rules")).json(&json!({"name": "x", "calendar": "solar", "month": 6, "day": 13, "days": 1, "from_year": 2030})), &[403]),
+                (w.delete(url("/api/v1/calendar/rules/-9")), &[403]),
             ];
             for (write, allowed) in writes {
                 let request = write.bearer_auth(admin).build().unwrap();

@@ -84,6 +84,13 @@ backend_tests! {
             ("GET", "/api/v1/calendar/deadline?start=2025-01-24T14:00:00Z&amount=1&unit=working_days".into(), None, read_catalogue),
             ("PUT", "/api/v1/calendar/days/2030-01-02".into(), Some(json!({"kind": "holiday"})), admin_only_read),
             ("DELETE", "/api/v1/calendar/days/2030-01-02".into(), None, [204, 403, 403, 403, 403, 403, 403, 401]),
+            ("GET", "/api/v1/calendar/rules".into(), None, read_catalogue),
+            ("GET", "/api/v1/calendar/rules/-9".into(), None, read_catalogue),
+            ("POST", "/api/v1/calendar/rules".into(), Some(json!({
+                "name": "Ngày lễ {caller}", "calendar": "solar", "month": 6, "day": 13, "days": 1, "from_year": 2030,
+            })), [201, 403, 403, 403, 403, 403, 403, 401]),
+            // A built-in rule: the administrator may delete rules, but not this one.
+            ("DELETE", "/api/v1/calendar/rules/-9".into(), None, [409, 403, 403, 403, 403, 403, 403, 401]),
             ("PUT", "/api/v1/calendar/office-hours".into(), Some(json!({
                 "monday": [{"start": "07:30", "end": "11:30"}, {"start": "13:00", "end": "17:00"}],
                 "tuesday": [{"start": "07:30", "end": "11:30"}, {"start": "13:00", "end": "17:00"}],

@@ -1,8 +1,11 @@
-//! Calendar API: built-in holidays, overrides, office hours and the deadline preview.
+//! Calendar API: built-in holidays, holiday rules, overrides, office hours and the deadline preview.
 
 use serde_json::{Value, json};
 
-use crate::{backend_tests, helpers::expect_problem};
+use crate::{
+    backend_tests,
+    helpers::{expect_json, expect_problem},
+};
 
 async fn days(app: &crate::helpers::TestApp, from: &str, to: &str) -> Vec<Value> {
     let response = app
@@ -272,6 +275,246 @@ backend_tests! {
         assert_eq!(put.status(), 200);
         let after = days(&second, "2025-02-04", "2025-02-04").await;
         assert_eq!(after[0]["kind"], "holiday");
+        second.handle.stop(false).await;
+        first.shutdown().await;
+    }
+
+    /// The built-in rules are listed (the law, with Ngày Văn hóa Việt Nam from 2026) and cannot
+    /// be deleted; the built-in calendar follows them, and before October 1999 works on Saturdays.
+    async fn built_in_rules_are_listed_and_kept(app: &TestApp) {
+        let list = expect_json(app.get("/api/v1/calendar/rules").await, 200).await;
+        let items = list["items"].as_array().unwrap();
+        assert!(items.iter().all(|r| r["builtin"] == true && r["id"].as_i64().unwrap() < 0), "{list}");
+        let culture = items.iter().find(|r| r["name"] == "Ngày Văn hóa Việt Nam").unwrap();
+        assert_eq!(culture, &json!({
+            "id": -9, "name": "Ngày Văn hóa Việt Nam", "calendar": "solar", "month": 11, "day": 24,
+            "days": 1, "from_year": 2026, "to_year": null, "builtin": true,
+        }));
+        let hung = items.iter().find(|r| r["name"] == "Giỗ Tổ Hùng Vương").unwrap();
+        assert_eq!((&hung["calendar"], &hung["month"], &hung["day"], &hung["from_year"]), (&json!("lunar"), &json!(3), &json!(10), &json!(2007)));
+        assert_eq!(expect_json(app.get("/api/v1/calendar/rules/-9").await, 200).await, *culture);
+
+        let refused = app.client.delete(app.url("/api/v1/calendar/rules/-9")).send().await.unwrap();
+        expect_problem(refused, 409).await;
+        let unknown = app.client.delete(app.url("/api/v1/calendar/rules/4242")).send().await.unwrap();
+        expect_problem(unknown, 404).await;
+        expect_problem(app.get("/api/v1/calendar/rules/4242").await, 404).await;
+
+        // Monday 24 November 2025 worked; Tuesday 24 November 2026 off; Saturday 24 November 2029
+        // → Monday 26 November off.
+        assert_eq!(days(app, "2025-11-24", "2025-11-24").await[0]["kind"], "working");
+        let culture_day = days(app, "2026-11-24", "2026-11-24").await;
+        assert_eq!((&culture_day[0]["kind"], &culture_day[0]["name"]), (&json!("holiday"), &json!("Ngày Văn hóa Việt Nam")));
+        let items = days(app, "2029-11-24", "2029-11-26").await;
+        assert_eq!(kinds(&items), [
+            ("2029-11-24".to_owned(), "holiday".to_owned()),
+            ("2029-11-25".to_owned(), "weekend".to_owned()),
+            ("2029-11-26".to_owned(), "compensatory_day_off".to_owned()),
+        ]);
+        // The six-day week: Saturday 25 September 1999 worked (Monday's 480 minutes), Saturday
+        // 2 October 1999 not; one working day from Friday 24 September 14:00 ends on that Saturday.
+        let items = days(app, "1999-09-25", "1999-10-02").await;
+        assert_eq!((&items[0]["kind"], &items[0]["working_minutes"]), (&json!("working"), &json!(480)));
+        assert_eq!((&items[7]["kind"], &items[7]["working_minutes"]), (&json!("weekend"), &json!(0)));
+        assert_eq!(due(app, "1999-09-24T14:00:00+07:00", 1, "working_days").await, "1999-09-25T14:00:00+07:00");
+    }
+
+    /// An added rule moves the days and the deadlines computed afterwards, never a stored one; its
+    /// deletion restores the calendar.
+    async fn added_rule_changes_days_and_new_deadlines_only(app: &TestApp) {
+        crate::catalogue::seed_catalogue(app).await;
+        // Received Friday 7 March 2025 14:00, 5 working days: 3 h on Friday, 10–13 March, 5 h of
+        // Friday 14 March → 14 March 14:00.
+        let receipt = crate::dossiers::receipt(Some("2025-03-07T14:00:00+07:00"), None);
+        let dossier = expect_json(app.post_json("/api/v1/dossiers", &receipt).await, 201).await;
+        let code = dossier["code"].as_str().unwrap().to_owned();
+        assert_eq!(dossier["due_at"], "2025-03-14T14:00:00+07:00");
+        let before = expect_json(app.get(&format!("/api/v1/dossiers/{code}/deadline")).await, 200).await;
+
+        // Saturday 8 March every year from 2025: Monday 10 March 2025 becomes a compensatory day.
+        let created = app.post_json("/api/v1/calendar/rules", &json!({
+            "name": "Ngày lễ của tỉnh", "calendar": "solar", "month": 3, "day": 8, "days": 1,
+            "from_year": 2025, "to_year": null,
+        })).await;
+        let location = created.headers()["location"].to_str().unwrap().to_owned();
+        let rule = expect_json(created, 201).await;
+        let id = rule["id"].as_i64().unwrap();
+        assert!(id > 0, "{rule}");
+        assert_eq!(location, format!("/api/v1/calendar/rules/{id}"));
+        assert_eq!(rule, json!({
+            "id": id, "name": "Ngày lễ của tỉnh", "calendar": "solar", "month": 3, "day": 8,
+            "days": 1, "from_year": 2025, "to_year": null, "builtin": false,
+        }));
+        let listed = expect_json(app.get("/api/v1/calendar/rules").await, 200).await;
+        assert_eq!(listed["items"].as_array().unwrap().last().unwrap(), &rule);
+
+        let items = days(app, "2025-03-08", "2025-03-11").await;
+        assert_eq!(kinds(&items), [
+            ("2025-03-08".to_owned(), "holiday".to_owned()),
+            ("2025-03-09".to_owned(), "weekend".to_owned()),
+            ("2025-03-10".to_owned(), "compensatory_day_off".to_owned()),
+            ("2025-03-11".to_owned(), "working".to_owned()),
+        ]);
+        assert_eq!(items[0]["name"], "Ngày lễ của tỉnh");
+        assert_eq!(items[2]["name"], "Nghỉ bù Ngày lễ của tỉnh");
+        // New deadlines skip Monday 10 March: one working day from Saturday evening ends Tuesday;
+        // the same receipt as the dossier's is now due Monday 17 March 14:00.
+        assert_eq!(due(app, "2025-03-08T20:00:00+07:00", 1, "working_days").await, "2025-03-11T17:00:00+07:00");
+        assert_eq!(due(app, "2025-03-07T14:00:00+07:00", 5, "working_days").await, "2025-03-17T14:00:00+07:00");
+        // The stored dossier keeps its due instant and the calendar revision that explains it.
+        let after = expect_json(app.get(&format!("/api/v1/dossiers/{code}/deadline")).await, 200).await;
+        assert_eq!(after["due_at"], "2025-03-14T14:00:00+07:00");
+        assert_eq!(after["computation"]["calendar_revision"], before["computation"]["calendar_revision"]);
+        let stored = expect_json(app.get(&format!("/api/v1/dossiers/{code}")).await, 200).await;
+        assert_eq!(stored["due_at"], "2025-03-14T14:00:00+07:00");
+
+        // A lunar rule: Rằm tháng Giêng (15/1) of lunar year 2025 only, Wednesday 12 February 2025.
+        let lunar = expect_json(app.post_json("/api/v1/calendar/rules", &json!({
+            "name": "Rằm tháng Giêng", "calendar": "lunar", "month": 1, "day": 15, "days": 1,
+            "from_year": 2025, "to_year": 2025,
+        })).await, 201).await;
+        assert_eq!(days(app, "2025-02-12", "2025-02-12").await[0]["kind"], "holiday");
+        // 15/1 of lunar year 2026 is Tuesday 3 March 2026: outside the rule's years.
+        assert_eq!(days(app, "2026-03-03", "2026-03-03").await[0]["kind"], "working");
+
+        // An override still wins over a rule's day.
+        let put = app.client.put(app.url("/api/v1/calendar/days/2025-03-10"))
+            .json(&json!({"kind": "working"})).send().await.unwrap();
+        assert_eq!(expect_json(put, 200).await["kind"], "working");
+        let deleted = app.client.delete(app.url("/api/v1/calendar/days/2025-03-10")).send().await.unwrap();
+        assert_eq!(deleted.status(), 204);
+
+        for id in [id, lunar["id"].as_i64().unwrap()] {
+            let deleted = app.client.delete(app.url(&format!("/api/v1/calendar/rules/{id}"))).send().await.unwrap();
+            assert_eq!(deleted.status(), 204);
+        }
+        let again = app.client.delete(app.url(&format!("/api/v1/calendar/rules/{id}"))).send().await.unwrap();
+        expect_problem(again, 404).await;
+        assert_eq!(days(app, "2025-03-10", "2025-03-10").await[0]["kind"], "working");
+        assert_eq!(days(app, "2025-02-12", "2025-02-12").await[0]["kind"], "working");
+        assert_eq!(due(app, "2025-03-07T14:00:00+07:00", 5, "working_days").await, "2025-03-14T14:00:00+07:00");
+    }
+
+    /// Each bad rule is a 422 problem naming the field, and nothing is stored or audited.
+    async fn holiday_rule_input_is_validated(app: &TestApp) {
+        let valid = json!({
+            "name": "Ngày lễ", "calendar": "solar", "month": 6, "day": 13, "days": 1,
+            "from_year": 2026, "to_year": null,
+        });
+        let with = |changes: Value| {
+            let mut body = valid.clone();
+            for (key, value) in changes.as_object().unwrap() {
+                body[key] = value.clone();
+            }
+            body
+        };
+        let cases = [
+            (with(json!({"month": 13})), "month"),
+            (with(json!({"month": 0})), "month"),
+            (with(json!({"month": -1})), "month"),
+            (with(json!({"month": 2, "day": 30})), "day"),
+            (with(json!({"month": 4, "day": 31})), "day"),
+            (with(json!({"calendar": "lunar", "day": 31})), "day"),
+            (with(json!({"day": 0})), "day"),
+            (with(json!({"days": 0})), "days"),
+            (with(json!({"days": 11})), "days"),
+            (with(json!({"from_year": 2027, "to_year": 2026})), "to_year"),
+            (with(json!({"from_year": 1899})), "from_year"),
+            (with(json!({"to_year": 2200})), "to_year"),
+            (with(json!({"calendar": "julian"})), "calendar"),
+            (with(json!({"name": "   "})), "name"),
+            (with(json!({"name": "x".repeat(201)})), "name"),
+        ];
+        for (body, field) in cases {
+            let response = app.post_json("/api/v1/calendar/rules", &body).await;
+            let problem = expect_problem(response, 422).await;
+            assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
+        }
+        let unknown_field = app.post_json("/api/v1/calendar/rules", &with(json!({"weekday": "monday"}))).await;
+        expect_problem(unknown_field, 422).await;
+        let missing = app.post_json("/api/v1/calendar/rules", &json!({"name": "Ngày lễ", "calendar": "solar"})).await;
+        expect_problem(missing, 422).await;
+
+        // Nothing stored, nothing audited; the lunar edge of the range and 29 February are valid.
+        let list = expect_json(app.get("/api/v1/calendar/rules").await, 200).await;
+        assert!(list["items"].as_array().unwrap().iter().all(|r| r["builtin"] == true), "{list}");
+        let log = expect_json(app.get("/api/v1/audit?entity_type=calendar").await, 200).await;
+        assert_eq!(log["items"], json!([]));
+        for body in [
+            with(json!({"calendar": "lunar", "month": 12, "day": 30, "from_year": 1900, "to_year": 2199, "days": 10})),
+            with(json!({"month": 2, "day": 29})),
+        ] {
+            expect_json(app.post_json("/api/v1/calendar/rules", &body).await, 201).await;
+        }
+        // 29 February 2028 (Tuesday) is a holiday, 28 February 2027 (Sunday) is not moved.
+        assert_eq!(days(app, "2028-02-29", "2028-02-29").await[0]["kind"], "holiday");
+        assert_eq!(days(app, "2027-03-01", "2027-03-01").await[0]["kind"], "working");
+    }
+
+    /// Adding and deleting a rule are audited with who, when, why and the rule before and after;
+    /// reading is for every staff role, writing for a deployment-wide administrator only.
+    async fn holiday_rule_changes_are_audited_and_authorized(app: &TestApp) {
+        use motcua::auth::policy::{PrincipalKind, Role};
+        let started = chrono::Utc::now();
+        let body = json!({
+            "name": "Ngày lễ của tỉnh", "calendar": "lunar", "month": 3, "day": 10, "days": 2,
+            "from_year": 2030, "to_year": 2035,
+        });
+        let created = app.client.post(app.url("/api/v1/calendar/rules"))
+            .header("X-Audit-Reason", "Nghi quyet HDND tinh")
+            .json(&body).send().await.unwrap();
+        let id = expect_json(created, 201).await["id"].as_i64().unwrap();
+        let deleted = app.client.delete(app.url(&format!("/api/v1/calendar/rules/{id}"))).send().await.unwrap();
+        assert_eq!(deleted.status(), 204);
+
+        let reception = crate::helpers::token(Role::Reception, None, "tn.mai", PrincipalKind::User);
+        let unit_admin = crate::helpers::token(Role::Admin, Some("QLTM"), "admin.qltm", PrincipalKind::User);
+        assert_eq!(app.get_as(&reception, "/api/v1/calendar/rules").await.status(), 200);
+        for token in [&reception, &unit_admin] {
+            let denied = app.client.post(app.url("/api/v1/calendar/rules")).bearer_auth(token).json(&body).send().await.unwrap();
+            expect_problem(denied, 403).await;
+            let denied = app.client.delete(app.url("/api/v1/calendar/rules/-9")).bearer_auth(token).send().await.unwrap();
+            expect_problem(denied, 403).await;
+        }
+        // A refused deletion leaves no entry either.
+        expect_problem(app.client.delete(app.url("/api/v1/calendar/rules/-9")).send().await.unwrap(), 409).await;
+
+        let log = expect_json(app.get("/api/v1/audit?entity_type=calendar").await, 200).await;
+        let entries = log["items"].as_array().unwrap();
+        let summary: Vec<(&str, &str)> = entries.iter()
+            .map(|e| (e["action"].as_str().unwrap(), e["entity_id"].as_str().unwrap()))
+            .collect();
+        let entity = format!("rule:{id}");
+        assert_eq!(summary, [("calendar.add_rule", entity.as_str()), ("calendar.delete_rule", entity.as_str())], "{log}");
+        let stored = json!({
+            "name": "Ngày lễ của tỉnh", "calendar": "lunar", "month": 3, "day": 10, "days": 2,
+            "from_year": 2030, "to_year": 2035,
+        });
+        assert_eq!(entries[0]["changes"], json!({"before": null, "after": stored}));
+        assert_eq!(entries[1]["changes"], json!({"before": stored, "after": null}));
+        for (i, entry) in entries.iter().enumerate() {
+            assert_eq!(entry["actor"], "admin");
+            assert_eq!(entry["actor_role"], "admin");
+            assert_eq!(entry["reason"], if i == 0 { json!("Nghi quyet HDND tinh") } else { Value::Null });
+            let at = chrono::DateTime::parse_from_rfc3339(entry["at"].as_str().unwrap()).unwrap();
+            assert!(at >= started - chrono::Duration::seconds(1) && at <= chrono::Utc::now(), "{entry}");
+        }
+    }
+
+    /// A rule added through one instance is seen by another on the same database.
+    async fn holiday_rule_reaches_every_instance(backend: Backend) {
+        let first = crate::helpers::spawn_app(backend).await;
+        let second = crate::helpers::spawn_instance(&first).await;
+        assert_eq!(days(&second, "2025-06-13", "2025-06-13").await[0]["kind"], "working");
+        let created = first.post_json("/api/v1/calendar/rules", &json!({
+            "name": "Ngày lễ của tỉnh", "calendar": "solar", "month": 6, "day": 13, "days": 1,
+            "from_year": 2025,
+        })).await;
+        let id = expect_json(created, 201).await["id"].as_i64().unwrap();
+        assert_eq!(days(&second, "2025-06-13", "2025-06-13").await[0]["kind"], "holiday");
+        let deleted = second.client.delete(second.url(&format!("/api/v1/calendar/rules/{id}"))).send().await.unwrap();
+        assert_eq!(deleted.status(), 204);
+        assert_eq!(days(&first, "2025-06-13", "2025-06-13").await[0]["kind"], "working");
         second.handle.stop(false).await;
         first.shutdown().await;
     }

@@ -20,7 +20,7 @@ use chrono::{
 };
 use serde::{Deserialize, Serialize};
 
-pub use holidays::{HolidayKind, HolidayRules};
+pub use holidays::{CalendarKind, HolidayKind, HolidayRule, HolidayRuleError, HolidayRules};
 pub use lunar::LunarError;
 
 /// Seconds east of UTC of the local clock (Asia/Ho_Chi_Minh, UTC+7, no DST).
@@ -43,6 +43,23 @@ pub const LAST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(2100, 12, 31) {
     Some(date) => date,
     None => panic!("2100-12-31 is a valid date"),
 };
+
+/// First day of the five-day week of state agencies (Decision 188/1999/QĐ-TTg on the 40-hour
+/// week): before it, Saturday was a working day.
+pub const FIVE_DAY_WEEK_FROM: NaiveDate = match NaiveDate::from_ymd_opt(1999, 10, 1) {
+    Some(date) => date,
+    None => panic!("1999-10-01 is a valid date"),
+};
+
+/// The statutory weekly rest days of state agencies: Sunday, and Saturday from
+/// [`FIVE_DAY_WEEK_FROM`].
+pub fn is_statutory_rest_day(date: NaiveDate) -> bool {
+    match date.weekday() {
+        Weekday::Sun => true,
+        Weekday::Sat => date >= FIVE_DAY_WEEK_FROM,
+        _ => false,
+    }
+}
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 const NANOS_PER_MINUTE: i64 = 60 * NANOS_PER_SECOND;
@@ -347,15 +364,17 @@ fn time_of_nanos(nanos: i64) -> Option<NaiveTime> {
 }
 
 impl Calendar {
-    /// Builds the calendar: validates the office hours, generates the built-in holidays of every
-    /// covered year and applies `overrides`, which win over the built-in rules:
+    /// Builds the calendar: validates the office hours, generates the holidays of every covered
+    /// year from the built-in and added rules, and applies `overrides`, which win over the rules:
     /// - `Holiday` on any date makes it a [`DayKind::Holiday`] with the override's name;
-    /// - `Working` on a weekday with office sessions makes it [`DayKind::Working`] (even on a
-    ///   built-in holiday or compensatory day); on a weekly rest day it makes it a
-    ///   [`DayKind::MakeUpWorkingDay`] with Monday's sessions (if Monday has none, the day carries
-    ///   no working time).
+    /// - `Working` on a day with office sessions makes it [`DayKind::Working`] (even on a holiday
+    ///   or compensatory day); on a weekly rest day it makes it a [`DayKind::MakeUpWorkingDay`]
+    ///   with Monday's sessions (if Monday has none, the day carries no working time).
     ///
-    /// Compensatory days are derived from the built-in holidays only: an override changes its own
+    /// A Saturday before [`FIVE_DAY_WEEK_FROM`] without sessions of its own is a working day with
+    /// Monday's sessions (none if Monday has none: then it stays a rest day).
+    ///
+    /// Compensatory days are derived from the rules' holidays only: an override changes its own
     /// date and nothing else, so the administrator enters the government's arrangement as it is.
     pub fn new(
         office_hours: OfficeHours,
@@ -371,28 +390,39 @@ impl Calendar {
                 .collect()
         });
 
+        // The sessions (a weekday index) of a date by the week alone; `None` on a weekly rest day.
+        let week_sessions = |date: NaiveDate| -> Option<u8> {
+            let weekday = date.weekday().num_days_from_monday() as usize;
+            if !weekday_sessions[weekday].is_empty() {
+                Some(weekday as u8)
+            } else if date.weekday() == Weekday::Sat
+                && date < FIVE_DAY_WEEK_FROM
+                && !weekday_sessions[0].is_empty()
+            {
+                Some(0)
+            } else {
+                None
+            }
+        };
         let count = day_count();
-        let first_weekday = FIRST_DAY.weekday().num_days_from_monday() as usize;
-        let mut days: Vec<DayRecord> = (0..count)
-            .map(|i| {
-                let weekday = (first_weekday + i) % 7;
-                if weekday_sessions[weekday].is_empty() {
-                    DayRecord {
-                        kind: DayKind::Weekend,
-                        name: None,
-                        sessions: NO_SESSIONS,
-                    }
-                } else {
-                    DayRecord {
-                        kind: DayKind::Working,
-                        name: None,
-                        sessions: weekday as u8,
-                    }
-                }
+        let mut days: Vec<DayRecord> = FIRST_DAY
+            .iter_days()
+            .take(count)
+            .map(|date| match week_sessions(date) {
+                Some(sessions) => DayRecord {
+                    kind: DayKind::Working,
+                    name: None,
+                    sessions,
+                },
+                None => DayRecord {
+                    kind: DayKind::Weekend,
+                    name: None,
+                    sessions: NO_SESSIONS,
+                },
             })
             .collect();
 
-        let is_rest_day = |weekday: Weekday| office_hours.sessions(weekday).is_empty();
+        let is_rest_day = |date: NaiveDate| week_sessions(date).is_none();
         let built_in = holidays::public_holidays_with_rest_days(
             FIRST_DAY.year()..=LAST_DAY.year(),
             &rules,
@@ -419,20 +449,19 @@ impl Calendar {
         }
         for o in &overrides {
             let index = day_index(o.date).ok_or_else(|| out_of_range(o.date))?;
-            let weekday = o.date.weekday().num_days_from_monday() as usize;
             let name = o.name.clone().map(String::into_boxed_str);
-            days[index] = match o.kind {
-                OverrideKind::Holiday => DayRecord {
+            days[index] = match (o.kind, week_sessions(o.date)) {
+                (OverrideKind::Holiday, _) => DayRecord {
                     kind: DayKind::Holiday,
                     name,
                     sessions: NO_SESSIONS,
                 },
-                OverrideKind::Working if !weekday_sessions[weekday].is_empty() => DayRecord {
+                (OverrideKind::Working, Some(sessions)) => DayRecord {
                     kind: DayKind::Working,
                     name,
-                    sessions: weekday as u8,
+                    sessions,
                 },
-                OverrideKind::Working => DayRecord {
+                (OverrideKind::Working, None) => DayRecord {
                     kind: DayKind::MakeUpWorkingDay,
                     name,
                     sessions: 0,

@@ -761,3 +761,104 @@ proptest! {
         prop_assert_eq!(cal.add_working_minutes(s, m), Ok(add_by_walking(&cal, s, m)));
     }
 }
+
+#[test]
+fn saturday_is_worked_before_the_five_day_week() {
+    // Saturday 25 September 1999: Monday's sessions; Saturday 2 October 1999: a rest day.
+    let worked = DEFAULT.day_info(d(1999, 9, 25)).expect("in range");
+    assert_eq!(
+        (worked.kind, worked.working_minutes),
+        (DayKind::Working, 480)
+    );
+    assert_eq!(
+        DEFAULT.sessions_on(d(1999, 9, 25)),
+        Ok(OfficeHours::default().monday.as_slice())
+    );
+    assert_eq!(
+        DEFAULT.day_info(d(1999, 10, 2)).map(|i| i.kind),
+        Ok(DayKind::Weekend)
+    );
+    // One working day from Friday 24 September 1999 14:00 ends on the Saturday.
+    assert_eq!(
+        DEFAULT.add_working_minutes(local(1999, 9, 24, 14, 0), 480),
+        Ok(local(1999, 9, 25, 14, 0))
+    );
+    // A holiday on a working Saturday gives no compensatory day: 1 May 1999 → Monday 3 May worked.
+    assert_eq!(
+        DEFAULT.day_info(d(1999, 5, 1)).map(|i| i.kind),
+        Ok(DayKind::Holiday)
+    );
+    assert_eq!(
+        DEFAULT.day_info(d(1999, 5, 3)).map(|i| i.kind),
+        Ok(DayKind::Working)
+    );
+    // Office hours with Saturday sessions of their own keep them.
+    let morning = SATURDAY_MORNING.day_info(d(1999, 9, 25)).expect("in range");
+    assert_eq!(morning.working_minutes, 240);
+    // A working override on such a Saturday is a plain working day, not a make-up day.
+    let cal = Calendar::new(
+        OfficeHours::default(),
+        vec![ov(d(1999, 9, 25), OverrideKind::Working, "Làm việc")],
+        HolidayRules::default(),
+    )
+    .expect("calendar");
+    assert_eq!(
+        cal.day_info(d(1999, 9, 25)).map(|i| i.kind),
+        Ok(DayKind::Working)
+    );
+}
+
+#[test]
+fn added_rules_change_days_and_deadlines() {
+    let rules = HolidayRules {
+        added: vec![HolidayRule {
+            name: "Ngày lễ tỉnh".to_owned(),
+            calendar: CalendarKind::Solar,
+            month: 6,
+            day: 13,
+            days: 1,
+            from_year: 2026,
+            to_year: None,
+        }],
+        ..HolidayRules::default()
+    };
+    let cal = Calendar::new(OfficeHours::default(), Vec::new(), rules).expect("calendar");
+    // Saturday 13 June 2026 → Monday 15 June off; Sunday 13 June 2027 → Monday 14 June off.
+    let kind = |date| cal.day_info(date).map(|i| (i.kind, i.name));
+    assert_eq!(
+        kind(d(2026, 6, 13)),
+        Ok((DayKind::Holiday, Some("Ngày lễ tỉnh".to_owned())))
+    );
+    assert_eq!(
+        kind(d(2026, 6, 15)),
+        Ok((
+            DayKind::CompensatoryDayOff,
+            Some("Nghỉ bù Ngày lễ tỉnh".to_owned())
+        ))
+    );
+    assert_eq!(
+        kind(d(2027, 6, 14)).map(|k| k.0),
+        Ok(DayKind::CompensatoryDayOff)
+    );
+    assert_eq!(kind(d(2025, 6, 13)).map(|k| k.0), Ok(DayKind::Working));
+    // One working day from Friday 12 June 2026 14:00 skips Monday: Tuesday 16 June 14:00.
+    assert_eq!(
+        cal.add_working_minutes(local(2026, 6, 12, 14, 0), 480),
+        Ok(local(2026, 6, 16, 14, 0))
+    );
+    assert_eq!(
+        DEFAULT.add_working_minutes(local(2026, 6, 12, 14, 0), 480),
+        Ok(local(2026, 6, 15, 14, 0))
+    );
+    // An override still wins: Monday 15 June 2026 worked.
+    let cal = Calendar::new(
+        OfficeHours::default(),
+        vec![ov(d(2026, 6, 15), OverrideKind::Working, "Đi làm")],
+        cal.rules().clone(),
+    )
+    .expect("calendar");
+    assert_eq!(
+        cal.day_info(d(2026, 6, 15)).map(|i| i.kind),
+        Ok(DayKind::Working)
+    );
+}
