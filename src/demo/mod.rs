@@ -23,8 +23,8 @@ use crate::{
         calendar::{Calendar, LOCAL_OFFSET},
         deadline::{SupplementPolicy, TimeLimit, TimeUnit},
         dossier::{Channel, Command, Resolution},
-        procedure::ProcedureRules,
         procedure::ProcessStep,
+        procedure::{Fee, NationalListing, OnlineLevel, ProcedureRules},
     },
     service::{
         ServiceError, agencies, catalogue,
@@ -516,6 +516,14 @@ fn load_commune(
         },
         active: true,
         receivable_anywhere: false,
+        listing: NationalListing {
+            national_code: None,
+            fees: vec![Fee {
+                name: "Phí chứng thực bản sao".into(),
+                amount: 2_000,
+            }],
+            online_level: OnlineLevel::Full,
+        },
     };
     catalogue::create_procedure(conn, calendars, who, audit, "QT-XA01-01", draft)?;
     for n in 0..COMMUNE_DOSSIERS {

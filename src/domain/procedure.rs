@@ -38,6 +38,84 @@ impl std::fmt::Display for ProcedureCode {
     }
 }
 
+/// A fee or charge of a procedure (phí, lệ phí), in VND.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fee {
+    pub name: String,
+    pub amount: i64,
+}
+
+/// How far a procedure can be done online (mức độ dịch vụ công trực tuyến).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnlineLevel {
+    /// Only at the counter or by post.
+    #[default]
+    None,
+    /// Dịch vụ công trực tuyến một phần: submitted online, some steps on paper.
+    Partial,
+    /// Dịch vụ công trực tuyến toàn trình: from submission to result online.
+    Full,
+}
+
+wire_names!(OnlineLevel {
+    None => "none",
+    Partial => "partial",
+    Full => "full",
+});
+
+/// What a procedure tells the national portal: its national code (mã TTHC), its fees and how far
+/// it can be done online.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NationalListing {
+    pub national_code: Option<String>,
+    pub fees: Vec<Fee>,
+    pub online_level: OnlineLevel,
+}
+
+impl NationalListing {
+    pub const MAX_FEES: usize = 20;
+    pub const MAX_CODE_CHARS: usize = 50;
+    pub const MAX_FEE_NAME_CHARS: usize = 300;
+
+    /// Every field at fault, named as the API names it (`fees[1].amount`).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut errors = Vec::new();
+        if let Some(code) = &self.national_code
+            && (code.trim().is_empty() || code.chars().count() > Self::MAX_CODE_CHARS)
+        {
+            errors.push((
+                "national_code".to_owned(),
+                format!("must be 1–{} characters, not blank", Self::MAX_CODE_CHARS),
+            ));
+        }
+        if self.fees.len() > Self::MAX_FEES {
+            errors.push((
+                "fees".to_owned(),
+                format!("at most {} fees", Self::MAX_FEES),
+            ));
+        }
+        for (i, fee) in self.fees.iter().enumerate() {
+            if fee.name.trim().is_empty() || fee.name.chars().count() > Self::MAX_FEE_NAME_CHARS {
+                errors.push((
+                    format!("fees[{i}].name"),
+                    format!(
+                        "must be 1–{} characters, not blank",
+                        Self::MAX_FEE_NAME_CHARS
+                    ),
+                ));
+            }
+            if fee.amount < 0 {
+                errors.push((
+                    format!("fees[{i}].amount"),
+                    "must not be negative (0 for a free procedure)".to_owned(),
+                ));
+            }
+        }
+        errors
+    }
+}
+
 /// One step of the ISO process document: who handles it and how much working time it is allotted
 /// (e.g. reception 4 h, specialist 40 h, head 8 h, director 8 h, clerk 4 h).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

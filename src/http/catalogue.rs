@@ -22,7 +22,7 @@ use crate::{
     domain::{
         agency,
         deadline::{SupplementPolicy, TimeLimit},
-        procedure::{ProcedureRules, ProcessStep},
+        procedure::{Fee, NationalListing, OnlineLevel, ProcedureRules, ProcessStep},
     },
     service::{VersionPrecondition, catalogue as service},
     store::catalogue::{NewUnit, ProcedureDraft, ProcedureVersion, Unit, UnitChanges},
@@ -336,6 +336,14 @@ pub struct ProcedureDto {
     /// The reception of any agency of the province may receive it (thủ tục phi địa giới hành
     /// chính, Decree 118/2025); its dossiers still take the code of the lead unit's agency.
     pub receivable_anywhere: bool,
+    /// The national procedure code (mã TTHC on the national portal), if known.
+    #[schema(example = "1.000123")]
+    pub national_code: Option<String>,
+    /// Fees and charges (phí, lệ phí) in VND.
+    pub fees: Vec<FeeDto>,
+    /// `none`, `partial` (dịch vụ công trực tuyến một phần) or `full` (toàn trình).
+    #[schema(schema_with = crate::http::wire_schema::online_level)]
+    pub online_level: OnlineLevel,
     /// When this version was made.
     pub created_at: DateTime<FixedOffset>,
 }
@@ -368,6 +376,17 @@ impl From<ProcedureVersion> for ProcedureDto {
             },
             active: p.active,
             receivable_anywhere: p.receivable_anywhere,
+            national_code: p.listing.national_code,
+            fees: p
+                .listing
+                .fees
+                .into_iter()
+                .map(|f| FeeDto {
+                    name: f.name,
+                    amount: f.amount,
+                })
+                .collect(),
+            online_level: p.listing.online_level,
             created_at: local(p.created_at),
         }
     }
@@ -396,6 +415,33 @@ pub struct ProcedureRequest {
     /// Any agency's reception may receive it (default false).
     #[serde(default)]
     pub receivable_anywhere: bool,
+    /// The national procedure code (mã TTHC), 1–50 characters.
+    #[schema(min_length = 1, max_length = 50, pattern = "\\S")]
+    pub national_code: Option<String>,
+    /// Fees and charges in VND (default none), at most 20.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub fees: Vec<FeeDto>,
+    /// `none` (default), `partial` or `full`.
+    #[serde(default)]
+    #[schema(schema_with = crate::http::wire_schema::online_level)]
+    pub online_level: OnlineLevel,
+}
+
+/// A fee or charge (phí, lệ phí).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeeDto {
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "\\S",
+        example = "Lệ phí cấp giấy phép"
+    )]
+    pub name: String,
+    /// In VND; 0 for a free procedure.
+    #[schema(minimum = 0, example = 500000)]
+    pub amount: i64,
 }
 
 fn yes() -> bool {
@@ -433,6 +479,18 @@ impl ProcedureRequest {
             },
             active: self.active,
             receivable_anywhere: self.receivable_anywhere,
+            listing: NationalListing {
+                national_code: self.national_code,
+                fees: self
+                    .fees
+                    .into_iter()
+                    .map(|f| Fee {
+                        name: f.name,
+                        amount: f.amount,
+                    })
+                    .collect(),
+                online_level: self.online_level,
+            },
         })
     }
 }

@@ -8,6 +8,7 @@ use crate::domain::{
     classification::Outcome,
     deadline::PauseKind,
     dossier::{Channel, HistoryAction, PaymentMethod, Resolution, Status},
+    procedure::OnlineLevel,
     webhook::DeliveryStatus,
 };
 
@@ -69,4 +70,8 @@ pub fn payment_method_or_null() -> Object {
 
 pub fn pause_kind() -> Object {
     one_of(PauseKind::ALL.map(PauseKind::as_str))
+}
+
+pub fn online_level() -> Object {
+    one_of(OnlineLevel::ALL.map(OnlineLevel::as_str))
 }

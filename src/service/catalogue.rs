@@ -196,6 +196,7 @@ fn check_draft(
     {
         errors.extend(more);
     }
+    errors.extend(draft.listing.problems());
     if errors.is_empty() {
         Ok(())
     } else {
@@ -213,7 +214,9 @@ fn audited(
     let changes = serde_json::json!({
         "version": p.version, "name": p.name, "field": p.field, "unit_code": p.unit_code,
         "time_limit": p.rules.time_limit, "supplement_policy": p.rules.supplement_policy,
-        "steps": p.rules.steps, "active": p.active,
+        "steps": p.rules.steps, "active": p.active, "receivable_anywhere": p.receivable_anywhere,
+        "national_code": p.listing.national_code, "fees": p.listing.fees,
+        "online_level": p.listing.online_level,
     });
     let agency = catalogue::get_unit(conn, &p.unit_code)?.agency_code;
     audit.record(conn, action, "procedure", &p.code, Some(&agency), changes)?;

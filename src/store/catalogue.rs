@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::domain::Instant;
 
-use super::types::Steps;
+use super::types::{Fees, Steps};
 use super::{
     DbConnection, StoreError,
     schema::{procedure_versions, procedures, units},
@@ -12,7 +12,7 @@ use super::{
 };
 use crate::domain::{
     deadline::{SupplementPolicy, TimeLimit, TimeUnit},
-    procedure::ProcedureRules,
+    procedure::{NationalListing, OnlineLevel, ProcedureRules},
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -171,6 +171,8 @@ pub struct ProcedureVersion {
     pub active: bool,
     /// Any agency's reception may receive it (thủ tục phi địa giới hành chính).
     pub receivable_anywhere: bool,
+    /// Its national code, fees and online level.
+    pub listing: NationalListing,
     pub created_at: Instant,
 }
 
@@ -183,6 +185,7 @@ pub struct ProcedureDraft {
     pub rules: ProcedureRules,
     pub active: bool,
     pub receivable_anywhere: bool,
+    pub listing: NationalListing,
 }
 
 /// A stored version as read, in the order of `version_columns!`.
@@ -201,6 +204,9 @@ struct VersionRow {
     active: bool,
     created_at: Instant,
     receivable_anywhere: bool,
+    national_code: Option<String>,
+    fees: Fees,
+    online_level: OnlineLevel,
 }
 
 fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
@@ -222,6 +228,11 @@ fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
         },
         active: row.active,
         receivable_anywhere: row.receivable_anywhere,
+        listing: NationalListing {
+            national_code: row.national_code,
+            fees: row.fees.0,
+            online_level: row.online_level,
+        },
         created_at: row.created_at,
     })
 }
@@ -242,6 +253,9 @@ macro_rules! version_columns {
             procedure_versions::active,
             procedure_versions::created_at,
             procedure_versions::receivable_anywhere,
+            procedure_versions::national_code,
+            procedure_versions::fees,
+            procedure_versions::online_level,
         )
     };
 }
@@ -267,6 +281,9 @@ fn insert_version(
             procedure_versions::steps.eq(steps),
             procedure_versions::active.eq(draft.active),
             procedure_versions::receivable_anywhere.eq(draft.receivable_anywhere),
+            procedure_versions::national_code.eq(&draft.listing.national_code),
+            procedure_versions::fees.eq(Fees(draft.listing.fees.clone())),
+            procedure_versions::online_level.eq(draft.listing.online_level),
             procedure_versions::created_at.eq(Instant::now()),
         ))
         .execute(conn)?;

@@ -22,6 +22,7 @@ use crate::{
         classification::Outcome,
         deadline::{DueExplanation, PauseKind, SupplementPolicy, TimeUnit},
         dossier::{Channel, HistoryAction, PaymentMethod, Resolution, Status},
+        procedure::OnlineLevel,
         webhook::DeliveryStatus,
     },
 };
@@ -83,6 +84,7 @@ text_enum!(
     DeliveryStatus,
     PauseKind,
     PaymentMethod,
+    OnlineLevel,
 );
 
 sql_value!(Instant, Timestamp);
@@ -140,7 +142,12 @@ macro_rules! json_text {
     )+};
 }
 
-json_text!(Applicant, DueExplanation, Documents, Details, Steps);
+json_text!(Applicant, DueExplanation, Documents, Details, Steps, Fees);
+
+/// A procedure version's fees.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Fees(pub Vec<crate::domain::procedure::Fee>);
 
 /// A procedure version's process steps.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -126,6 +126,47 @@ backend_tests! {
 
 backend_tests! {
     /// Every creating POST takes an `Idempotency-Key` (dossier receipts are tested with theirs).
+    /// A procedure carries its national code, fees and online level; each version keeps its own,
+    /// and bad values are refused field by field with nothing written.
+    async fn procedures_carry_their_national_code_fees_and_online_level(app: &TestApp) {
+        seed_catalogue(app).await;
+        let p: Value = app.get(&format!("/api/v1/procedures/{PROCEDURE}")).await.json().await.unwrap();
+        assert_eq!((&p["national_code"], &p["fees"], &p["online_level"]), (&Value::Null, &json!([]), &json!("none")));
+
+        let mut body = procedure_body(None, 5);
+        body["national_code"] = json!("1.001234");
+        body["fees"] = json!([{"name": "Lệ phí cấp giấy phép", "amount": 1200000}, {"name": "Phí thẩm định", "amount": 0}]);
+        body["online_level"] = json!("full");
+        let response = app.client.put(app.url(&format!("/api/v1/procedures/{PROCEDURE}"))).json(&body).send().await.unwrap();
+        let p = crate::helpers::expect_json(response, 200).await;
+        assert_eq!(p["version"], 2);
+        assert_eq!(p["national_code"], "1.001234");
+        assert_eq!(p["fees"][0], json!({"name": "Lệ phí cấp giấy phép", "amount": 1200000}));
+        assert_eq!(p["online_level"], "full");
+        let first: Value = app.get(&format!("/api/v1/procedures/{PROCEDURE}/versions")).await.json().await.unwrap();
+        assert_eq!(first["items"][0]["fees"], json!([]), "version 1 keeps its own: {first}");
+
+        for (change, field) in [
+            (json!({"fees": [{"name": "Lệ phí", "amount": -1}]}), "fees[0].amount"),
+            (json!({"fees": [{"name": " ", "amount": 5}]}), "fees[0].name"),
+            (json!({"national_code": "  "}), "national_code"),
+        ] {
+            let mut bad = procedure_body(None, 5);
+            for (k, v) in change.as_object().unwrap() {
+                bad[k] = v.clone();
+            }
+            let response = app.client.put(app.url(&format!("/api/v1/procedures/{PROCEDURE}"))).json(&bad).send().await.unwrap();
+            let problem = crate::helpers::expect_problem(response, 422).await;
+            assert!(problem["errors"].as_array().unwrap().iter().any(|e| e["field"] == field), "{field}: {problem}");
+        }
+        let mut bad = procedure_body(None, 5);
+        bad["online_level"] = json!("everything");
+        let response = app.client.put(app.url(&format!("/api/v1/procedures/{PROCEDURE}"))).json(&bad).send().await.unwrap();
+        crate::helpers::expect_problem(response, 422).await;
+        let p: Value = app.get(&format!("/api/v1/procedures/{PROCEDURE}")).await.json().await.unwrap();
+        assert_eq!(p["version"], 2, "nothing written by the refusals");
+    }
+
     async fn creating_posts_are_idempotent(app: &TestApp) {
         let post = |path: &str, body: Value, key: &str| {
             let request = app.client.post(app.url(path)).header("Idempotency-Key", key).json(&body);

@@ -10,7 +10,7 @@ use motcua::{
         applicant::ApplicantDraft,
         calendar::LOCAL_OFFSET,
         deadline::{SupplementPolicy, TimeLimit, TimeUnit},
-        dossier::{Channel, Command, Resolution},
+        dossier::{Channel, Command, PaymentMethod, Resolution},
         procedure::{ProcedureRules, ProcessStep},
     },
     service::{
@@ -142,6 +142,7 @@ fn seeded_db_on(target: &DatabaseTarget) -> (DbConnection, CalendarCache) {
                 },
                 active: true,
                 receivable_anywhere: false,
+                listing: Default::default(),
             },
         )
         .unwrap();
@@ -159,12 +160,20 @@ enum Op {
     Resolve(bool),
     Return,
     Withdraw,
+    Accept,
+    Decline,
+    RequestPayment,
+    /// Paid online (true) or in cash.
+    PaymentReceived(bool),
+    Stop,
 }
 
 #[derive(Debug, Clone)]
 struct History {
     procedure: usize,
     channel: usize,
+    /// An online dossier submitted for the intake check rather than received at once.
+    intake_check: bool,
     /// Minutes after 2025-01-02 07:30 local.
     received_offset: i64,
     ops: Vec<(Op, i64)>,
@@ -179,6 +188,11 @@ fn op() -> impl Strategy<Value = Op> {
         3 => any::<bool>().prop_map(Op::Resolve),
         1 => Just(Op::Return),
         1 => Just(Op::Withdraw),
+        3 => Just(Op::Accept),
+        1 => Just(Op::Decline),
+        2 => Just(Op::RequestPayment),
+        2 => any::<bool>().prop_map(Op::PaymentReceived),
+        1 => Just(Op::Stop),
     ]
 }
 
@@ -186,25 +200,36 @@ fn history() -> impl Strategy<Value = History> {
     (
         0usize..3,
         0usize..3,
+        any::<bool>(),
         0i64..(60 * 24 * 50),
         prop::collection::vec((op(), 0i64..(60 * 24 * 6)), 0..10),
     )
-        .prop_map(|(procedure, channel, received_offset, ops)| History {
-            procedure,
-            channel,
-            received_offset,
-            ops,
-        })
+        .prop_map(
+            |(procedure, channel, intake_check, received_offset, ops)| History {
+                procedure,
+                channel,
+                // Only an online dossier (channel 1) goes through the intake check.
+                intake_check: intake_check && channel == 1,
+                received_offset,
+                ops,
+            },
+        )
 }
 
-/// A receipt as the API would parse it.
-fn receipt(procedure: &str, name: &str, channel: &str, at: DateTime<Utc>) -> ReceiptInput {
+/// A receipt (or, with `intake_check`, an online submission) as the API would parse it.
+fn receipt(
+    procedure: &str,
+    name: &str,
+    channel: &str,
+    at: DateTime<Utc>,
+    intake_check: bool,
+) -> ReceiptInput {
     let applicant = ApplicantDraft {
         name: name.into(),
         ..Default::default()
     };
     let channel = Channel::parse(channel).expect("a channel");
-    ReceiptInput::parse(procedure, applicant, channel, Some(at), None, false)
+    ReceiptInput::parse(procedure, applicant, channel, Some(at), None, intake_check)
         .expect("a valid receipt")
 }
 
@@ -224,6 +249,7 @@ fn play(conn: &mut DbConnection, calendars: &CalendarCache, i: usize, h: &Histor
             &format!("Người nộp {i}"),
             CHANNELS[h.channel],
             received_at,
+            h.intake_check,
         ),
     )
     .unwrap();
@@ -251,6 +277,26 @@ fn play(conn: &mut DbConnection, calendars: &CalendarCache, i: usize, h: &Histor
             Op::Return => Command::Return,
             Op::Withdraw => Command::Withdraw {
                 reason: "Người nộp rút".into(),
+            },
+            Op::Accept => Command::Accept,
+            Op::Decline => Command::Decline {
+                reason: "Không thuộc thẩm quyền".into(),
+            },
+            Op::RequestPayment => Command::RequestPayment {
+                amount: 100_000,
+                reason: "Lệ phí".into(),
+            },
+            Op::PaymentReceived(online) => Command::PaymentReceived {
+                amount: 100_000,
+                method: if *online {
+                    PaymentMethod::Online
+                } else {
+                    PaymentMethod::Cash
+                },
+                receipt_no: "BL-1".into(),
+            },
+            Op::Stop => Command::Stop {
+                reason: "Không bổ sung đúng hạn".into(),
             },
         };
         let result = dossier_service::act(
@@ -332,11 +378,14 @@ fn assert_reconciles(
             );
             assert_eq!(
                 l.open_at_end,
-                l.open_not_yet_due + l.open_overdue + l.open_awaiting_supplement
+                l.open_not_yet_due
+                    + l.open_overdue
+                    + l.open_awaiting_supplement
+                    + l.open_awaiting_payment
             );
             assert_eq!(
                 l.open_at_end,
-                l.carried_over + l.received - l.resolved - l.withdrawn
+                l.carried_over + l.received - l.resolved - l.withdrawn - l.stopped
             );
             assert_eq!(
                 l.timed, l.resolved,
@@ -352,6 +401,7 @@ fn assert_reconciles(
                     | Column::OpenNotYetDue
                     | Column::OpenOverdue
                     | Column::OpenAwaitingSupplement
+                    | Column::OpenAwaitingPayment
             );
             if group_by != GroupBy::Month || !stock {
                 assert_eq!(
@@ -474,7 +524,7 @@ fn a_known_history_report(target: &DatabaseTarget) {
             &calendars,
             &admin(),
             &audit(),
-            receipt("P-PAUSE", "An", channel, at),
+            receipt("P-PAUSE", "An", channel, at, false),
         )
         .unwrap()
         .dossier

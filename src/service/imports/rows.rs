@@ -10,7 +10,7 @@ use crate::{
         applicant::ApplicantDraft,
         deadline::{SupplementPolicy, TimeLimit, TimeUnit},
         dossier::{Channel, Command, HistoryAction, PaymentMethod, Resolution},
-        procedure::{ProcedureCode, ProcedureRules, ProcessStep},
+        procedure::{NationalListing, OnlineLevel, ProcedureCode, ProcedureRules, ProcessStep},
     },
     service::{ServiceError, dossiers::ReceiptInput},
     store::catalogue::ProcedureDraft,
@@ -185,6 +185,13 @@ pub(super) fn procedure_row(
     }
     let active = f.bool("active", true);
     let receivable_anywhere = f.bool("receivable_anywhere", false);
+    let listing = NationalListing {
+        national_code: f.text("national_code"),
+        fees: f.json("fees").unwrap_or_default(),
+        online_level: f
+            .parse("online_level", "none, partial or full", OnlineLevel::parse)
+            .unwrap_or_default(),
+    };
     let draft = ProcedureDraft {
         name,
         field,
@@ -199,6 +206,7 @@ pub(super) fn procedure_row(
         },
         active,
         receivable_anywhere,
+        listing,
     };
     f.finish((code, draft))
 }
