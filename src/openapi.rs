@@ -13,7 +13,7 @@ use utoipa::{
 };
 
 use crate::http::{
-    accounts, agencies, audit, calendar, catalogue, dossiers, error, imports, ops,
+    accounts, agencies, audit, calendar, catalogue, dossiers, error, exports, imports, ops,
     pagination::Page, stats, webhooks, worklist,
 };
 
@@ -41,6 +41,7 @@ validation problems, `errors[]` naming each invalid field."
         accounts::create_user, accounts::list_users, accounts::get_user, accounts::patch_user,
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::deliveries,
         webhooks::redeliver, imports::import, stats::summary, stats::late, stats::due_soon,
+        exports::export,
     ),
     modifiers(&BearerAuth, &CommonResponses, &ResponseDescriptions, &NoControlCharacters),
     components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<agencies::AgencyDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<accounts::UserDto>, Page<accounts::ClientDto>, Page<webhooks::WebhookDto>, Page<webhooks::DeliveryDto>, Page<stats::LateDossierDto>, Page<stats::DueSoonDto>, Page<worklist::WorkItemDto>)),
@@ -56,6 +57,7 @@ validation problems, `errors[]` naming each invalid field."
         (name = "auth", description = "Access tokens and machine clients"),
         (name = "imports", description = "Bulk import of the e-portal's exports of procedures and dossiers"),
         (name = "webhooks", description = "Signed event subscriptions for the e-portal (Standard Webhooks) and their delivery log"),
+        (name = "exports", description = "The national portal's sync (Cổng DVCQG, DongBoHoSoMC): changed dossiers in its shape, and the push sync's state"),
     )
 )]
 pub struct ApiDoc;

@@ -31,6 +31,7 @@
 //! | read_audit_log       | yes   | -         | -          | -      | yes     | -      |
 //! | manage_webhooks      | yes   | -         | -          | -      | -       | own    |
 //! | read_worklist        | yes   | unit      | unit       | unit   | -       | -      |
+//! | export_national      | yes   | -         | -          | -      | yes     | yes    |
 //!
 //! - `yes`: always allowed.
 //! - `unit`: only for a dossier whose current step belongs to the principal's unit
@@ -217,6 +218,8 @@ pub enum Action {
     ImportData,
     /// The desk's queue (`GET /worklist`); the rows are restricted by [`worklist_filter`].
     ReadWorklist,
+    /// The national portal's sync records (DongBoHoSoMC) and the push sync's state.
+    ExportNational,
 }
 
 impl Action {
@@ -243,6 +246,7 @@ impl Action {
             Action::ReadAuditLog,
             Action::ManageWebhooks,
             Action::ReadWorklist,
+            Action::ExportNational,
         ]);
         all
     }
@@ -263,6 +267,7 @@ impl Action {
             Action::ManageWebhooks => "manage_webhooks",
             Action::ImportData => "import_data",
             Action::ReadWorklist => "read_worklist",
+            Action::ExportNational => "export_national",
         }
     }
 
@@ -300,6 +305,7 @@ impl Action {
             Action::ManageWebhooks => "manage webhooks",
             Action::ImportData => "import data",
             Action::ReadWorklist => "keep a worklist",
+            Action::ExportNational => "read the national portal's sync",
         }
     }
 
@@ -411,6 +417,8 @@ const fn grants(action: Action) -> [Grant; 6] {
         Action::ReadAuditLog => [Y, N, N, N, Y, N],
         Action::ManageWebhooks => [Y, N, N, N, N, C],
         Action::ReadWorklist => [Y, U, U, U, N, N],
+        // The e-portal relays every dossier of its agencies to the national portal.
+        Action::ExportNational => [Y, N, N, N, Y, Y],
     }
 }
 
@@ -579,6 +587,7 @@ mod tests {
         ("read_audit_log", ["yes", "-", "-", "-", "yes", "-"]),
         ("manage_webhooks", ["yes", "-", "-", "-", "-", "own"]),
         ("read_worklist", ["yes", "unit", "unit", "unit", "-", "-"]),
+        ("export_national", ["yes", "-", "-", "-", "yes", "yes"]),
     ];
 
     /// The dossier situations every cell is tried with.
@@ -688,7 +697,7 @@ mod tests {
             }
         }
         assert_eq!(checked, EXPECTED.len() * 6 * 5);
-        assert_eq!(EXPECTED.len(), 25, "the rows of the table");
+        assert_eq!(EXPECTED.len(), 26, "the rows of the table");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod conditional;
 pub mod csv_cell;
 pub mod dossiers;
 pub mod error;
+pub mod exports;
 pub mod extract;
 pub mod head;
 pub mod idempotency;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(catalogue::configure)
         .configure(dossiers::configure)
         .configure(worklist::configure)
+        .configure(exports::configure)
         .configure(stats::configure)
         .configure(audit::configure)
         .configure(accounts::configure)

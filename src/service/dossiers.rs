@@ -889,6 +889,11 @@ pub fn worklist(
         .collect()
 }
 
+/// Cuts a list to the caller's agencies only (every row of them).
+pub(super) fn restrict_to_scope(filter: &mut DossierFilter, who: &Principal) {
+    restrict_rows(filter, who, DossierListScope::All);
+}
+
 /// Cuts a list to the caller's agencies and to the rows the policy gives them.
 fn restrict_rows(filter: &mut DossierFilter, who: &Principal, rows: DossierListScope) {
     if let Some(scope) = who.scope.codes() {

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod dossiers;
 pub mod idempotency;
 pub mod imports;
+pub mod national;
 pub mod stats;
 pub mod webhook_target;
 pub mod webhooks;

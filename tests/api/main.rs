@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod dossiers;
 mod errors;
+mod exports;
 mod feed;
 mod http_semantics;
 mod imports;

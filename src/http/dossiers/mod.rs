@@ -13,7 +13,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 pub use dto::*;
-pub use query::{__path_list, DossierPage, ListQuery, list};
+pub use query::{__path_list, DossierPage, FeedPage, ListQuery, feed_position, list};
 
 use super::{
     auth::Caller,

@@ -282,26 +282,62 @@ async fn feed(
             service::changes(conn, &caller.principal, filter, after, limit + 1)
         })
         .await?;
-    let mut rows = changes.rows;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let last = rows.last().map(|(_, position)| *position);
-    let (next_cursor, resume) = if more {
-        (last.map(change_cursor), last)
-    } else {
-        // Everything readable after `after` was on this page: resume after the last item or the
-        // horizon, whichever is later (nothing that becomes readable later sorts before it).
-        (
-            None,
-            [after, last, Some(changes.horizon)]
-                .into_iter()
-                .flatten()
-                .max(),
-        )
-    };
+    let page = FeedPage::of(changes.rows, limit, after, changes.horizon);
     Ok(web::Json(DossierPage {
-        items: rows.into_iter().map(|(r, _)| dossier_dto(r, now)).collect(),
-        next_cursor,
-        sync_cursor: Some(change_cursor(resume.unwrap_or_default())),
+        items: page
+            .items
+            .into_iter()
+            .map(|r| dossier_dto(r, now))
+            .collect(),
+        next_cursor: page.next_cursor,
+        sync_cursor: Some(page.sync_cursor),
     }))
+}
+
+/// A page of the change feed (dossiers, or their national records) with its two cursors.
+pub struct FeedPage<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+    pub sync_cursor: String,
+}
+
+impl<T> FeedPage<T> {
+    /// Cuts `rows` (fetched with `limit + 1`) to the page and places the cursors.
+    pub fn of(
+        mut rows: Vec<(T, ChangePosition)>,
+        limit: i64,
+        after: Option<ChangePosition>,
+        horizon: ChangePosition,
+    ) -> Self {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        let last = rows.last().map(|(_, position)| *position);
+        let (next_cursor, resume) = if more {
+            (last.map(change_cursor), last)
+        } else {
+            // Everything readable after `after` was on this page: resume after the last item or
+            // the horizon, whichever is later (nothing that becomes readable later sorts before it).
+            (
+                None,
+                [after, last, Some(horizon)].into_iter().flatten().max(),
+            )
+        };
+        Self {
+            items: rows.into_iter().map(|(item, _)| item).collect(),
+            next_cursor,
+            sync_cursor: change_cursor(resume.unwrap_or_default()),
+        }
+    }
+}
+
+/// Where a change-feed reader resumes: the start of the feed since `updated_since`, or after the
+/// position a `chg:` cursor carries. A plain list's cursor is refused.
+pub fn feed_position(page: &PageQuery) -> Result<Option<ChangePosition>, ApiError> {
+    match list_cursor(page)? {
+        Position::Start => Ok(None),
+        Position::AfterChange(after) => Ok(Some(after)),
+        Position::AfterId(_) => Err(ApiError::BadRequest(
+            "the cursor belongs to a list with other filters".to_owned(),
+        )),
+    }
 }
