@@ -227,6 +227,8 @@ pub struct Config {
     /// Creates the `admin` account on a start with no administrator (`MOTCUA_ADMIN_PASSWORD`).
     pub admin_password: Option<String>,
     pub webhooks: WebhookSettings,
+    /// The push sync to the national portal, when configured.
+    pub national_sync: Option<NationalSyncSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -302,7 +304,53 @@ impl Config {
             dev_mode: parse_or("MOTCUA_DEV_MODE", get("MOTCUA_DEV_MODE"), false)?,
             admin_password: get("MOTCUA_ADMIN_PASSWORD"),
             webhooks: WebhookSettings::from_lookup(&get)?,
+            national_sync: NationalSyncSettings::from_lookup(&get)?,
         })
+    }
+}
+
+/// The push sync to the national portal (Cổng DVCQG), off unless `MOTCUA_DVCQG_URL` is set. The
+/// background worker sends every changed dossier there, with the webhooks' retry settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NationalSyncSettings {
+    /// The portal's base URL (`MOTCUA_DVCQG_URL`): the worker posts to `{url}/login` and
+    /// `{url}/sync`.
+    pub url: String,
+    /// The account the portal gave this province (`MOTCUA_DVCQG_USERNAME`, `MOTCUA_DVCQG_PASSWORD`).
+    pub username: String,
+    pub password: String,
+    /// The reporting agency's code on the portal (`MOTCUA_DVCQG_AGENCY`, mã đơn vị), sent as
+    /// `madonvi`; empty when unset.
+    pub agency: String,
+}
+
+impl NationalSyncSettings {
+    fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let Some(url) = get("MOTCUA_DVCQG_URL") else {
+            return Ok(None);
+        };
+        let parsed = reqwest::Url::parse(&url).map_err(|e| ConfigError {
+            name: "MOTCUA_DVCQG_URL",
+            reason: format!("`{url}` is not an absolute URL: {e}"),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(ConfigError {
+                name: "MOTCUA_DVCQG_URL",
+                reason: "must use http or https".to_owned(),
+            });
+        }
+        let required = |name: &'static str| {
+            get(name).ok_or_else(|| ConfigError {
+                name,
+                reason: "is required when MOTCUA_DVCQG_URL is set".to_owned(),
+            })
+        };
+        Ok(Some(Self {
+            url: url.trim_end_matches('/').to_owned(),
+            username: required("MOTCUA_DVCQG_USERNAME")?,
+            password: required("MOTCUA_DVCQG_PASSWORD")?,
+            agency: get("MOTCUA_DVCQG_AGENCY").unwrap_or_default(),
+        }))
     }
 }
 
@@ -383,6 +431,29 @@ mod tests {
             DatabaseTarget::parse("x.db"),
             DatabaseTarget::Sqlite(PathBuf::from("x.db"))
         );
+    }
+
+    #[test]
+    fn the_national_push_sync_is_off_by_default_and_needs_its_account() {
+        assert_eq!(config(&[]).unwrap().national_sync, None);
+        assert_eq!(
+            config(&[("MOTCUA_DVCQG_URL", " ")]).unwrap().national_sync,
+            None
+        );
+        let missing = config(&[("MOTCUA_DVCQG_URL", "https://dvcqg.example.vn/api")]).unwrap_err();
+        assert_eq!(missing.name, "MOTCUA_DVCQG_USERNAME");
+        let bad = config(&[("MOTCUA_DVCQG_URL", "ftp://x")]).unwrap_err();
+        assert_eq!(bad.name, "MOTCUA_DVCQG_URL");
+        let on = config(&[
+            ("MOTCUA_DVCQG_URL", "https://dvcqg.example.vn/api/"),
+            ("MOTCUA_DVCQG_USERNAME", "h22"),
+            ("MOTCUA_DVCQG_PASSWORD", "secret"),
+        ])
+        .unwrap()
+        .national_sync
+        .unwrap();
+        assert_eq!(on.url, "https://dvcqg.example.vn/api");
+        assert_eq!(on.agency, "");
     }
 
     #[test]

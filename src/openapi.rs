@@ -41,7 +41,7 @@ validation problems, `errors[]` naming each invalid field."
         accounts::create_user, accounts::list_users, accounts::get_user, accounts::patch_user,
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::deliveries,
         webhooks::redeliver, imports::import, stats::summary, stats::late, stats::due_soon,
-        exports::export,
+        exports::export, exports::status,
     ),
     modifiers(&BearerAuth, &CommonResponses, &ResponseDescriptions, &NoControlCharacters),
     components(schemas(error::Problem, error::FieldError, dossiers::DossierPage, Page<agencies::AgencyDto>, Page<catalogue::UnitDto>, Page<catalogue::ProcedureDto>, Page<audit::AuditEntryDto>, Page<accounts::UserDto>, Page<accounts::ClientDto>, Page<webhooks::WebhookDto>, Page<webhooks::DeliveryDto>, Page<stats::LateDossierDto>, Page<stats::DueSoonDto>, Page<worklist::WorkItemDto>)),

@@ -149,6 +149,7 @@ impl Application {
         let calendar: Arc<store::calendar::CalendarCache> = Default::default();
         let grace = config.shutdown_timeout;
         let webhooks = config.webhooks.clone();
+        let national_sync = config.national_sync.clone();
         let worker_pool = pool.clone();
         let worker_calendar = Arc::clone(&calendar);
         let metrics = Metrics::new();
@@ -196,6 +197,7 @@ impl Application {
                 worker_pool,
                 worker_calendar,
                 webhooks,
+                national_sync,
                 grace,
                 worker_counters,
             ) {

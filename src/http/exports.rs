@@ -1,7 +1,7 @@
 //! The national portal's sync records (Cổng DVCQG, DongBoHoSoMC), pulled page by page.
 
 use actix_web::web;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,7 +12,7 @@ use super::{
     extract::ApiQuery,
     pagination::PageQuery,
     state::AppState,
-    time::deserialize_opt_instant,
+    time::{deserialize_opt_instant, local_opt},
 };
 use crate::{
     domain::Instant,
@@ -86,6 +86,74 @@ pub async fn export(
     }))
 }
 
+/// A dossier the portal has not taken yet.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SyncFailureDto {
+    pub code: String,
+    pub attempts: i32,
+    /// What the last attempt got: the portal's answer or the connection's error.
+    pub last_error: String,
+    pub last_attempt_at: Option<DateTime<FixedOffset>>,
+    /// `null` once the attempts are used up; the dossier's next change starts over.
+    pub next_attempt_at: Option<DateTime<FixedOffset>>,
+}
+
+/// The push sync at a glance, for the dossiers of the caller's agencies.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SyncStatusDto {
+    /// Whether this deployment pushes to the national portal (`MOTCUA_DVCQG_URL` is set).
+    pub enabled: bool,
+    /// Dossiers the portal has taken at least once.
+    pub synced: i64,
+    /// Dossiers with a change not yet taken, still being tried.
+    pub pending: i64,
+    /// Of those, the ones whose last attempt failed.
+    pub failing: i64,
+    /// Dossiers whose attempts are used up.
+    pub failed: i64,
+    pub last_synced_at: Option<DateTime<FixedOffset>>,
+    /// The latest failures, the exhausted first (at most 50).
+    pub failures: Vec<SyncFailureDto>,
+}
+
+/// The push sync's state: last synced, pending, failures.
+#[utoipa::path(
+    get, path = "/api/v1/exports/dvcqg/status", tag = "exports", operation_id = "dvcqg_sync_status",
+    security(("bearer" = [])),
+    responses((status = 200, body = SyncStatusDto))
+)]
+pub async fn status(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<SyncStatusDto>, ApiError> {
+    let enabled = state.config.national_sync.is_some();
+    let s = state
+        .db_as(caller, move |conn, caller| {
+            service::sync_state(conn, &caller.principal)
+        })
+        .await?;
+    Ok(web::Json(SyncStatusDto {
+        enabled,
+        synced: s.synced,
+        pending: s.pending,
+        failing: s.failing,
+        failed: s.failed,
+        last_synced_at: local_opt(s.last_synced_at),
+        failures: s
+            .failures
+            .into_iter()
+            .map(|f| SyncFailureDto {
+                code: f.code,
+                attempts: f.attempts,
+                last_error: f.last_error,
+                last_attempt_at: local_opt(f.last_attempt_at),
+                next_attempt_at: local_opt(f.next_attempt_at),
+            })
+            .collect(),
+    }))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/exports/dvcqg").get(export));
+    cfg.service(web::resource("/api/v1/exports/dvcqg").get(export))
+        .service(web::resource("/api/v1/exports/dvcqg/status").get(status));
 }

@@ -51,9 +51,13 @@ pub struct WorkItemDto {
     #[schema(example = "SCT-250124-0001")]
     pub code: String,
     pub procedure_code: String,
-    /// `received`, `processing` or `awaiting_supplement` (clock stopped, no flags).
+    /// `received`, `processing`, or `awaiting_supplement` / `awaiting_payment` (clock stopped, no
+    /// flags).
     #[schema(schema_with = crate::http::wire_schema::status)]
     pub status: Status,
+    /// The national portal's status code (see the dossier's `national_status`).
+    #[schema(minimum = 1, maximum = 10)]
+    pub national_status: u8,
     pub version: i32,
     pub applicant_name: String,
     pub received_at: DateTime<FixedOffset>,
@@ -75,6 +79,7 @@ fn work_item_dto(item: WorkItem) -> WorkItemDto {
         code: d.code,
         procedure_code: d.procedure_code,
         status: d.status,
+        national_status: d.status.national_code(),
         version: d.version,
         received_at: local(item.received_at),
         due_at: local(item.due_at),

@@ -24,6 +24,7 @@ use crate::{
         catalogue::{self, ProcedureVersion},
         dossiers::{self as store, DossierFilter, EventRecord, PaymentRecord},
         feed::{self, ChangePosition},
+        national_sync::{self, SyncState},
     },
 };
 
@@ -296,6 +297,13 @@ pub fn export(
         .map(|(dossier, position)| Ok((load_record(conn, &dossier, &mut procedures)?, position)))
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(ExportPage { rows, horizon })
+}
+
+/// The push sync's ledger for the dossiers of the caller's agencies.
+pub fn sync_state(conn: &mut DbConnection, who: &Principal) -> Result<SyncState, ServiceError> {
+    authorize(who, &Action::ExportNational, None)?;
+    let agencies = who.scope.codes();
+    Ok(national_sync::state(conn, agencies.as_deref())?)
 }
 
 #[cfg(test)]

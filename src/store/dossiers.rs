@@ -330,6 +330,13 @@ pub fn get_dossier(conn: &mut DbConnection, code: &str) -> Result<Dossier, Store
         .first(conn)?)
 }
 
+pub fn get_dossier_by_id(conn: &mut DbConnection, id: i64) -> Result<Dossier, StoreError> {
+    Ok(dossiers::table
+        .find(id)
+        .select(Dossier::as_select())
+        .first(conn)?)
+}
+
 /// Reads a dossier for an update; on PostgreSQL the row stays locked until the transaction ends.
 pub fn get_dossier_for_update(conn: &mut DbConnection, code: &str) -> Result<Dossier, StoreError> {
     Ok(match conn {

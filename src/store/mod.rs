@@ -24,6 +24,7 @@ pub mod error;
 pub mod feed;
 pub mod idempotency;
 pub mod login_throttle;
+pub mod national_sync;
 pub mod outbox;
 pub mod pool;
 pub mod schema;

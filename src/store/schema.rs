@@ -224,11 +224,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    national_sync (dossier_id) {
+        dossier_id -> BigInt,
+        pending_event -> BigInt,
+        synced_event -> BigInt,
+        on_portal -> Bool,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
+        failed -> Bool,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<Timestamp>,
+        synced_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(national_sync -> dossiers (dossier_id));
 diesel::joinable!(dossier_events -> dossiers (dossier_id));
 diesel::joinable!(dossier_pauses -> dossiers (dossier_id));
 diesel::joinable!(dossier_agencies -> dossiers (dossier_id));
 diesel::joinable!(dossier_payments -> dossiers (dossier_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    national_sync,
     dossier_payments,
     agencies,
     dossier_agencies,

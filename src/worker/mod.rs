@@ -2,13 +2,15 @@
 //! - fans out the outbox's events to the matching subscriptions (one delivery each);
 //! - posts due deliveries with Standard Webhooks headers, retrying with exponential backoff and
 //!   jitter until an attempt limit, and keeps the log of every attempt;
-//! - scans for dossiers that became due soon or overdue and emits each of those events once.
+//! - scans for dossiers that became due soon or overdue and emits each of those events once;
+//! - when the national portal is configured, sends every changed dossier there ([`national`]).
 //!
 //! Several instances may run it against one database: events and deliveries are claimed in short
 //! transactions (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single write lock on SQLite), and a
 //! claimed delivery is leased, so one whose instance died is taken over when the lease ends.
 
 pub mod delivery;
+pub mod national;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -16,7 +18,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
-    config::WebhookSettings,
+    config::{NationalSyncSettings, WebhookSettings},
     domain::{
         Instant,
         agency::{AgencyScope, AgencyTree},
@@ -25,6 +27,7 @@ use crate::{
     store::{
         self, DbConnection, DbPool, StoreError, agencies,
         calendar::CalendarCache,
+        national_sync,
         outbox::{self, NoticeKind},
         webhooks::{self as hook_store, ClaimedDelivery, NewDelivery},
         write_transaction,
@@ -108,16 +111,21 @@ pub fn start(
     pool: DbPool,
     calendars: Arc<CalendarCache>,
     settings: WebhookSettings,
+    national_sync: Option<NationalSyncSettings>,
     grace: Duration,
     counters: WorkerCounters,
 ) -> Result<WorkerHandle, String> {
     let sender = delivery::Sender::new(&settings)?;
+    let portal = national_sync
+        .map(|n| national::PortalClient::new(n, &settings).map(Arc::new))
+        .transpose()?;
     let (stop, stopped) = watch::channel(false);
     let worker = Worker {
         pool,
         calendars,
         settings,
         sender: Arc::new(sender),
+        portal,
         counters,
     };
     let task = tokio::spawn(worker.run(stopped, grace));
@@ -129,6 +137,8 @@ struct Worker {
     calendars: Arc<CalendarCache>,
     settings: WebhookSettings,
     sender: Arc<delivery::Sender>,
+    /// The national portal, when the push sync is configured.
+    portal: Option<Arc<national::PortalClient>>,
     counters: WorkerCounters,
 }
 
@@ -195,6 +205,22 @@ impl Worker {
                     Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
                 }
             }
+            let room = self.settings.concurrency.saturating_sub(in_flight.len());
+            if let Some(portal) = &self.portal
+                && room > 0
+            {
+                let limit = i64::try_from(room).unwrap_or(i64::MAX);
+                match national::claim(&self.pool, self.settings.lease, limit).await {
+                    Ok(claimed) => {
+                        for claim in claimed {
+                            let (pool, portal, settings) =
+                                (self.pool.clone(), Arc::clone(portal), self.settings.clone());
+                            in_flight.spawn(national::attempt(pool, portal, settings, claim));
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "claiming national syncs failed"),
+                }
+            }
             self.counters
                 .attempts_in_flight
                 .set(i64::try_from(in_flight.len()).unwrap_or(i64::MAX));
@@ -216,12 +242,13 @@ impl Worker {
 
     /// Turns undelivered outbox events into one delivery per matching subscription.
     async fn fan_out(&self) -> Result<(), StoreError> {
+        let national = self.portal.is_some();
         loop {
-            let fanned = with_conn(&self.pool, |conn| {
+            let fanned = with_conn(&self.pool, move |conn| {
                 if !outbox::has_undispatched(conn)? {
                     return Ok(0);
                 }
-                write_transaction(conn, fan_out_batch)
+                write_transaction(conn, |conn| fan_out_batch(conn, national))
             })
             .await?;
             if fanned < FAN_OUT_BATCH as usize {
@@ -304,11 +331,16 @@ impl Worker {
     }
 }
 
-/// One fan-out transaction: claims a batch of events and inserts their deliveries.
-fn fan_out_batch(conn: &mut DbConnection) -> Result<usize, StoreError> {
+/// One fan-out transaction: claims a batch of events and inserts their deliveries; with the
+/// national sync on, it also marks their dossiers for a send.
+fn fan_out_batch(conn: &mut DbConnection, national: bool) -> Result<usize, StoreError> {
     let events = outbox::claim_undispatched(conn, FAN_OUT_BATCH)?;
     if events.is_empty() {
         return Ok(0);
+    }
+    if national {
+        let changed: Vec<(i64, i64)> = events.iter().map(|e| (e.dossier_id, e.id)).collect();
+        national_sync::mark_changed(conn, &changed, Instant::from(Utc::now()))?;
     }
     let webhooks = hook_store::deliverable_webhooks(conn)?;
     // The agency tree is read only when some subscription is confined to an agency.

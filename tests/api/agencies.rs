@@ -293,7 +293,7 @@ backend_tests! {
             "/api/v1/worklist".to_owned(), "/api/v1/calendar/rules".to_owned(), "/api/v1/calendar/rules/-9".to_owned(),
             "/api/v1/calendar/deadline?start=2025-03-03T08:00:00Z&amount=3&unit=working_days".to_owned(),
             "/api/v1/dossiers?external_ref=DVC-0001".to_owned(), "/api/v1/dossiers?external_ref=DVC-0002".to_owned(),
-            "/api/v1/exports/dvcqg?limit=200".to_owned(),
+            "/api/v1/exports/dvcqg?limit=200".to_owned(), "/api/v1/exports/dvcqg/status".to_owned(),
         ];
         let walk = [(&A, &B, &dossiers[1], &imported[1], &hooks[1]), (&B, &A, &dossiers[0], &imported[0], &hooks[0])];
         for (me, other, other_code, other_import, other_hook) in walk {

@@ -110,6 +110,7 @@ backend_tests! {
             ("GET", "/api/v1/stats/late".into(), None, read_statistics),
             ("GET", "/api/v1/stats/due-soon".into(), None, read_statistics),
             ("GET", "/api/v1/exports/dvcqg".into(), None, [200, 403, 403, 403, 403, 200, 200, 401]),
+            ("GET", "/api/v1/exports/dvcqg/status".into(), None, [200, 403, 403, 403, 403, 200, 200, 401]),
             ("GET", "/api/v1/worklist".into(), None, [200, 200, 200, 200, 200, 403, 403, 401]),
             ("GET", "/api/v1/webhooks".into(), None, [200, 403, 403, 403, 403, 403, 200, 401]),
             ("POST", "/api/v1/webhooks".into(), Some(json!({"url": "https://portal.example/hooks/{caller}", "events": ["dossier.received"]})), [201, 403, 403, 403, 403, 403, 201, 401]),

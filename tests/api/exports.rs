@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::{
     backend_tests,
     catalogue::{PROCEDURE, procedure_body, seed_catalogue},
-    helpers::{TestApp, client_with_token, expect_json, expect_problem, token},
+    helpers::{TestApp, client_with_token, eventually, expect_json, expect_problem, token},
 };
 
 /// The procedure's second version, with its national code and fees.
@@ -54,6 +54,16 @@ async fn page(app: &TestApp, query: &str) -> Value {
     expect_json(app.get(&format!("/api/v1/exports/dvcqg{query}")).await, 200).await
 }
 
+/// The page once it holds `n` records. On PostgreSQL a change shows once every older transaction
+/// on the server has ended (as on the change feed), so a busy server may show it a moment later.
+async fn page_with(app: &TestApp, query: &str, n: usize) -> Value {
+    eventually(format!("{n} records at {query}"), async || {
+        let p = page(app, query).await;
+        (p["items"].as_array().unwrap().len() >= n).then_some(p)
+    })
+    .await
+}
+
 backend_tests! {
     /// One dossier's whole life, exported: every field as the golden file has it, worked out by
     /// hand. Accepted Friday 25 April 2025 15:00, due 6 May 15:00 (30 April and 1 May off); a
@@ -78,7 +88,7 @@ backend_tests! {
         assert_eq!(d["outcome"], "early");
         act(app, &code, json!({"action": "return", "at": "2025-05-08T09:00:00+07:00"})).await;
 
-        let export = page(app, "").await;
+        let export = page_with(app, "", 1).await;
         let golden: Value = serde_json::from_str(include_str!("golden/dvcqg_record.json")).unwrap();
         assert_eq!(export["items"], json!([golden]));
         assert_eq!(export["next_cursor"], Value::Null);
@@ -95,13 +105,18 @@ backend_tests! {
         let third = submit(app, "2025-04-24T22:00:00+07:00", "DVC-C").await;
         act(app, &second, json!({"action": "decline", "reason": "Sai thẩm quyền", "at": "2025-04-25T09:00:00+07:00"})).await;
 
-        let one = page(app, "?limit=2").await;
+        // All three changes visible: a full first page that goes on.
+        let one = eventually("three changed dossiers", async || {
+            let p = page(app, "?limit=2").await;
+            p["next_cursor"].is_string().then_some(p)
+        })
+        .await;
         let codes = |p: &Value| -> Vec<String> {
             p["items"].as_array().unwrap().iter().map(|r| r["MaHoSo"].as_str().unwrap().to_owned()).collect()
         };
         assert_eq!(codes(&one), [first.clone(), third.clone()]);
         let cursor = one["next_cursor"].as_str().unwrap();
-        let two = page(app, &format!("?limit=2&cursor={cursor}")).await;
+        let two = page_with(app, &format!("?limit=2&cursor={cursor}"), 1).await;
         assert_eq!(codes(&two), std::slice::from_ref(&second));
         assert_eq!(two["items"][0]["TrangThaiHoSo"], "3");
         assert_eq!(two["items"][0]["NgayTuChoi"], "20250425090000");
@@ -112,7 +127,7 @@ backend_tests! {
         assert!(page(app, &format!("?cursor={sync}")).await["items"].as_array().unwrap().is_empty());
         act(app, &first, json!({"action": "accept", "at": "2025-04-25T10:00:00+07:00"})).await;
         act(app, &first, json!({"action": "stop", "reason": "Người nộp không bổ sung", "at": "2025-04-28T10:00:00+07:00"})).await;
-        let after = page(app, &format!("?cursor={sync}")).await;
+        let after = page_with(app, &format!("?cursor={sync}"), 1).await;
         assert_eq!(codes(&after), std::slice::from_ref(&first), "changed once, shown once at its latest state");
         assert_eq!(after["items"][0]["TrangThaiHoSo"], "8");
         assert_eq!(after["items"][0]["NgayKetThucXuLy"], "20250428100000");

@@ -17,6 +17,7 @@ mod http_semantics;
 mod imports;
 mod intake;
 mod integrity;
+mod national_sync;
 mod openapi;
 mod operations;
 mod scale_out;
