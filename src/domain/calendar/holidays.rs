@@ -94,6 +94,11 @@ pub enum CalendarKind {
     Lunar,
 }
 
+wire_names!(CalendarKind {
+    Solar => "solar",
+    Lunar => "lunar",
+});
+
 /// Most consecutive days one rule may give: twice the longest holiday in law (Tết, 5 days).
 pub const MAX_RULE_DAYS: u32 = 10;
 /// Longest name of a rule, in characters (as for an override's name).
@@ -133,7 +138,7 @@ pub enum HolidayRuleError {
     #[error("month {0} does not exist (expected 1..=12)")]
     Month(u32),
     #[error(
-        "day {day} does not exist in month {month} of the {calendar:?} calendar (expected 1..={max})"
+        "day {day} does not exist in month {month} of the {calendar} calendar (expected 1..={max})"
     )]
     Day {
         calendar: CalendarKind,
