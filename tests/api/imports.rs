@@ -147,6 +147,35 @@ backend_tests! {
         assert!(rerun["rows"][0]["result"].as_str().unwrap().starts_with("SCT-250303-0001"));
     }
 
+    /// An export's waits for payment and stops come in as the API takes them; a payment without
+    /// its method or amount is named field by field.
+    async fn imported_dossiers_keep_their_payments_and_stops(app: &TestApp) {
+        seed_catalogue(app).await;
+        let paid = dossier_line("DVC-P", "2025-03-03T08:00:00+07:00", json!([
+            {"action": "start", "at": "2025-03-03T08:30:00+07:00"},
+            {"action": "request_payment", "amount": 200000, "reason": "Lệ phí", "at": "2025-03-03T09:00:00+07:00"},
+            {"action": "payment_received", "amount": 200000, "method": "transfer", "receipt_no": "UNC-15", "at": "2025-03-04T09:00:00+07:00"},
+        ]));
+        let stopped = dossier_line("DVC-S", "2025-03-03T09:00:00+07:00", json!([
+            {"action": "stop", "reason": "Người nộp không hoàn thiện hồ sơ", "at": "2025-03-10T09:00:00+07:00"},
+        ]));
+        let bad = dossier_line("DVC-B", "2025-03-03T10:00:00+07:00", json!([
+            {"action": "request_payment", "reason": "Lệ phí"},
+            {"action": "payment_received", "amount": 5, "method": "cheque", "receipt_no": "1"},
+        ]));
+        let r = report(app, "kind=dossiers&mode=per_row", "application/x-ndjson", [paid, stopped, bad].join("\n")).await;
+        assert_eq!(statuses(&r), ["imported", "imported", "failed"]);
+        assert_eq!(error_fields(&r["rows"][2]), ["actions[0].amount", "actions[1].method"]);
+        let payments: Value = app.get("/api/v1/dossiers/SCT-250303-0001/payments").await.json().await.unwrap();
+        assert_eq!(payments["items"][0]["method"], "transfer");
+        assert_eq!(payments["items"][0]["paid_at"], "2025-03-04T09:00:00+07:00");
+        let d: Value = app.get("/api/v1/dossiers/SCT-250303-0001").await.json().await.unwrap();
+        // Received Monday 08:00 (due Monday 10 March), the clock stopped 8 working hours.
+        assert_eq!((d["status"].as_str(), d["due_at"].as_str()), (Some("processing"), Some("2025-03-11T08:00:00+07:00")));
+        let d: Value = app.get("/api/v1/dossiers/SCT-250303-0002").await.json().await.unwrap();
+        assert_eq!((d["status"].as_str(), d["national_status"].as_i64()), (Some("stopped"), Some(8)));
+    }
+
     async fn imports_are_for_administrators_and_check_the_file(app: &TestApp) {
         let reception = token(Role::Reception, None, "tn.mai", PrincipalKind::User);
         let denied = app.client.post(app.url("/api/v1/imports?kind=procedures&mode=atomic"))

@@ -430,6 +430,8 @@ backend_tests! {
             assert!(body["data"].get("applicant").is_none(), "no personal data in events");
         }
         let forwarded = messages[2].json();
+        let national: Vec<i64> = messages.iter().map(|m| m.json()["data"]["national_status"].as_i64().unwrap()).collect();
+        assert_eq!(national, [2, 4, 4], "received, then processing, on the national portal's scale");
         assert_eq!(forwarded["data"]["version"], 5);
         assert_eq!(forwarded["data"]["current_step"]["unit_code"], "QLTM");
         assert_eq!(forwarded["data"]["details"]["to_unit_code"], "QLTM");
