@@ -14,44 +14,16 @@ use super::{
     schema::{calendar_overrides, calendar_rules, calendar_settings},
     write_transaction,
 };
-use crate::domain::calendar::{
-    Calendar, CalendarKind, DayOverride, HolidayRule, HolidayRules, OfficeHours, OverrideKind,
-};
+use crate::domain::calendar::{Calendar, DayOverride, HolidayRule, HolidayRules, OfficeHours};
 
 const SETTINGS_ID: i16 = 1;
 
-fn kind_to_str(kind: OverrideKind) -> &'static str {
-    match kind {
-        OverrideKind::Holiday => "holiday",
-        OverrideKind::Working => "working",
-    }
-}
-
-fn kind_from_str(raw: &str) -> Result<OverrideKind, StoreError> {
-    match raw {
-        "holiday" => Ok(OverrideKind::Holiday),
-        "working" => Ok(OverrideKind::Working),
-        other => Err(StoreError::Corrupt(format!(
-            "unknown override kind `{other}`"
-        ))),
-    }
-}
-
-fn calendar_to_str(kind: CalendarKind) -> &'static str {
-    match kind {
-        CalendarKind::Solar => "solar",
-        CalendarKind::Lunar => "lunar",
-    }
-}
-
-fn calendar_from_str(raw: &str) -> Result<CalendarKind, StoreError> {
-    match raw {
-        "solar" => Ok(CalendarKind::Solar),
-        "lunar" => Ok(CalendarKind::Lunar),
-        other => Err(StoreError::Corrupt(format!(
-            "unknown holiday rule calendar `{other}`"
-        ))),
-    }
+/// A closed set's wire name as stored; a name the domain does not know is a corrupt row.
+fn decode<T: std::str::FromStr<Err = crate::domain::UnknownName>>(
+    raw: &str,
+) -> Result<T, StoreError> {
+    raw.parse()
+        .map_err(|e: crate::domain::UnknownName| StoreError::Corrupt(e.to_string()))
 }
 
 pub fn revision(conn: &mut DbConnection) -> Result<i64, StoreError> {
@@ -82,7 +54,7 @@ pub fn overrides(conn: &mut DbConnection) -> Result<Vec<DayOverride>, StoreError
         .map(|(date, kind, name)| {
             Ok(DayOverride {
                 date,
-                kind: kind_from_str(&kind)?,
+                kind: decode(&kind)?,
                 name,
             })
         })
@@ -102,7 +74,7 @@ pub fn override_on(
     row.map(|(kind, name)| {
         Ok(DayOverride {
             date,
-            kind: kind_from_str(&kind)?,
+            kind: decode(&kind)?,
             name,
         })
     })
@@ -128,7 +100,7 @@ fn stored_rule(row: RuleRow) -> Result<StoredRule, StoreError> {
         id,
         rule: HolidayRule {
             name,
-            calendar: calendar_from_str(&calendar)?,
+            calendar: decode(&calendar)?,
             month: count("month", month)?,
             day: count("day", day)?,
             days: count("days", days)?,
@@ -186,7 +158,7 @@ pub fn insert_rule(conn: &mut DbConnection, rule: &HolidayRule) -> Result<i64, S
         let id = diesel::insert_into(calendar_rules::table)
             .values((
                 calendar_rules::name.eq(&rule.name),
-                calendar_rules::calendar.eq(calendar_to_str(rule.calendar)),
+                calendar_rules::calendar.eq(rule.calendar.as_str()),
                 calendar_rules::month.eq(month),
                 calendar_rules::day.eq(day),
                 calendar_rules::days.eq(days),
@@ -240,7 +212,7 @@ pub fn put_override(conn: &mut DbConnection, day: &DayOverride) -> Result<(), St
         diesel::insert_into(calendar_overrides::table)
             .values((
                 calendar_overrides::day.eq(day.date),
-                calendar_overrides::kind.eq(kind_to_str(day.kind)),
+                calendar_overrides::kind.eq(day.kind.as_str()),
                 calendar_overrides::name.eq(day.name.as_deref()),
                 calendar_overrides::updated_at.eq(Utc::now().naive_utc()),
             ))

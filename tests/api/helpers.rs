@@ -357,6 +357,24 @@ pub async fn expect_problem(response: reqwest::Response, status: u16) -> serde_j
     body
 }
 
+/// Starts a test's stand-in for an outside system (a webhook receiver, the national portal) on a
+/// random loopback port; returns the port and the handle that stops it.
+pub fn serve_on_loopback(
+    routes: impl Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
+) -> (u16, actix_web::dev::ServerHandle) {
+    let server =
+        actix_web::HttpServer::new(move || actix_web::App::new().configure(routes.clone()))
+            .workers(1)
+            .shutdown_timeout(0)
+            .bind("127.0.0.1:0")
+            .expect("a loopback port");
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    (port, handle)
+}
+
 /// How long a test waits for something that is bound to happen before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 /// How often a waiting test looks again.

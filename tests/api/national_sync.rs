@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{HttpResponse, web};
 use motcua::config::NationalSyncSettings;
 use serde_json::{Value, json};
 
@@ -16,7 +16,8 @@ use crate::{
     backend_tests,
     catalogue::{PROCEDURE, seed_catalogue},
     helpers::{
-        Backend, TestApp, TestDb, eventually, expect_json, spawn_app_with_config, test_config,
+        Backend, TestApp, TestDb, eventually, expect_json, serve_on_loopback,
+        spawn_app_with_config, test_config,
     },
 };
 
@@ -82,20 +83,11 @@ impl FakePortal {
     async fn start(state: PortalState) -> Self {
         let state = Arc::new(Mutex::new(state));
         let data = web::Data::from(Arc::clone(&state));
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
+        let (port, handle) = serve_on_loopback(move |cfg| {
+            cfg.app_data(data.clone())
                 .route("/api/login", web::post().to(login))
-                .route("/api/sync", web::post().to(sync))
-        })
-        .workers(1)
-        .shutdown_timeout(0)
-        .bind("127.0.0.1:0")
-        .unwrap();
-        let port = server.addrs()[0].port();
-        let server = server.run();
-        let handle = server.handle();
-        tokio::spawn(server);
+                .route("/api/sync", web::post().to(sync));
+        });
         Self {
             url: format!("http://127.0.0.1:{port}/api"),
             state,

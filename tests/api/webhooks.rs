@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hmac::{Hmac, KeyInit, Mac};
 use motcua::{
@@ -22,7 +22,7 @@ use crate::{
     catalogue::{PROCEDURE, seed_catalogue},
     helpers::{
         Backend, DEADLINE, TestApp, TestDb, client_with_token, create_user, eventually,
-        expect_problem, poll_within, test_config, token,
+        expect_problem, poll_within, serve_on_loopback, test_config, token,
     },
 };
 
@@ -183,19 +183,10 @@ impl Receiver {
             log: Arc::clone(&log),
             replies: Mutex::new(replies.iter().copied().collect()),
         });
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(script.clone())
-                .default_service(web::to(receive_hook))
-        })
-        .workers(1)
-        .shutdown_timeout(0)
-        .bind("127.0.0.1:0")
-        .unwrap();
-        let port = server.addrs()[0].port();
-        let server = server.run();
-        let handle = server.handle();
-        tokio::spawn(server);
+        let (port, handle) = serve_on_loopback(move |cfg| {
+            cfg.app_data(script.clone())
+                .default_service(web::to(receive_hook));
+        });
         Self {
             url: format!("http://127.0.0.1:{port}/hooks/motcua"),
             log,

@@ -273,6 +273,11 @@ pub enum OverrideKind {
     Working,
 }
 
+wire_names!(OverrideKind {
+    Holiday => "holiday",
+    Working => "working",
+});
+
 /// An administrator's decision for one date; it wins over the built-in rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayOverride {
