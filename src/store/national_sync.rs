@@ -56,6 +56,8 @@ pub struct ClaimedSync {
     pub on_portal: bool,
     /// This attempt's number, from 1.
     pub attempt: i32,
+    /// Until when this instance holds the dossier; its outcome is recorded only while it does.
+    pub lease_until: Instant,
 }
 
 #[derive(QueryableByName)]
@@ -122,6 +124,7 @@ pub fn claim_due(
             event,
             on_portal,
             attempt,
+            lease_until,
         })
         .collect())
 }
@@ -137,16 +140,19 @@ pub enum SyncOutcome {
     Failed(String),
 }
 
-/// Records a send's outcome and gives the lease back.
+/// Records a send's outcome and gives the lease back; returns `false`, changing nothing, when the
+/// lease ran out and another instance took the dossier over (its own outcome will count).
 pub fn finish(
     conn: &mut DbConnection,
     claim: &ClaimedSync,
     outcome: &SyncOutcome,
     now: Instant,
-) -> Result<(), StoreError> {
-    let row = national_sync::table.find(claim.dossier_id);
+) -> Result<bool, StoreError> {
+    let row = national_sync::table
+        .filter(national_sync::dossier_id.eq(claim.dossier_id))
+        .filter(national_sync::leased_until.eq(claim.lease_until));
     let no_lease: Option<Instant> = None;
-    match outcome {
+    let changed = match outcome {
         SyncOutcome::Synced => diesel::update(row)
             .set((
                 national_sync::synced_event.eq(claim.event),
@@ -172,7 +178,7 @@ pub fn finish(
             ))
             .execute(conn)?,
     };
-    Ok(())
+    Ok(changed == 1)
 }
 
 /// Remembers that the portal knows the dossier (it answered that the record exists).

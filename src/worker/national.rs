@@ -224,9 +224,16 @@ pub async fn attempt(
         })
     })
     .await;
-    if let Err(e) = recorded {
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => tracing::info!(
+            dossier = dossier_id,
+            "a national sync outlived its lease; the instance that took the dossier over records it"
+        ),
         // The lease runs out and the dossier is sent again: at least once, never lost.
-        tracing::warn!(dossier = dossier_id, error = %e, "recording a national sync failed");
+        Err(e) => {
+            tracing::warn!(dossier = dossier_id, error = %e, "recording a national sync failed")
+        }
     }
 }
 
