@@ -311,7 +311,7 @@ impl Config {
 
 /// The push sync to the national portal (Cổng DVCQG), off unless `MOTCUA_DVCQG_URL` is set. The
 /// background worker sends every changed dossier there, with the webhooks' retry settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NationalSyncSettings {
     /// The portal's base URL (`MOTCUA_DVCQG_URL`): the worker posts to `{url}/login` and
     /// `{url}/sync`.
@@ -322,6 +322,18 @@ pub struct NationalSyncSettings {
     /// The reporting agency's code on the portal (`MOTCUA_DVCQG_AGENCY`, mã đơn vị), sent as
     /// `madonvi`; empty when unset.
     pub agency: String,
+}
+
+/// Without the password: settings end up in logs and panics.
+impl std::fmt::Debug for NationalSyncSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NationalSyncSettings")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("agency", &self.agency)
+            .finish()
+    }
 }
 
 impl NationalSyncSettings {

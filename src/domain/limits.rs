@@ -7,8 +7,11 @@ use crate::domain::dossier::{Command, DossierError};
 pub const NOTE_MAX_CHARS: usize = 2000;
 /// A hand-over's recipient (`to_user`).
 pub const TO_USER_MAX_CHARS: usize = 100;
-/// The reason of a request for supplement.
+/// The reason an action gives (a request for supplement or payment, a withdrawal, an apology, a
+/// decline, a stop).
 pub const REASON_MAX_CHARS: usize = 2000;
+/// A payment's receipt number (số biên lai).
+pub const RECEIPT_NO_MAX_CHARS: usize = 100;
 /// Documents a request for supplement may name, and the length of each name.
 pub const DOCUMENTS_MAX: usize = 50;
 pub const DOCUMENT_NAME_MAX_CHARS: usize = 300;
@@ -39,6 +42,19 @@ pub fn check_action(
 ) -> Result<(), DossierError> {
     at_most("note", note, NOTE_MAX_CHARS)?;
     at_most("to_user", to_user, TO_USER_MAX_CHARS)?;
+    match command {
+        Command::Withdraw { reason }
+        | Command::Apologize { reason, .. }
+        | Command::Decline { reason }
+        | Command::Stop { reason }
+        | Command::RequestPayment { reason, .. } => {
+            at_most("reason", Some(reason), REASON_MAX_CHARS)?;
+        }
+        Command::PaymentReceived { receipt_no, .. } => {
+            at_most("receipt_no", Some(receipt_no), RECEIPT_NO_MAX_CHARS)?;
+        }
+        _ => {}
+    }
     if let Command::RequestSupplement { reason, documents } = command {
         at_most("reason", Some(reason), REASON_MAX_CHARS)?;
         if documents.len() > DOCUMENTS_MAX
@@ -93,5 +109,48 @@ mod tests {
             documents: vec![" ".into()],
         };
         assert!(check_action(&blank, None, None).is_err());
+    }
+
+    #[test]
+    fn every_reason_and_receipt_number_is_bounded() {
+        let long = "x".repeat(REASON_MAX_CHARS + 1);
+        for command in [
+            Command::Stop {
+                reason: long.clone(),
+            },
+            Command::Decline {
+                reason: long.clone(),
+            },
+            Command::Withdraw {
+                reason: long.clone(),
+            },
+            Command::RequestPayment {
+                amount: 1,
+                reason: long.clone(),
+            },
+        ] {
+            assert!(
+                matches!(
+                    check_action(&command, None, None),
+                    Err(DossierError::Invalid {
+                        field: "reason",
+                        ..
+                    })
+                ),
+                "{command:?}"
+            );
+        }
+        let receipt = Command::PaymentReceived {
+            amount: 1,
+            method: crate::domain::dossier::PaymentMethod::Cash,
+            receipt_no: "9".repeat(RECEIPT_NO_MAX_CHARS + 1),
+        };
+        assert!(matches!(
+            check_action(&receipt, None, None),
+            Err(DossierError::Invalid {
+                field: "receipt_no",
+                ..
+            })
+        ));
     }
 }

@@ -105,7 +105,7 @@ pub struct SyncStatusDto {
     pub enabled: bool,
     /// Dossiers the portal has taken at least once.
     pub synced: i64,
-    /// Dossiers with a change not yet taken, still being tried.
+    /// Dossiers with a change not yet taken, still being tried (with the push off: waiting for it).
     pub pending: i64,
     /// Of those, the ones whose last attempt failed.
     pub failing: i64,

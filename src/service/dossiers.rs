@@ -649,14 +649,13 @@ pub fn act(
         } else {
             Vec::new()
         };
-        let payment_request =
-            payments
-                .iter()
-                .rfind(|p| p.paid_at.is_none())
-                .map(|p| PaymentRequest {
-                    amount: p.requested_amount,
-                    resumes_to: p.status_before,
-                });
+        let payment_request = payments
+            .iter()
+            .rfind(|p| p.is_open())
+            .map(|p| PaymentRequest {
+                amount: p.requested_amount,
+                resumes_to: p.status_before,
+            });
         let last_event_at = store::last_event_at(conn, dossier.id)?;
         let state = dossier.state(
             pauses.iter().map(PauseRecord::pause).collect(),
@@ -713,6 +712,12 @@ pub fn act(
                     status_before: before.status,
                 },
             )?,
+            // A dossier that ends while a payment is awaited cancels the request.
+            Command::Withdraw { .. } | Command::Stop { .. }
+                if before.status == Status::AwaitingPayment =>
+            {
+                store::cancel_payment_request(conn, dossier.id, at.into())?
+            }
             Command::PaymentReceived {
                 amount,
                 method,

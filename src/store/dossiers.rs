@@ -421,6 +421,15 @@ pub struct PaymentRecord {
     pub receipt_no: Option<String>,
     pub paid_at: Option<Instant>,
     pub received_by: Option<String>,
+    /// The dossier ended (withdrawn, stopped) before it was paid.
+    pub cancelled_at: Option<Instant>,
+}
+
+impl PaymentRecord {
+    /// Still awaited: neither paid nor cancelled.
+    pub fn is_open(&self) -> bool {
+        self.paid_at.is_none() && self.cancelled_at.is_none()
+    }
 }
 
 /// A new request for payment, not yet paid.
@@ -465,25 +474,42 @@ pub fn record_payment(
     dossier_id: i64,
     payment: &NewPayment<'_>,
 ) -> Result<(), StoreError> {
-    let paid = diesel::update(
-        dossier_payments::table
-            .filter(dossier_payments::dossier_id.eq(dossier_id))
-            .filter(dossier_payments::paid_at.is_null()),
-    )
-    .set((
-        dossier_payments::amount.eq(payment.amount),
-        dossier_payments::method.eq(payment.method),
-        dossier_payments::receipt_no.eq(payment.receipt_no),
-        dossier_payments::paid_at.eq(payment.at),
-        dossier_payments::received_by.eq(payment.by),
-    ))
-    .execute(conn)?;
+    let paid = diesel::update(open_payment_request(dossier_id))
+        .set((
+            dossier_payments::amount.eq(payment.amount),
+            dossier_payments::method.eq(payment.method),
+            dossier_payments::receipt_no.eq(payment.receipt_no),
+            dossier_payments::paid_at.eq(payment.at),
+            dossier_payments::received_by.eq(payment.by),
+        ))
+        .execute(conn)?;
     match paid {
         1 => Ok(()),
         n => Err(StoreError::Corrupt(format!(
             "dossier {dossier_id} has {n} open requests for payment, not one"
         ))),
     }
+}
+
+/// Cancels the dossier's open request for payment (the dossier ended before it was paid).
+pub fn cancel_payment_request(
+    conn: &mut DbConnection,
+    dossier_id: i64,
+    at: Instant,
+) -> Result<(), StoreError> {
+    diesel::update(open_payment_request(dossier_id))
+        .set(dossier_payments::cancelled_at.eq(at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The dossier's request for payment still awaited (at most one).
+#[diesel::dsl::auto_type]
+fn open_payment_request(dossier_id: i64) -> _ {
+    dossier_payments::table
+        .filter(dossier_payments::dossier_id.eq(dossier_id))
+        .filter(dossier_payments::paid_at.is_null())
+        .filter(dossier_payments::cancelled_at.is_null())
 }
 
 /// The dossier's requests for payment, oldest first.

@@ -24,7 +24,10 @@ pub fn mark_changed(
          VALUES (?, ?, ?) ON CONFLICT (dossier_id) DO UPDATE SET \
          pending_event = {max}(national_sync.pending_event, excluded.pending_event), \
          failed = FALSE, attempts = 0, next_attempt_at = excluded.next_attempt_at";
-    for &(dossier_id, event_id) in changes {
+    // In dossier order, so that two instances' batches lock rows in the same order.
+    let mut changes = changes.to_vec();
+    changes.sort_unstable();
+    for (dossier_id, event_id) in changes {
         match conn {
             DbConnection::Pg(c) => diesel::sql_query(
                 UPSERT
@@ -148,12 +151,14 @@ pub fn finish(
     outcome: &SyncOutcome,
     now: Instant,
 ) -> Result<bool, StoreError> {
-    let row = national_sync::table
-        .filter(national_sync::dossier_id.eq(claim.dossier_id))
-        .filter(national_sync::leased_until.eq(claim.lease_until));
+    let held = || {
+        national_sync::table
+            .filter(national_sync::dossier_id.eq(claim.dossier_id))
+            .filter(national_sync::leased_until.eq(claim.lease_until))
+    };
     let no_lease: Option<Instant> = None;
     let changed = match outcome {
-        SyncOutcome::Synced => diesel::update(row)
+        SyncOutcome::Synced => diesel::update(held())
             .set((
                 national_sync::synced_event.eq(claim.event),
                 national_sync::on_portal.eq(true),
@@ -163,20 +168,38 @@ pub fn finish(
                 national_sync::leased_until.eq(no_lease),
             ))
             .execute(conn)?,
-        SyncOutcome::RetryAt(at, error) => diesel::update(row)
-            .set((
-                national_sync::next_attempt_at.eq(at),
-                national_sync::last_error.eq(error),
-                national_sync::leased_until.eq(no_lease),
-            ))
-            .execute(conn)?,
-        SyncOutcome::Failed(error) => diesel::update(row)
-            .set((
-                national_sync::failed.eq(true),
-                national_sync::last_error.eq(error),
-                national_sync::leased_until.eq(no_lease),
-            ))
-            .execute(conn)?,
+        // A failure decides the next attempt only if no change came during the send; otherwise
+        // the change's own scheduling (due now, attempts from zero) stands.
+        SyncOutcome::RetryAt(_, error) | SyncOutcome::Failed(error) => {
+            let unchanged =
+                diesel::update(held().filter(national_sync::pending_event.eq(claim.event)));
+            let decided = match outcome {
+                SyncOutcome::RetryAt(at, _) => unchanged
+                    .set((
+                        national_sync::next_attempt_at.eq(at),
+                        national_sync::last_error.eq(error),
+                        national_sync::leased_until.eq(no_lease),
+                    ))
+                    .execute(conn)?,
+                _ => unchanged
+                    .set((
+                        national_sync::failed.eq(true),
+                        national_sync::last_error.eq(error),
+                        national_sync::leased_until.eq(no_lease),
+                    ))
+                    .execute(conn)?,
+            };
+            if decided == 1 {
+                1
+            } else {
+                diesel::update(held())
+                    .set((
+                        national_sync::last_error.eq(error),
+                        national_sync::leased_until.eq(no_lease),
+                    ))
+                    .execute(conn)?
+            }
+        }
     };
     Ok(changed == 1)
 }

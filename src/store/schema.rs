@@ -156,6 +156,7 @@ diesel::table! {
         receipt_no -> Nullable<Text>,
         paid_at -> Nullable<Timestamp>,
         received_by -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
     }
 }
 

@@ -242,13 +242,12 @@ impl Worker {
 
     /// Turns undelivered outbox events into one delivery per matching subscription.
     async fn fan_out(&self) -> Result<(), StoreError> {
-        let national = self.portal.is_some();
         loop {
             let fanned = with_conn(&self.pool, move |conn| {
                 if !outbox::has_undispatched(conn)? {
                     return Ok(0);
                 }
-                write_transaction(conn, |conn| fan_out_batch(conn, national))
+                write_transaction(conn, fan_out_batch)
             })
             .await?;
             if fanned < FAN_OUT_BATCH as usize {
@@ -331,17 +330,17 @@ impl Worker {
     }
 }
 
-/// One fan-out transaction: claims a batch of events and inserts their deliveries; with the
-/// national sync on, it also marks their dossiers for a send.
-fn fan_out_batch(conn: &mut DbConnection, national: bool) -> Result<usize, StoreError> {
+/// One fan-out transaction: claims a batch of events, inserts their deliveries and marks their
+/// dossiers for the national sync. The marks are kept on every instance, whether or not it pushes
+/// to the portal, so that no change is missed by the instances that do (or by a push switched on
+/// later).
+fn fan_out_batch(conn: &mut DbConnection) -> Result<usize, StoreError> {
     let events = outbox::claim_undispatched(conn, FAN_OUT_BATCH)?;
     if events.is_empty() {
         return Ok(0);
     }
-    if national {
-        let changed: Vec<(i64, i64)> = events.iter().map(|e| (e.dossier_id, e.id)).collect();
-        national_sync::mark_changed(conn, &changed, Instant::from(Utc::now()))?;
-    }
+    let changed: Vec<(i64, i64)> = events.iter().map(|e| (e.dossier_id, e.id)).collect();
+    national_sync::mark_changed(conn, &changed, Instant::from(Utc::now()))?;
     let webhooks = hook_store::deliverable_webhooks(conn)?;
     // The agency tree is read only when some subscription is confined to an agency.
     let tree = if webhooks

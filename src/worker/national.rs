@@ -29,11 +29,16 @@ use crate::{
     },
 };
 
+/// After a failed login, sends fail at once for this long instead of each trying again.
+const LOGIN_COOL_DOWN: Duration = Duration::from_secs(5);
+
 /// Talks to the portal; keeps the session between sends.
 pub struct PortalClient {
     client: reqwest::Client,
     settings: NationalSyncSettings,
     session: tokio::sync::Mutex<Option<String>>,
+    /// One login at a time, and when and why the last one failed.
+    login: tokio::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
 
 #[derive(Deserialize)]
@@ -71,7 +76,44 @@ impl PortalClient {
             client,
             settings,
             session: tokio::sync::Mutex::new(None),
+            login: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// The current session, logging in once for every send that needs one (the session lock is
+    /// never held across the portal's answer, so posts never wait behind a login).
+    async fn session(&self) -> Result<String, String> {
+        if let Some(session) = self.session.lock().await.clone() {
+            return Ok(session);
+        }
+        let mut last_failure = self.login.lock().await;
+        if let Some(session) = self.session.lock().await.clone() {
+            return Ok(session);
+        }
+        if let Some((at, error)) = last_failure.as_ref()
+            && at.elapsed() < LOGIN_COOL_DOWN
+        {
+            return Err(error.clone());
+        }
+        match self.login().await {
+            Ok(session) => {
+                *last_failure = None;
+                *self.session.lock().await = Some(session.clone());
+                Ok(session)
+            }
+            Err(e) => {
+                *last_failure = Some((std::time::Instant::now(), e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets `session` after the portal refused it (not a newer one another send obtained).
+    async fn forget(&self, session: &str) {
+        let mut cached = self.session.lock().await;
+        if cached.as_deref() == Some(session) {
+            *cached = None;
+        }
     }
 
     async fn login(&self) -> Result<String, String> {
@@ -144,22 +186,16 @@ impl PortalClient {
         let mut updating = on_portal;
         let mut logged_in_again = false;
         loop {
-            let session = {
-                let mut cached = self.session.lock().await;
-                match cached.as_ref() {
-                    Some(session) => session.clone(),
-                    None => match self.login().await {
-                        Ok(session) => cached.insert(session).clone(),
-                        Err(e) => return (Err(e), updating),
-                    },
-                }
+            let session = match self.session().await {
+                Ok(session) => session,
+                Err(e) => return (Err(e), updating),
             };
             match self.post(&session, record, updating).await {
                 Ok(()) => return (Ok(()), true),
                 Err(PostError::Exists) => updating = true,
                 Err(PostError::Unauthorized) if !logged_in_again => {
                     logged_in_again = true;
-                    *self.session.lock().await = None;
+                    self.forget(&session).await;
                 }
                 Err(PostError::Unauthorized) => {
                     return (Err("sync: HTTP 401 after a new login".to_owned()), updating);

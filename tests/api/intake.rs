@@ -138,7 +138,7 @@ backend_tests! {
         assert_eq!(payments["items"], json!([{
             "requested_amount": 500000, "reason": "Lệ phí cấp giấy phép",
             "requested_at": "2025-05-02T10:00:00+07:00", "amount": 500000, "method": "online",
-            "receipt_no": "BL-0001", "paid_at": "2025-05-05T10:00:00+07:00",
+            "receipt_no": "BL-0001", "paid_at": "2025-05-05T10:00:00+07:00", "cancelled_at": null,
         }]));
         let deadline = expect_json(app.get(&format!("/api/v1/dossiers/{code}/deadline")).await, 200).await;
         assert_eq!(deadline["pauses"][0]["kind"], "payment");
@@ -197,5 +197,11 @@ backend_tests! {
         }
         let csv = app.get("/api/v1/stats/summary?from=2025-04-01&to=2025-04-30&format=csv").await.text().await.unwrap();
         assert!(csv.contains("Không được tiếp nhận (declined)") && csv.contains("Dừng xử lý (stopped)"), "{csv}");
+
+        // Stopping a dossier whose payment is awaited cancels the request.
+        act_ok(app, &accepted, json!({"action": "stop", "reason": "Không nộp phí", "at": "2025-05-05T09:00:00+07:00"})).await;
+        let payments = expect_json(app.get(&format!("/api/v1/dossiers/{accepted}/payments")).await, 200).await;
+        assert_eq!(payments["items"][0]["cancelled_at"], "2025-05-05T09:00:00+07:00");
+        assert_eq!(payments["items"][0]["paid_at"], Value::Null);
     }
 }

@@ -220,12 +220,18 @@ backend_tests! {
         portal.handle.stop(false).await;
     }
 
-    /// Without `MOTCUA_DVCQG_URL` nothing is pushed and the status says so.
+    /// Without `MOTCUA_DVCQG_URL` nothing is pushed and the status says so; the changes are still
+    /// marked, for an instance that pushes or a push switched on later.
     async fn without_a_portal_nothing_is_pushed(app: &TestApp) {
         seed_catalogue(app).await;
         receive(app, "direct", false, "DVC-N").await;
-        let s = expect_json(app.get("/api/v1/exports/dvcqg/status").await, 200).await;
+        let s = eventually("the change marked for the sync", async || {
+            let s = expect_json(app.get("/api/v1/exports/dvcqg/status").await, 200).await;
+            (s["pending"] == 1).then_some(s)
+        })
+        .await;
         assert_eq!(s["enabled"], false);
-        assert_eq!((s["synced"].as_i64(), s["pending"].as_i64()), (Some(0), Some(0)));
+        assert_eq!((s["synced"].as_i64(), s["failing"].as_i64()), (Some(0), Some(0)));
+        assert_eq!(s["last_synced_at"], Value::Null);
     }
 }

@@ -44,7 +44,9 @@ CREATE TABLE dossier_payments (
     method TEXT,
     receipt_no TEXT,
     paid_at TIMESTAMP,
-    received_by TEXT
+    received_by TEXT,
+    -- The dossier ended (withdrawn, stopped) while the payment was awaited.
+    cancelled_at TIMESTAMP
 );
 CREATE INDEX dossier_payments_dossier ON dossier_payments (dossier_id, requested_at);
 CREATE INDEX dossier_payments_paid ON dossier_payments (method, paid_at);

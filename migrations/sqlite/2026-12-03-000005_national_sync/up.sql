@@ -18,3 +18,7 @@ CREATE TABLE national_sync (
     synced_at TIMESTAMP
 );
 CREATE INDEX national_sync_due ON national_sync (next_attempt_at);
+
+-- Every dossier that exists is due for its first send once a push is configured.
+INSERT INTO national_sync (dossier_id, pending_event, next_attempt_at)
+SELECT id, 1, strftime('%Y-%m-%d %H:%M:%f', 'now') FROM dossiers;

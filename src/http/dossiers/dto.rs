@@ -520,6 +520,8 @@ pub struct PaymentDto {
     pub method: Option<PaymentMethod>,
     pub receipt_no: Option<String>,
     pub paid_at: Option<DateTime<FixedOffset>>,
+    /// Set when the dossier ended (withdrawn, stopped) before it was paid.
+    pub cancelled_at: Option<DateTime<FixedOffset>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

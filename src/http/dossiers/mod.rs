@@ -365,6 +365,7 @@ pub async fn payments(
                 method: p.method,
                 receipt_no: p.receipt_no,
                 paid_at: local_opt(p.paid_at),
+                cancelled_at: local_opt(p.cancelled_at),
             })
             .collect(),
     }))
