@@ -88,10 +88,22 @@ pub struct StoredRule {
     pub rule: HolidayRule,
 }
 
-type RuleRow = (i64, String, String, i32, i32, i32, i32, Option<i32>);
+/// A `calendar_rules` row as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = calendar_rules)]
+struct RuleRow {
+    id: i64,
+    name: String,
+    calendar: String,
+    month: i32,
+    day: i32,
+    days: i32,
+    from_year: i32,
+    to_year: Option<i32>,
+}
 
 fn stored_rule(row: RuleRow) -> Result<StoredRule, StoreError> {
-    let (id, name, calendar, month, day, days, from_year, to_year) = row;
+    let id = row.id;
     let count = |field: &str, value: i32| {
         u32::try_from(value)
             .map_err(|_| StoreError::Corrupt(format!("holiday rule {id}: {field} is {value}")))
@@ -99,41 +111,21 @@ fn stored_rule(row: RuleRow) -> Result<StoredRule, StoreError> {
     Ok(StoredRule {
         id,
         rule: HolidayRule {
-            name,
-            calendar: decode(&calendar)?,
-            month: count("month", month)?,
-            day: count("day", day)?,
-            days: count("days", days)?,
-            from_year,
-            to_year,
+            calendar: decode(&row.calendar)?,
+            month: count("month", row.month)?,
+            day: count("day", row.day)?,
+            days: count("days", row.days)?,
+            name: row.name,
+            from_year: row.from_year,
+            to_year: row.to_year,
         },
     })
 }
 
-const RULE_COLUMNS: (
-    calendar_rules::id,
-    calendar_rules::name,
-    calendar_rules::calendar,
-    calendar_rules::month,
-    calendar_rules::day,
-    calendar_rules::days,
-    calendar_rules::from_year,
-    calendar_rules::to_year,
-) = (
-    calendar_rules::id,
-    calendar_rules::name,
-    calendar_rules::calendar,
-    calendar_rules::month,
-    calendar_rules::day,
-    calendar_rules::days,
-    calendar_rules::from_year,
-    calendar_rules::to_year,
-);
-
 /// The administrators' holiday rules, in id (creation) order.
 pub fn rules(conn: &mut DbConnection) -> Result<Vec<StoredRule>, StoreError> {
     let rows: Vec<RuleRow> = calendar_rules::table
-        .select(RULE_COLUMNS)
+        .select(RuleRow::as_select())
         .order(calendar_rules::id)
         .load(conn)?;
     rows.into_iter().map(stored_rule).collect()
@@ -142,7 +134,7 @@ pub fn rules(conn: &mut DbConnection) -> Result<Vec<StoredRule>, StoreError> {
 pub fn rule(conn: &mut DbConnection, id: i64) -> Result<Option<StoredRule>, StoreError> {
     let row: Option<RuleRow> = calendar_rules::table
         .find(id)
-        .select(RULE_COLUMNS)
+        .select(RuleRow::as_select())
         .first(conn)
         .optional()?;
     row.map(stored_rule).transpose()
