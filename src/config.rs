@@ -229,6 +229,64 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// The push sync to the national portal, when configured.
     pub national_sync: Option<NationalSyncSettings>,
+    /// Where documents are kept.
+    pub storage: StorageSettings,
+    /// The largest document accepted (`MOTCUA_DOCUMENT_MAX_BYTES`, default 20 MiB).
+    pub document_max_bytes: u64,
+}
+
+pub const DEFAULT_STORAGE_URL: &str = "file://./data/documents";
+pub const DEFAULT_DOCUMENT_MAX_BYTES: u64 = 20 * 1024 * 1024;
+
+/// The document storage: `MOTCUA_STORAGE_URL` (default `file://./data/documents`) names a local
+/// directory (`file://DIR`) or an S3-compatible bucket (`s3://BUCKET[/PREFIX]`). For a bucket,
+/// `MOTCUA_S3_ENDPOINT` names the server (default AWS), and the usual `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY` and `AWS_REGION` (or `AWS_DEFAULT_REGION`) the account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StorageSettings {
+    pub url: String,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+}
+
+impl std::fmt::Debug for StorageSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageSettings")
+            .field("url", &self.url)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .field(
+                "s3_secret_access_key",
+                &self.s3_secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl StorageSettings {
+    /// A local directory.
+    pub fn directory(dir: &std::path::Path) -> Self {
+        Self {
+            url: format!("file://{}", dir.display()),
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+        }
+    }
+
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            url: get("MOTCUA_STORAGE_URL").unwrap_or_else(|| DEFAULT_STORAGE_URL.to_owned()),
+            s3_endpoint: get("MOTCUA_S3_ENDPOINT"),
+            s3_region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
+            s3_access_key_id: get("AWS_ACCESS_KEY_ID"),
+            s3_secret_access_key: get("AWS_SECRET_ACCESS_KEY"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -305,6 +363,12 @@ impl Config {
             admin_password: get("MOTCUA_ADMIN_PASSWORD"),
             webhooks: WebhookSettings::from_lookup(&get)?,
             national_sync: NationalSyncSettings::from_lookup(&get)?,
+            storage: StorageSettings::from_lookup(&get),
+            document_max_bytes: parse_or(
+                "MOTCUA_DOCUMENT_MAX_BYTES",
+                get("MOTCUA_DOCUMENT_MAX_BYTES"),
+                DEFAULT_DOCUMENT_MAX_BYTES,
+            )?,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod openapi;
 pub mod service;
 pub mod startup;
+pub mod storage;
 pub mod store;
 pub mod telemetry;
 pub mod worker;

@@ -32,6 +32,24 @@ enum Command {
     /// Import procedures or dossiers from the e-portal's export (CSV or JSON lines; the columns
     /// are in the README). Prints a report naming each bad row; exits 1 if a row failed.
     Import(ImportArgs),
+    /// The document storage.
+    #[command(subcommand)]
+    Storage(StorageCommand),
+}
+
+#[derive(Subcommand)]
+enum StorageCommand {
+    /// Compare the document storage (MOTCUA_STORAGE_URL) with the database: list the objects
+    /// without a document row (left by a crash between the write of a file and its row) and the
+    /// rows whose file is missing. Exits 1 when a row lacks its file.
+    Check {
+        /// Remove the objects without a row.
+        #[arg(long)]
+        remove: bool,
+        /// Leave alone objects younger than this (an upload may be in progress).
+        #[arg(long, default_value_t = 60)]
+        older_than_minutes: u32,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -104,6 +122,10 @@ fn main() -> ExitCode {
         }) => add_user(&config, &username, &role, unit.as_deref()),
         Command::Demo => demo(&config),
         Command::Import(args) => import(&config, &args),
+        Command::Storage(StorageCommand::Check {
+            remove,
+            older_than_minutes,
+        }) => storage_check(&config, remove, older_than_minutes),
         Command::Openapi => unreachable!("handled above"),
     };
     match result {
@@ -133,6 +155,49 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
         config.database.backend_name()
     );
     Ok(())
+}
+
+fn storage_check(config: &Config, remove: bool, older_than_minutes: u32) -> anyhow::Result<()> {
+    use motcua::{service::documents, storage::DocumentStorage};
+    let mut conn = store::establish(&config.database)?;
+    store::run_migrations(&mut conn)?;
+    let storage = DocumentStorage::open(&config.storage)?;
+    let cutoff = chrono::Utc::now() - chrono::TimeDelta::minutes(i64::from(older_than_minutes));
+    actix_web::rt::System::new().block_on(async move {
+        let check = documents::check_storage(&mut conn, &storage, cutoff)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "{} object(s) with their row, {} without a row (older than {older_than_minutes} min), \
+             {} without a row but recent (left alone), {} row(s) without their object",
+            check.kept,
+            check.orphans.len(),
+            check.recent,
+            check.missing.len()
+        );
+        for orphan in &check.orphans {
+            if remove {
+                storage.delete(&orphan.key).await?;
+                println!("removed {} ({} bytes)", orphan.key, orphan.size);
+            } else {
+                println!(
+                    "orphan {} ({} bytes, written {})",
+                    orphan.key, orphan.size, orphan.last_modified
+                );
+            }
+        }
+        for key in &check.missing {
+            println!("missing {key}");
+        }
+        if check.missing.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!(
+                "{} document row(s) have lost their file; restore them from a backup",
+                check.missing.len()
+            )
+        }
+    })
 }
 
 fn demo(config: &Config) -> anyhow::Result<()> {

@@ -13,8 +13,8 @@ use utoipa::{
 };
 
 use crate::http::{
-    accounts, agencies, audit, calendar, catalogue, dossiers, error, exports, imports, ops,
-    pagination::Page, stats, webhooks, worklist,
+    accounts, agencies, audit, calendar, catalogue, documents, dossiers, error, exports, imports,
+    ops, pagination::Page, stats, webhooks, worklist,
 };
 
 #[derive(OpenApi)]
@@ -36,7 +36,8 @@ validation problems, `errors[]` naming each invalid field."
         catalogue::create_procedure, catalogue::list_procedures, catalogue::get_procedure,
         catalogue::put_procedure, catalogue::procedure_versions,
         dossiers::receive, dossiers::list, dossiers::get_dossier, dossiers::act, dossiers::history,
-        dossiers::deadline, dossiers::payments, dossiers::public_lookup, worklist::worklist, audit::list,
+        dossiers::deadline, dossiers::payments, dossiers::public_lookup,
+        documents::upload, documents::list, documents::content, worklist::worklist, audit::list,
         accounts::token, accounts::create_client, accounts::list_clients,
         accounts::create_user, accounts::list_users, accounts::get_user, accounts::patch_user,
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::deliveries,
@@ -51,6 +52,7 @@ validation problems, `errors[]` naming each invalid field."
         (name = "agencies", description = "The agencies of a province-wide deployment; every caller sees and acts only within their agency and those below it"),
         (name = "catalogue", description = "Units and the versioned procedure catalogue"),
         (name = "dossiers", description = "Receipt, actions, the control slip and deadlines of dossiers"),
+        (name = "documents", description = "The papers of a dossier and its result, digitized (số hóa): streamed uploads typed by their content, downloads with ETag and Range"),
         (name = "public", description = "The applicant's status lookup (no token)"),
         (name = "audit", description = "The append-only audit log"),
         (name = "statistics", description = "The official report (early / on time / late, time saved), late and overdue dossiers, due-soon warnings"),

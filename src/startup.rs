@@ -98,6 +98,8 @@ impl Application {
         for warning in tokens.warnings() {
             tracing::warn!("{warning}");
         }
+        let storage = crate::storage::DocumentStorage::open(&config.storage)
+            .map_err(|e| StartupError::Invalid(format!("MOTCUA_STORAGE_URL: {e}")))?;
         let target = config.database.clone();
         let admin_password = config.admin_password.clone();
         let pool_size = config.pool_size;
@@ -164,6 +166,7 @@ impl Application {
             login_limiter: RateLimiter::new(30, 10),
             login_throttle: ThrottlePolicy::default(),
             public_limiter: RateLimiter::new(60, 20),
+            storage,
         });
         let server = HttpServer::new(move || {
             App::new()

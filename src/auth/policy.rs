@@ -27,6 +27,8 @@
 //! | request_payment      | yes   | yes       | unit       | unit   | -       | -      |
 //! | payment_received     | yes   | yes       | -          | -      | -       | own    |
 //! | stop                 | yes   | -         | -          | unit   | -       | -      |
+//! | add_document         | yes   | yes       | unit       | unit   | -       | own    |
+//! | add_result_document  | yes   | yes       | unit       | unit   | -       | -      |
 //! | read_statistics      | yes   | -         | -          | yes    | yes     | -      |
 //! | read_audit_log       | yes   | -         | -          | -      | yes     | -      |
 //! | manage_webhooks      | yes   | -         | -          | -      | -       | own    |
@@ -220,6 +222,11 @@ pub enum Action {
     ReadWorklist,
     /// The national portal's sync records (DongBoHoSoMC) and the push sync's state.
     ExportNational,
+    /// Add a submitted or supplement paper to a dossier (số hóa); which kind fits which status is
+    /// the domain's rule (`DocumentKind::statuses`).
+    AddDocument,
+    /// Add a file of the dossier's result.
+    AddResultDocument,
 }
 
 impl Action {
@@ -241,6 +248,7 @@ impl Action {
                 .filter(|action| !matches!(action, HistoryAction::Receive | HistoryAction::Submit))
                 .map(Action::DossierAction),
         );
+        all.extend([Action::AddDocument, Action::AddResultDocument]);
         all.extend([
             Action::ReadStatistics,
             Action::ReadAuditLog,
@@ -268,6 +276,8 @@ impl Action {
             Action::ImportData => "import_data",
             Action::ReadWorklist => "read_worklist",
             Action::ExportNational => "export_national",
+            Action::AddDocument => "add_document",
+            Action::AddResultDocument => "add_result_document",
         }
     }
 
@@ -306,13 +316,21 @@ impl Action {
             Action::ImportData => "import data",
             Action::ReadWorklist => "keep a worklist",
             Action::ExportNational => "read the national portal's sync",
+            Action::AddDocument => "add documents to dossiers",
+            Action::AddResultDocument => "add result documents to dossiers",
         }
     }
 
     /// Whether the decision depends on the one dossier being touched, so [`authorize`] needs a
     /// [`DossierScope`].
     pub const fn needs_dossier_scope(self) -> bool {
-        matches!(self, Action::ReadDossier | Action::DossierAction(_))
+        matches!(
+            self,
+            Action::ReadDossier
+                | Action::DossierAction(_)
+                | Action::AddDocument
+                | Action::AddResultDocument
+        )
     }
 }
 
@@ -413,6 +431,9 @@ const fn grants(action: Action) -> [Grant; 6] {
         // The e-portal collects online payments and reports its own dossiers' ones.
         Action::DossierAction(K::PaymentReceived) => [Y, Y, N, N, N, C],
         Action::DossierAction(K::Stop) => [Y, N, N, U, N, N],
+        // The e-portal sends the papers of its own dossiers (at submission, for a supplement).
+        Action::AddDocument => [Y, Y, U, U, N, C],
+        Action::AddResultDocument => [Y, Y, U, U, N, N],
         Action::ReadStatistics => [Y, N, N, Y, Y, N],
         Action::ReadAuditLog => [Y, N, N, N, Y, N],
         Action::ManageWebhooks => [Y, N, N, N, N, C],
@@ -583,6 +604,11 @@ mod tests {
         ("request_payment", ["yes", "yes", "unit", "unit", "-", "-"]),
         ("payment_received", ["yes", "yes", "-", "-", "-", "own"]),
         ("stop", ["yes", "-", "-", "unit", "-", "-"]),
+        ("add_document", ["yes", "yes", "unit", "unit", "-", "own"]),
+        (
+            "add_result_document",
+            ["yes", "yes", "unit", "unit", "-", "-"],
+        ),
         ("read_statistics", ["yes", "-", "-", "yes", "yes", "-"]),
         ("read_audit_log", ["yes", "-", "-", "-", "yes", "-"]),
         ("manage_webhooks", ["yes", "-", "-", "-", "-", "own"]),
@@ -697,7 +723,7 @@ mod tests {
             }
         }
         assert_eq!(checked, EXPECTED.len() * 6 * 5);
-        assert_eq!(EXPECTED.len(), 26, "the rows of the table");
+        assert_eq!(EXPECTED.len(), 28, "the rows of the table");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::{
         applicant::ApplicantDraft,
         calendar::{Calendar, LOCAL_OFFSET},
         deadline::{SupplementPolicy, TimeLimit, TimeUnit},
+        document::Component,
         dossier::{Channel, Command, Resolution},
         procedure::ProcessStep,
         procedure::{Fee, NationalListing, OnlineLevel, ProcedureRules},
@@ -523,6 +524,18 @@ fn load_commune(
                 amount: 2_000,
             }],
             online_level: OnlineLevel::Full,
+            components: vec![
+                Component {
+                    code: "BAN-CHINH".into(),
+                    name: "Bản chính giấy tờ cần chứng thực".into(),
+                    required: true,
+                },
+                Component {
+                    code: "UY-QUYEN".into(),
+                    name: "Giấy ủy quyền (khi nộp thay)".into(),
+                    required: false,
+                },
+            ],
         },
     };
     catalogue::create_procedure(conn, calendars, who, audit, "QT-XA01-01", draft)?;

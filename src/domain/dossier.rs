@@ -360,6 +360,9 @@ pub struct Dossier {
     /// Declined at the intake check, or processing stopped.
     pub declined_at: Option<Instant>,
     pub stopped_at: Option<Instant>,
+    /// Holds a file for its components and, once resolved, one of its result (số hóa); kept by
+    /// the document uploads and the resolution.
+    pub digitized: bool,
     /// The new appointment of the latest apology.
     pub apology_due_at: Option<Instant>,
     /// The e-portal's own reference; unique.

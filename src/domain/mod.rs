@@ -42,6 +42,7 @@ pub mod applicant;
 pub mod calendar;
 pub mod classification;
 pub mod deadline;
+pub mod document;
 pub mod dossier;
 pub mod instant;
 pub mod limits;

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::deadline::{SupplementPolicy, TimeLimit, TimeUnit};
+use crate::domain::{
+    deadline::{SupplementPolicy, TimeLimit, TimeUnit},
+    document::{Component, component_problems},
+};
 
 /// A procedure's code (mã thủ tục): 1–100 letters, digits, `-`, `_` or `.`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -64,13 +67,15 @@ wire_names!(OnlineLevel {
     Full => "full",
 });
 
-/// What a procedure tells the national portal: its national code (mã TTHC), its fees and how far
-/// it can be done online.
+/// What a procedure publishes (and tells the national portal): its national code (mã TTHC), its
+/// fees, how far it can be done online and the papers it asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NationalListing {
     pub national_code: Option<String>,
     pub fees: Vec<Fee>,
     pub online_level: OnlineLevel,
+    /// The papers the procedure asks for (thành phần hồ sơ).
+    pub components: Vec<Component>,
 }
 
 impl NationalListing {
@@ -112,6 +117,7 @@ impl NationalListing {
                 ));
             }
         }
+        errors.extend(component_problems(&self.components));
         errors
     }
 }

@@ -114,10 +114,12 @@ pub struct Counters {
     pub awaiting_payment: i64,
     /// Dossiers whose first online payment falls on the day.
     pub paid_online: i64,
+    /// Dossiers received on the day that are digitized (số hóa) as they stand now.
+    pub digitized: i64,
 }
 
 /// How many counters [`Counters`] holds (the value columns of `stats_counters`).
-pub const COUNTER_COLUMNS: usize = 15;
+pub const COUNTER_COLUMNS: usize = 16;
 
 macro_rules! each_counter {
     ($mac:ident) => {
@@ -136,7 +138,8 @@ macro_rules! each_counter {
             declined,
             stopped,
             awaiting_payment,
-            paid_online
+            paid_online,
+            digitized
         }
     };
 }
@@ -210,6 +213,8 @@ pub struct DossierFacts {
     pub stopped_at: Option<Instant>,
     /// When its first online payment was made.
     pub first_online_payment_at: Option<Instant>,
+    /// Digitized as it stands now (counted on its receipt day).
+    pub digitized: bool,
     /// Set once resolved.
     pub outcome: Option<Outcome>,
     /// Set once resolved.
@@ -233,7 +238,13 @@ pub fn contributions(d: &DossierFacts) -> Vec<(NaiveDate, Counters)> {
         }
         return merged_by_day(out);
     };
-    add(received_at, Counters::with(|c| c.received = 1));
+    add(
+        received_at,
+        Counters::with(|c| {
+            c.received = 1;
+            c.digitized = i64::from(d.digitized);
+        }),
+    );
     let closed_at = [d.resolved_at, d.withdrawn_at, d.stopped_at]
         .into_iter()
         .flatten()
@@ -378,6 +389,8 @@ pub struct ReportLine {
     pub declined: i64,
     pub stopped: i64,
     pub paid_online: i64,
+    /// Received in the period and digitized.
+    pub digitized: i64,
     pub timed: i64,
     pub used_minutes: i64,
     pub limit_minutes: i64,
@@ -432,6 +445,7 @@ impl ReportLine {
             declined: flow.declined,
             stopped: flow.stopped,
             paid_online: flow.paid_online,
+            digitized: flow.digitized,
             timed: flow.timed,
             used_minutes: flow.used_minutes,
             limit_minutes: flow.limit_minutes,
@@ -507,6 +521,7 @@ mod tests {
             declined_at: None,
             stopped_at: None,
             first_online_payment_at: None,
+            digitized: false,
             outcome: None,
             result: None,
             working_minutes_used: None,

@@ -22,6 +22,7 @@ use crate::{
     domain::{
         agency,
         deadline::{SupplementPolicy, TimeLimit},
+        document::Component,
         procedure::{Fee, NationalListing, OnlineLevel, ProcedureRules, ProcessStep},
     },
     service::{VersionPrecondition, catalogue as service},
@@ -344,6 +345,8 @@ pub struct ProcedureDto {
     /// `none`, `partial` (dịch vụ công trực tuyến một phần) or `full` (toàn trình).
     #[schema(schema_with = crate::http::wire_schema::online_level)]
     pub online_level: OnlineLevel,
+    /// The papers the procedure asks for (thành phần hồ sơ).
+    pub components: Vec<ComponentDto>,
     /// When this version was made.
     pub created_at: DateTime<FixedOffset>,
 }
@@ -387,6 +390,12 @@ impl From<ProcedureVersion> for ProcedureDto {
                 })
                 .collect(),
             online_level: p.listing.online_level,
+            components: p
+                .listing
+                .components
+                .into_iter()
+                .map(ComponentDto::from)
+                .collect(),
             created_at: local(p.created_at),
         }
     }
@@ -426,6 +435,48 @@ pub struct ProcedureRequest {
     #[serde(default)]
     #[schema(schema_with = crate::http::wire_schema::online_level)]
     pub online_level: OnlineLevel,
+    /// The papers the procedure asks for (default none), at most 50, codes unique.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub components: Vec<ComponentDto>,
+}
+
+/// A paper a procedure asks for (thành phần hồ sơ); documents name it by `code`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentDto {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,50}$", example = "DON")]
+    pub code: String,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "\\S",
+        example = "Đơn đề nghị cấp giấy phép"
+    )]
+    pub name: String,
+    /// The dossier counts as digitized only with a file for it (default false).
+    #[serde(default)]
+    pub required: bool,
+}
+
+impl From<Component> for ComponentDto {
+    fn from(c: Component) -> Self {
+        Self {
+            code: c.code,
+            name: c.name,
+            required: c.required,
+        }
+    }
+}
+
+impl From<ComponentDto> for Component {
+    fn from(c: ComponentDto) -> Self {
+        Self {
+            code: c.code,
+            name: c.name,
+            required: c.required,
+        }
+    }
 }
 
 /// A fee or charge (phí, lệ phí).
@@ -490,6 +541,7 @@ impl ProcedureRequest {
                     })
                     .collect(),
                 online_level: self.online_level,
+                components: self.components.into_iter().map(Component::from).collect(),
             },
         })
     }

@@ -64,6 +64,8 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("{0}")]
+    RangeNotSatisfiable(String),
     #[error("the request is well-formed but invalid")]
     Validation(Vec<FieldError>),
     #[error("{0}")]
@@ -108,6 +110,11 @@ impl ApiError {
                 S::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported content type",
+            ),
+            Self::RangeNotSatisfiable(_) => (
+                S::RANGE_NOT_SATISFIABLE,
+                "range-not-satisfiable",
+                "Range not satisfiable",
             ),
             Self::Validation(_) | Self::UnprocessableEntity(_) => {
                 (S::UNPROCESSABLE_ENTITY, "validation", "Invalid request")
@@ -314,6 +321,18 @@ impl From<crate::service::ServiceError> for ApiError {
             S::Conflict(what) => Self::Conflict(what),
             S::StaleVersion(what) => Self::PreconditionFailed(what),
             S::IdempotencyMismatch(what) => Self::UnprocessableEntity(what),
+            S::Upload(e) => {
+                use crate::{service::documents::UploadError as U, storage::StorageError};
+                match e {
+                    U::Empty => Self::validation("body", "the file is empty"),
+                    U::UnsupportedType => Self::UnsupportedMediaType(e.to_string()),
+                    U::TooLarge { .. } => Self::PayloadTooLarge(e.to_string()),
+                    U::Interrupted(_) => Self::BadRequest(e.to_string()),
+                    U::Storage(StorageError::Backend(_)) => Self::ServiceUnavailable(e.to_string()),
+                    U::Storage(_) => Self::Internal(e.to_string()),
+                }
+            }
+            S::Integrity(what) => Self::Internal(what),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod conditional;
 pub mod csv_cell;
+pub mod documents;
 pub mod dossiers;
 pub mod error;
 pub mod exports;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(agencies::configure)
         .configure(catalogue::configure)
         .configure(dossiers::configure)
+        .configure(documents::configure)
         .configure(worklist::configure)
         .configure(exports::configure)
         .configure(stats::configure)

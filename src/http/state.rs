@@ -28,6 +28,8 @@ pub struct AppState {
     pub login_throttle: ThrottlePolicy,
     /// Applicant lookups per client address.
     pub public_limiter: RateLimiter,
+    /// Where documents' bytes are kept.
+    pub storage: crate::storage::DocumentStorage,
 }
 
 impl AppState {

@@ -56,6 +56,8 @@ pub enum WebhookEvent {
     PaymentReceived,
     #[serde(rename = "dossier.stopped")]
     Stopped,
+    #[serde(rename = "document.added")]
+    DocumentAdded,
 }
 
 impl From<WebhookEvent> for EventType {
@@ -78,6 +80,7 @@ impl From<WebhookEvent> for EventType {
             WebhookEvent::PaymentRequested => EventType::PaymentRequested,
             WebhookEvent::PaymentReceived => EventType::PaymentReceived,
             WebhookEvent::Stopped => EventType::Stopped,
+            WebhookEvent::DocumentAdded => EventType::DocumentAdded,
         }
     }
 }

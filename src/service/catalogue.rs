@@ -216,7 +216,7 @@ fn audited(
         "time_limit": p.rules.time_limit, "supplement_policy": p.rules.supplement_policy,
         "steps": p.rules.steps, "active": p.active, "receivable_anywhere": p.receivable_anywhere,
         "national_code": p.listing.national_code, "fees": p.listing.fees,
-        "online_level": p.listing.online_level,
+        "online_level": p.listing.online_level, "components": p.listing.components,
     });
     let agency = catalogue::get_unit(conn, &p.unit_code)?.agency_code;
     audit.record(conn, action, "procedure", &p.code, Some(&agency), changes)?;

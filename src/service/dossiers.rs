@@ -15,7 +15,7 @@ use crate::{
         Instant,
         applicant::{Applicant, ApplicantDraft},
         calendar::to_local,
-        deadline::{DueExplanation, Pause, time_used, working_time_left},
+        deadline::{DueExplanation, Pause, PauseKind, time_used, working_time_left},
         dossier::{
             self, Channel, Command, Dossier, HistoryAction, PauseChange, PaymentMethod,
             PaymentRequest, Status,
@@ -127,7 +127,7 @@ fn scope_of(
 
 /// Refuses `action` on the dossier; outside the caller's agencies the dossier does not exist for
 /// them (404, the same answer as an unknown code), inside the rules table decides (403).
-fn authorize_on(
+pub(super) fn authorize_on(
     conn: &mut DbConnection,
     who: &Principal,
     dossier: &Dossier,
@@ -300,6 +300,7 @@ fn receive_once(
             withdrawn_at: None,
             declined_at: None,
             stopped_at: None,
+            digitized: false,
             apology_due_at: None,
             external_ref: input.external_ref.clone(),
             lookup_secret_hash: sha256_hex(lookup_secret.as_bytes()),
@@ -401,7 +402,7 @@ fn receive_once(
     })
 }
 
-fn not_found(code: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
+pub(super) fn not_found(code: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
     move |e| match e {
         StoreError::NotFound => ServiceError::NotFound(format!("no dossier `{code}`")),
         other => other.into(),
@@ -665,6 +666,10 @@ pub fn act(
         let transition = dossier::decide(&calendar, &procedure.rules, &state, &input.command, at)?;
         let before = dossier.clone();
         dossier.apply(&transition, at, revision, Utc::now());
+        // A resolved dossier counts as digitized only with a file of its result.
+        if matches!(input.command, Command::Resolve { .. }) {
+            super::documents::refresh_digitized(conn, &mut dossier)?;
+        }
         if let Some(name) = input.to_user.as_deref() {
             check_recipient(
                 conn,
@@ -939,11 +944,20 @@ pub fn changes(
 
 /// The applicant's lookup: the dossier if code and secret match, otherwise `None` alike for an
 /// unknown code and a wrong secret.
+/// What the applicant sees of their dossier: the dossier, its procedure's name and, while a
+/// supplement is awaited, what was asked for.
+pub struct PublicView {
+    pub dossier: Dossier,
+    pub procedure_name: String,
+    /// The open request for supplement: its reason and the documents it names.
+    pub supplement: Option<(String, Vec<String>)>,
+}
+
 pub fn public_lookup(
     conn: &mut DbConnection,
     code: &str,
     secret: &str,
-) -> Result<Option<(Dossier, String)>, ServiceError> {
+) -> Result<Option<PublicView>, ServiceError> {
     let record = match store::get_dossier(conn, code) {
         Ok(record) => record,
         Err(StoreError::NotFound) => return Ok(None),
@@ -962,5 +976,17 @@ pub fn public_lookup(
     }
     let procedure =
         catalogue::procedure_version(conn, &record.procedure_code, record.procedure_version)?;
-    Ok(Some((record, procedure.name)))
+    let supplement = if record.status == Status::AwaitingSupplement {
+        store::pauses_of(conn, record.id)?
+            .into_iter()
+            .rfind(|p| p.ended_at.is_none() && p.kind == PauseKind::Supplement)
+            .map(|p| (p.reason, p.documents.0))
+    } else {
+        None
+    };
+    Ok(Some(PublicView {
+        dossier: record,
+        procedure_name: procedure.name,
+        supplement,
+    }))
 }

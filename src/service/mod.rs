@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod agencies;
 pub mod calendar;
 pub mod catalogue;
+pub mod documents;
 pub mod dossiers;
 pub mod idempotency;
 pub mod imports;
@@ -41,6 +42,12 @@ pub enum ServiceError {
     /// A replayed `Idempotency-Key` with a different body.
     #[error("{0}")]
     IdempotencyMismatch(String),
+    /// An upload's body was refused or could not be stored.
+    #[error(transparent)]
+    Upload(#[from] documents::UploadError),
+    /// A stored file is missing or its bytes no longer match its hash: a fault of ours.
+    #[error("{0}")]
+    Integrity(String),
 }
 
 /// What a write's `If-Match` asks of a versioned resource: any current version (`*`), or one of

@@ -16,12 +16,14 @@ use crate::{
     domain::{
         Instant,
         calendar::to_local,
+        document::DocumentKind,
         dossier::{Channel, Dossier, HistoryAction, PaymentMethod},
         procedure::Fee,
     },
     store::{
         DbConnection, StoreError,
         catalogue::{self, ProcedureVersion},
+        documents::{self, DocumentRecord},
         dossiers::{self as store, DossierFilter, EventRecord, PaymentRecord},
         feed::{self, ChangePosition},
         national_sync::{self, SyncState},
@@ -58,9 +60,9 @@ pub struct NationalRecord {
     pub loai_doi_tuong: String,
     pub danh_sach_le_phi: Vec<NationalFee>,
     pub danh_sach_ho_so_bo_sung: Vec<NationalSupplement>,
-    /// The submitted papers (none are kept yet).
+    /// The papers kept of the dossier (submitted and supplement documents).
     pub tai_lieu_nop: Vec<NationalDocument>,
-    /// The result's papers (none are kept yet).
+    /// The result's files.
     pub danh_sach_giay_to_ket_qua: Vec<NationalResultPaper>,
     /// 1 when a paper was digitised, else 0.
     pub ho_so_co_thanh_phan_so_hoa: String,
@@ -97,21 +99,29 @@ pub struct NationalSupplement {
     pub ngay_hen_tra_moi: String,
 }
 
+/// A paper of the dossier, digitized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct NationalDocument {
+    /// The document's id here.
     pub tep_dinh_kem_id: String,
     pub ten_tep_dinh_kem: String,
+    /// The procedure's component it stands for; empty for none.
     pub ma_thanh_phan_ho_so: String,
+    /// Always 1: a kept paper is a digitized one.
     pub duoc_so_hoa: String,
+    /// 1 when taken from an earlier dossier of the applicant, else 0.
     pub duoc_tai_su_dung: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+/// A file of the result.
 pub struct NationalResultPaper {
     pub ten_giay_to: String,
+    /// The document's id here.
     pub giay_to_id: String,
+    /// Where the file is downloaded from this service (its API path).
     pub duong_dan_tep_tin_ket_qua: String,
 }
 
@@ -216,6 +226,7 @@ pub fn record_of(
     procedure: &ProcedureVersion,
     events: &[EventRecord],
     payments: &[PaymentRecord],
+    documents: &[DocumentRecord],
 ) -> NationalRecord {
     let applicant = dossier.applicant.particulars();
     let paid_online = payments
@@ -247,9 +258,35 @@ pub fn record_of(
         .to_owned(),
         danh_sach_le_phi: fees(&procedure.listing.fees, payments),
         danh_sach_ho_so_bo_sung: supplements(events),
-        tai_lieu_nop: Vec::new(),
-        danh_sach_giay_to_ket_qua: Vec::new(),
-        ho_so_co_thanh_phan_so_hoa: "0".to_owned(),
+        tai_lieu_nop: documents
+            .iter()
+            .filter(|d| d.kind.is_component())
+            .map(|d| NationalDocument {
+                tep_dinh_kem_id: d.id.to_string(),
+                ten_tep_dinh_kem: d.file_name.clone(),
+                ma_thanh_phan_ho_so: d.component_code.clone().unwrap_or_default(),
+                duoc_so_hoa: "1".to_owned(),
+                duoc_tai_su_dung: if d.reused { "1" } else { "0" }.to_owned(),
+            })
+            .collect(),
+        danh_sach_giay_to_ket_qua: documents
+            .iter()
+            .filter(|d| d.kind == DocumentKind::Result)
+            .map(|d| NationalResultPaper {
+                ten_giay_to: d.file_name.clone(),
+                giay_to_id: d.id.to_string(),
+                duong_dan_tep_tin_ket_qua: format!(
+                    "/api/v1/dossiers/{}/documents/{}/content",
+                    dossier.code, d.id
+                ),
+            })
+            .collect(),
+        ho_so_co_thanh_phan_so_hoa: if documents.iter().any(|d| d.kind.is_component()) {
+            "1"
+        } else {
+            "0"
+        }
+        .to_owned(),
         duoc_thanh_toan_truc_tuyen: if paid_online { "2" } else { "0" }.to_owned(),
     }
 }
@@ -267,7 +304,14 @@ pub fn load_record(
     }
     let events = store::history(conn, dossier.id)?;
     let payments = store::payments_of(conn, dossier.id)?;
-    Ok(record_of(dossier, &procedures[&key], &events, &payments))
+    let documents = documents::of_dossier(conn, dossier.id)?;
+    Ok(record_of(
+        dossier,
+        &procedures[&key],
+        &events,
+        &payments,
+        &documents,
+    ))
 }
 
 /// A page of national records in change-feed order, and where a reader that has seen everything

@@ -65,10 +65,12 @@ pub enum EventType {
     PaymentReceived,
     /// Dừng xử lý.
     Stopped,
+    /// A document was added to the dossier (số hóa, bổ sung, kết quả).
+    DocumentAdded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 18] = [
         EventType::Received,
         EventType::Started,
         EventType::Forwarded,
@@ -86,6 +88,7 @@ impl EventType {
         EventType::PaymentRequested,
         EventType::PaymentReceived,
         EventType::Stopped,
+        EventType::DocumentAdded,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -107,6 +110,7 @@ impl EventType {
             EventType::PaymentRequested => "dossier.payment_requested",
             EventType::PaymentReceived => "dossier.payment_received",
             EventType::Stopped => "dossier.stopped",
+            EventType::DocumentAdded => "document.added",
         }
     }
 
@@ -575,7 +579,9 @@ mod tests {
     fn event_names_round_trip() {
         for event in EventType::ALL {
             assert_eq!(EventType::parse(event.as_str()), Some(event));
-            assert!(event.as_str().starts_with("dossier."));
+            assert!(
+                event.as_str().starts_with("dossier.") || event.as_str().starts_with("document.")
+            );
         }
         assert_eq!(EventType::parse("dossier.lost"), None);
     }

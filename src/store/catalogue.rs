@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::domain::Instant;
 
-use super::types::{Fees, Steps};
+use super::types::{Components, Fees, Steps};
 use super::{
     DbConnection, StoreError,
     schema::{procedure_versions, procedures, units},
@@ -207,6 +207,7 @@ struct VersionRow {
     national_code: Option<String>,
     fees: Fees,
     online_level: OnlineLevel,
+    components: Components,
 }
 
 fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
@@ -232,6 +233,7 @@ fn version_from_row(row: VersionRow) -> Result<ProcedureVersion, StoreError> {
             national_code: row.national_code,
             fees: row.fees.0,
             online_level: row.online_level,
+            components: row.components.0,
         },
         created_at: row.created_at,
     })
@@ -256,6 +258,7 @@ macro_rules! version_columns {
             procedure_versions::national_code,
             procedure_versions::fees,
             procedure_versions::online_level,
+            procedure_versions::components,
         )
     };
 }
@@ -284,6 +287,7 @@ fn insert_version(
             procedure_versions::national_code.eq(&draft.listing.national_code),
             procedure_versions::fees.eq(Fees(draft.listing.fees.clone())),
             procedure_versions::online_level.eq(draft.listing.online_level),
+            procedure_versions::components.eq(Components(draft.listing.components.clone())),
             procedure_versions::created_at.eq(Instant::now()),
         ))
         .execute(conn)?;

@@ -60,6 +60,7 @@ type DossierRow = (
     Checked<Option<Instant>>,
     Checked<Option<Instant>>,
     Checked<Option<Instant>>,
+    bool,
 );
 
 impl<DB: Backend> Queryable<dossiers::SqlType, DB> for Dossier
@@ -105,6 +106,7 @@ where
             submitted_at,
             declined_at,
             stopped_at,
+            digitized,
         ) = row;
         let at = |column: &str| format!("dossier {id} ({code}), column {column}");
         let current_step = current_step
@@ -133,6 +135,7 @@ where
             submitted_at: submitted_at.get(|| at("submitted_at"))?,
             declined_at: declined_at.get(|| at("declined_at"))?,
             stopped_at: stopped_at.get(|| at("stopped_at"))?,
+            digitized,
             external_ref,
             lookup_secret_hash,
             created_by,
@@ -203,6 +206,7 @@ macro_rules! dossier_values {
                 dossiers::submitted_at.eq(d.submitted_at),
                 dossiers::declined_at.eq(d.declined_at),
                 dossiers::stopped_at.eq(d.stopped_at),
+                dossiers::digitized.eq(d.digitized),
             ),
         )
     }};
@@ -628,6 +632,8 @@ pub struct StatsFilter {
     /// The dossier's first online payment was made in this range.
     pub paid_online_from: Option<Instant>,
     pub paid_online_to: Option<Instant>,
+    /// Digitized (số hóa) as it stands now.
+    pub digitized: Option<bool>,
     /// Open at this instant: received before it, neither resolved, withdrawn nor stopped before it.
     pub open_at: Option<Instant>,
     /// With `open_at`: how the dossier stood at that instant.
@@ -670,6 +676,7 @@ macro_rules! apply_stats_filter {
         };
         $crate::store::filter_when!(query, f.paid_online_from, |v| first_online_payment().ge(v));
         $crate::store::filter_when!(query, f.paid_online_to, |v| first_online_payment().le(v));
+        $crate::store::filter_when!(query, f.digitized, |v| dossiers::digitized.eq(v));
         if let Some(t) = f.open_at {
             query = query
                 .filter(dossiers::received_at.lt(t))

@@ -19,6 +19,7 @@ pub mod agencies;
 pub mod audit;
 pub mod calendar;
 pub mod catalogue;
+pub mod documents;
 pub mod dossiers;
 pub mod error;
 pub mod feed;

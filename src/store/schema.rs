@@ -91,6 +91,7 @@ diesel::table! {
         national_code -> Nullable<Text>,
         fees -> Text,
         online_level -> Text,
+        components -> Text,
     }
 }
 
@@ -139,6 +140,24 @@ diesel::table! {
         submitted_at -> Nullable<Timestamp>,
         declined_at -> Nullable<Timestamp>,
         stopped_at -> Nullable<Timestamp>,
+        digitized -> Bool,
+    }
+}
+
+diesel::table! {
+    dossier_documents (id) {
+        id -> BigInt,
+        dossier_id -> BigInt,
+        kind -> Text,
+        component_code -> Nullable<Text>,
+        file_name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        storage_key -> Text,
+        reused -> Bool,
+        uploaded_at -> Timestamp,
+        uploaded_by -> Text,
     }
 }
 
@@ -386,6 +405,8 @@ diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::allow_tables_to_appear_in_same_query!(dossiers, dossier_changes, dossier_deadline_notices);
 diesel::allow_tables_to_appear_in_same_query!(dossier_pauses, dossier_changes);
 diesel::allow_tables_to_appear_in_same_query!(dossier_payments, dossier_changes);
+diesel::allow_tables_to_appear_in_same_query!(dossier_documents, dossier_changes);
+diesel::allow_tables_to_appear_in_same_query!(dossier_documents, dossiers);
 diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     outbox_events,

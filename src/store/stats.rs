@@ -297,6 +297,8 @@ struct FactsSql {
     stopped_at: Option<Instant>,
     #[diesel(sql_type = Nullable<Timestamp>)]
     first_online_payment_at: Option<Instant>,
+    #[diesel(sql_type = Bool)]
+    digitized: bool,
     #[diesel(sql_type = Nullable<Text>)]
     outcome: Option<Outcome>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -331,7 +333,7 @@ pub fn facts_batch(
          withdrawn_at, declined_at, stopped_at, \
          (SELECT MIN(p.paid_at) FROM dossier_payments p \
           WHERE p.dossier_id = dossiers.id AND p.method = 'online') AS first_online_payment_at, \
-         outcome, result, working_minutes_used, limit_minutes FROM dossiers \
+         digitized, outcome, result, working_minutes_used, limit_minutes FROM dossiers \
          WHERE id > ? ORDER BY id LIMIT ?",
         &[Bind::BigInt(after_id), Bind::BigInt(limit)],
     )?;
@@ -369,6 +371,7 @@ pub fn facts_batch(
                 declined_at: r.declined_at,
                 stopped_at: r.stopped_at,
                 first_online_payment_at: r.first_online_payment_at,
+                digitized: r.digitized,
                 outcome: r.outcome,
                 result: r.result,
                 working_minutes_used: r.working_minutes_used,
@@ -464,6 +467,8 @@ struct SumSql {
     awaiting_payment: i64,
     #[diesel(sql_type = BigInt)]
     paid_online: i64,
+    #[diesel(sql_type = BigInt)]
+    digitized: i64,
 }
 
 /// Sums of counter rows: (row day or month, group key, channel) → counters.
@@ -536,6 +541,7 @@ fn sums(
                     stopped: r.stopped,
                     awaiting_payment: r.awaiting_payment,
                     paid_online: r.paid_online,
+                    digitized: r.digitized,
                 },
             )
         })

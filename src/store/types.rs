@@ -21,6 +21,7 @@ use crate::{
         applicant::Applicant,
         classification::Outcome,
         deadline::{DueExplanation, PauseKind, SupplementPolicy, TimeUnit},
+        document::DocumentKind,
         dossier::{Channel, HistoryAction, PaymentMethod, Resolution, Status},
         procedure::OnlineLevel,
         webhook::DeliveryStatus,
@@ -85,6 +86,7 @@ text_enum!(
     PauseKind,
     PaymentMethod,
     OnlineLevel,
+    DocumentKind,
 );
 
 sql_value!(Instant, Timestamp);
@@ -142,7 +144,20 @@ macro_rules! json_text {
     )+};
 }
 
-json_text!(Applicant, DueExplanation, Documents, Details, Steps, Fees);
+json_text!(
+    Applicant,
+    DueExplanation,
+    Documents,
+    Details,
+    Steps,
+    Fees,
+    Components
+);
+
+/// A procedure version's components (thành phần hồ sơ).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Components(pub Vec<crate::domain::document::Component>);
 
 /// A procedure version's fees.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -326,6 +326,7 @@ backend_tests! {
                 for path in [
                     format!("/api/v1/dossiers/{other_code}"), format!("/api/v1/dossiers/{other_code}/history"),
                     format!("/api/v1/dossiers/{other_code}/deadline"), format!("/api/v1/dossiers/{other_code}/payments"),
+                    format!("/api/v1/dossiers/{other_code}/documents"), format!("/api/v1/dossiers/{other_code}/documents/1/content"),
                     format!("/api/v1/units/{}", other.counter),
                     format!("/api/v1/dossiers/{other_import}"),
                     format!("/api/v1/procedures/{}", other.procedure), format!("/api/v1/procedures/{}/versions", other.procedure),
@@ -364,6 +365,7 @@ backend_tests! {
                 (w.delete(url(&format!("/api/v1/webhooks/{other_hook}"))), &refused),
                 (w.post(url(&format!("/api/v1/webhooks/{other_hook}/deliveries/1/redeliver"))), &refused),
                 (w.post(url("/api/v1/dossiers")).json(&receipt(other.procedure)), &[422]),
+                (w.post(url(&format!("/api/v1/dossiers/{other_code}/documents?kind=submitted&file_name=a.pdf"))).body("%PDF-1.7\n%%EOF\n"), &[404]),
                 (w.put(url("/api/v1/calendar/days/2030-01-02")).json(&json!({"kind": "holiday", "name": "x"})), &[403]),
                 (w.delete(url("/api/v1/calendar/days/2030-01-02")), &[403]),
                 (w.put(url("/api/v1/calendar/office-hours")).json(&office_hours), &[403, 422]),

@@ -40,6 +40,9 @@ fn caller_token(caller: &str) -> Option<String> {
     }
 }
 
+/// A paper to upload.
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n";
+
 fn receipt() -> Value {
     json!({"procedure_code": PROCEDURE, "applicant": {"name": "Nguyễn Văn A"}, "channel": "online"})
 }
@@ -57,6 +60,11 @@ backend_tests! {
             own.push(d["code"].as_str().unwrap().to_owned());
         }
         let dossier = format!("/api/v1/dossiers/{shared_code}");
+        let paper = app.client.post(app.url(&format!("{dossier}/documents?kind=submitted&file_name=don.pdf")))
+            .body(PDF).send().await.unwrap();
+        assert_eq!(paper.status(), 201);
+        let paper: Value = paper.json().await.unwrap();
+        let paper_id = paper["id"].as_i64().unwrap();
 
         // (method, path, body, expected status per caller in CALLERS order)
         // A body or path containing {caller} gets the caller's name, so creations do not collide.
@@ -104,6 +112,10 @@ backend_tests! {
             ("GET", format!("{dossier}/history"), None, read_dossier),
             ("GET", format!("{dossier}/deadline"), None, read_dossier),
             ("GET", format!("{dossier}/payments"), None, read_dossier),
+            ("GET", format!("{dossier}/documents"), None, read_dossier),
+            ("GET", format!("{dossier}/documents/{paper_id}/content"), None, read_dossier),
+            // The dossiers sit at the counter (unit MC); the portal did not submit them.
+            ("POST", "/api/v1/dossiers/{own}/documents?kind=submitted&file_name=a.pdf".into(), None, [201, 201, 201, 403, 201, 403, 403, 401]),
             ("POST", "/api/v1/dossiers/{own}/actions".into(), Some(json!({"action": "start"})), [200, 200, 200, 403, 200, 403, 403, 401]),
             ("GET", "/api/v1/audit".into(), None, [200, 403, 403, 403, 403, 200, 403, 401]),
             ("GET", "/api/v1/stats/summary?from=2025-01-01&to=2025-12-31&group_by=unit".into(), None, read_statistics),
@@ -138,7 +150,9 @@ backend_tests! {
                 if path.ends_with("/actions") {
                     request = request.header("If-Match", "\"1\"");
                 }
-                if path.starts_with("/api/v1/imports") {
+                if path.contains("/documents?") {
+                    request = request.header("content-type", "application/pdf").body(PDF);
+                } else if path.starts_with("/api/v1/imports") {
                     // A valid file with a header and no rows.
                     request = request.header("content-type", "text/csv").body(
                         "code,name,field,unit_code,time_limit_amount,time_limit_unit,supplement_policy,steps,active\n",
@@ -200,7 +214,9 @@ backend_tests! {
             if path.ends_with("/actions") {
                 request = request.header("If-Match", "\"2\"");
             }
-            if path.starts_with("/api/v1/imports") {
+            if path.contains("/documents?") {
+                request = request.header("content-type", "application/pdf").body(PDF);
+            } else if path.starts_with("/api/v1/imports") {
                 request = request.header("content-type", "text/csv").body(
                     "code,name,field,unit_code,time_limit_amount,time_limit_unit,supplement_policy,steps,active\n",
                 );

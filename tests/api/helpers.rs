@@ -116,6 +116,10 @@ pub fn test_config(target: DatabaseTarget) -> Config {
     config.jwt.secret = Some(TEST_JWT_SECRET.to_owned());
     // The tests' webhook receivers listen on the loopback interface.
     config.webhooks.allow_private = true;
+    // Each app keeps its documents in a directory of its own.
+    config.storage = motcua::config::StorageSettings::directory(&std::env::temp_dir().join(
+        format!("motcua-test-documents-{}", uuid::Uuid::new_v4().simple()),
+    ));
     config
 }
 

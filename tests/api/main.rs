@@ -9,6 +9,7 @@ mod calendar;
 mod catalogue;
 mod cli;
 mod crash;
+mod documents;
 mod dossiers;
 mod errors;
 mod exports;

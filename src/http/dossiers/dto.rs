@@ -503,6 +503,17 @@ pub struct PublicDossier {
     pub returned_at: Option<DateTime<FixedOffset>>,
     /// The new appointment, if the agency apologised for a delay.
     pub apology_due_at: Option<DateTime<FixedOffset>>,
+    /// While a supplement is awaited (`awaiting_supplement`): what the agency asked for; null
+    /// otherwise.
+    pub supplement: Option<PublicSupplement>,
+}
+
+/// A request for supplement as the applicant sees it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublicSupplement {
+    pub reason: String,
+    /// The documents asked for.
+    pub documents: Vec<String>,
 }
 
 /// A request for payment and, once paid, the payment (phí, lệ phí).

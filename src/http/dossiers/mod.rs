@@ -318,11 +318,15 @@ pub async fn public_lookup(
     let found = state
         .db(move |conn| service::public_lookup(conn, &code, &secret))
         .await?;
-    let (d, procedure_name) = found
+    let view = found
         .ok_or_else(|| ApiError::NotFound("no dossier with this code and secret".to_owned()))?;
+    let d = view.dossier;
     Ok(web::Json(PublicDossier {
         code: d.code,
-        procedure_name,
+        procedure_name: view.procedure_name,
+        supplement: view
+            .supplement
+            .map(|(reason, documents)| PublicSupplement { reason, documents }),
         status: d.status,
         national_status: d.status.national_code(),
         received_at: local_opt(d.received_at),

@@ -101,6 +101,9 @@ pub struct ListQuery {
     #[serde(default, deserialize_with = "deserialize_opt_instant")]
     #[param(value_type = Option<String>, format = DateTime)]
     pub paid_online_to: Option<DateTime<Utc>>,
+    /// `true`: digitized (a file for every required component and, once resolved, one of the
+    /// result); `false`: not (yet).
+    pub digitized: Option<bool>,
     /// Open at this instant: received before it, and neither resolved, withdrawn nor stopped
     /// before it (the statistics' carried-over and open-at-period-end columns).
     #[serde(default, deserialize_with = "deserialize_opt_instant")]
@@ -136,6 +139,7 @@ fn stats_filter(q: &ListQuery) -> Result<StatsFilter, ApiError> {
         stopped_to: q.stopped_to.map(Into::into),
         paid_online_from: q.paid_online_from.map(Into::into),
         paid_online_to: q.paid_online_to.map(Into::into),
+        digitized: q.digitized,
         open_at: q.open_at.map(Into::into),
         open_state: q.open_state.map(Into::into),
     })

@@ -141,6 +141,9 @@ pub struct SummaryRowDto {
     pub stopped: i64,
     /// Dossiers whose first online payment was made in [T₀, T₁).
     pub paid_online: i64,
+    /// Đã số hóa: received in [T₀, T₁) and digitized as they stand now (a file for every
+    /// required component and, once resolved, one of the result).
+    pub digitized: i64,
     /// Over the dossiers resolved in [T₀, T₁): the average working days used, from receipt (or
     /// the last restart of the clock under the `restart` supplement policy) to resolution, paused
     /// time excluded, on the working calendar as it was at resolution (3 decimals).
@@ -238,6 +241,11 @@ pub fn list_query(f: &DossierFilter) -> String {
     at(&mut params, "stopped_to", f.stats.stopped_to);
     at(&mut params, "paid_online_from", f.stats.paid_online_from);
     at(&mut params, "paid_online_to", f.stats.paid_online_to);
+    name_of(
+        &mut params,
+        "digitized",
+        f.stats.digitized.map(|d| if d { "true" } else { "false" }),
+    );
     at(&mut params, "open_at", f.stats.open_at);
     name_of(
         &mut params,
@@ -285,6 +293,7 @@ fn row_dto(row: &SummaryRow, day_minutes: i64) -> SummaryRowDto {
         declined: l.declined,
         stopped: l.stopped,
         paid_online: l.paid_online,
+        digitized: l.digitized,
         avg_working_days_used: round(l.avg_working_days_used(day_minutes), 3),
         avg_statutory_working_days: round(l.avg_statutory_days(day_minutes), 3),
         time_saved_share: round(l.time_saved_share(), 4),

@@ -59,6 +59,7 @@ fn download_columns() -> Vec<Cell> {
         count!("Không được tiếp nhận (declined)", declined),
         count!("Dừng xử lý (stopped)", stopped),
         count!("Thanh toán trực tuyến (paid_online)", paid_online),
+        count!("Đã số hóa (digitized)", digitized),
         (
             "Số ngày làm việc sử dụng bình quân (avg_working_days_used)",
             |r, m| CellValue::Days(r.line.avg_working_days_used(m)),

@@ -191,6 +191,7 @@ pub(super) fn procedure_row(
         online_level: f
             .parse("online_level", "none, partial or full", OnlineLevel::parse)
             .unwrap_or_default(),
+        components: f.json("components").unwrap_or_default(),
     };
     let draft = ProcedureDraft {
         name,

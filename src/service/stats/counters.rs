@@ -40,6 +40,7 @@ fn facts_before(
         declined_at: dossier.declined_at,
         stopped_at: dossier.stopped_at,
         first_online_payment_at,
+        digitized: dossier.digitized,
         outcome: dossier.outcome,
         result: dossier.result,
         working_minutes_used: time_used.0.filter(|_| resolved),
@@ -108,6 +109,7 @@ pub fn on_dossier_change(
         && b.dossier.due_at == after.due_at
         && b.dossier.resolved_at == after.resolved_at
         && b.dossier.withdrawn_at == after.withdrawn_at
+        && b.dossier.digitized == after.digitized
     {
         // Forward, start, apologize: nothing the report counts has changed.
         return Ok(());

@@ -85,10 +85,11 @@ pub enum Column {
     Declined,
     Stopped,
     PaidOnline,
+    Digitized,
 }
 
 impl Column {
-    pub const ALL: [Column; 19] = [
+    pub const ALL: [Column; 20] = [
         Self::CarriedOver,
         Self::Received,
         Self::ReceivedOnline,
@@ -108,6 +109,7 @@ impl Column {
         Self::Declined,
         Self::Stopped,
         Self::PaidOnline,
+        Self::Digitized,
     ];
 
     /// The JSON field name.
@@ -132,6 +134,7 @@ impl Column {
             Self::Declined => "declined",
             Self::Stopped => "stopped",
             Self::PaidOnline => "paid_online",
+            Self::Digitized => "digitized",
         }
     }
 
@@ -157,6 +160,7 @@ impl Column {
             Self::Declined => "Không được tiếp nhận",
             Self::Stopped => "Dừng xử lý",
             Self::PaidOnline => "Thanh toán trực tuyến",
+            Self::Digitized => "Đã số hóa",
         }
     }
 
@@ -181,6 +185,7 @@ impl Column {
             Self::Declined => l.declined,
             Self::Stopped => l.stopped,
             Self::PaidOnline => l.paid_online,
+            Self::Digitized => l.digitized,
         }
     }
 }
@@ -303,6 +308,11 @@ impl SummaryRow {
             Column::PaidOnline => {
                 f.stats.paid_online_from = Some(start);
                 f.stats.paid_online_to = Some(last);
+            }
+            // Received in the period and digitized now.
+            Column::Digitized => {
+                received(&mut f);
+                f.stats.digitized = Some(true);
             }
         }
         Some(f)
