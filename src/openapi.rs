@@ -37,7 +37,7 @@ validation problems, `errors[]` naming each invalid field."
         catalogue::put_procedure, catalogue::procedure_versions,
         dossiers::receive, dossiers::list, dossiers::get_dossier, dossiers::act, dossiers::history,
         dossiers::deadline, dossiers::payments, dossiers::public_lookup,
-        documents::upload, documents::list, documents::content, worklist::worklist, audit::list,
+        documents::upload, documents::reuse, documents::list, documents::content, worklist::worklist, audit::list,
         accounts::token, accounts::create_client, accounts::list_clients,
         accounts::create_user, accounts::list_users, accounts::get_user, accounts::patch_user,
         webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::deliveries,

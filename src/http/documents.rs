@@ -21,13 +21,14 @@ use super::{
     auth::Caller,
     conditional::{EntityTag, TagList, parse_tag_list},
     error::{ApiError, Problem},
-    extract::ApiQuery,
+    extract::{ApiJson, ApiQuery},
     state::AppState,
     time::local,
 };
 use crate::{
-    domain::document::DocumentKind,
+    domain::document::{DocumentKind, FileType},
     service::documents::{self as service, UploadError},
+    storage::WrittenObject,
     store::documents::DocumentRecord,
 };
 
@@ -315,6 +316,96 @@ where
     )
     .await
     .map_err(UploadError::into_api)?;
+    record(state, caller, target, written, file_type).await
+}
+
+/// A paper to take from an earlier dossier of the same applicant.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReuseRequest {
+    /// The document, of another dossier the caller may read.
+    #[schema(minimum = 1, maximum = 9007199254740991_i64)]
+    pub document_id: i64,
+    /// The component of this dossier's procedure it stands for.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,50}$")]
+    pub component: Option<String>,
+}
+
+/// Takes a digitized paper of an earlier dossier of the same applicant into this one (tái sử dụng
+/// dữ liệu số hóa): a copy of its file becomes a `submitted` document marked `reused`.
+///
+/// Both dossiers must name the same applicant identity number, the paper must not be a result, and
+/// the caller must be allowed to read the earlier dossier and to add papers to this one now (422
+/// under `document_id` otherwise, or as an upload is refused).
+#[utoipa::path(
+    post, path = "/api/v1/dossiers/{code}/documents/reused", tag = "documents", operation_id = "reuse_document",
+    params(DossierCodePath), request_body = ReuseRequest, security(("bearer" = [])),
+    responses(
+        (status = 201, body = DocumentDto, headers(("Location" = String))),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "Papers may not be added in the dossier's status"),
+    )
+)]
+pub async fn reuse(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<DossierCodePath>,
+    body: ApiJson<ReuseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner().code;
+    let ReuseRequest {
+        document_id,
+        component,
+    } = body.0;
+    let plan = state
+        .db_as(caller.clone(), move |conn, caller| {
+            service::prepare_reuse(
+                conn,
+                &caller.principal,
+                &code,
+                document_id,
+                component.as_deref(),
+            )
+        })
+        .await?;
+    let (source, target) = (plan.source, plan.target);
+    let file_type = FileType::from_mime(&source.content_type).ok_or_else(|| {
+        ApiError::Internal(format!(
+            "document {}: unknown type {}",
+            source.id, source.content_type
+        ))
+    })?;
+    state
+        .storage
+        .copy(&source.storage_key, &target.storage_key)
+        .await
+        .map_err(|e| match e {
+            crate::storage::StorageError::Missing(_) => ApiError::Internal(format!(
+                "document {}: the stored file is missing",
+                source.id
+            )),
+            other => ApiError::ServiceUnavailable(other.to_string()),
+        })?;
+    let written = WrittenObject {
+        key: target.storage_key.clone(),
+        size: u64::try_from(source.size).unwrap_or_default(),
+        sha256: source.sha256.clone(),
+    };
+    // The copy is what the earlier dossier holds only if its bytes still match their hash.
+    if let Err(e) = verified_size(&state, &source).await {
+        let _ = state.storage.delete(&written.key).await;
+        return Err(e);
+    }
+    record(&state, caller, target, written, file_type).await
+}
+
+/// Records a stored object as a document, or removes the object again.
+async fn record(
+    state: &AppState,
+    caller: Caller,
+    target: service::UploadTarget,
+    written: WrittenObject,
+    file_type: FileType,
+) -> Result<HttpResponse, ApiError> {
     let calendars = state.calendar.clone();
     let recorded = {
         let (target, written) = (target.clone(), written.clone());
@@ -390,7 +481,6 @@ pub async fn list(
     params(
         DocumentPath,
         ("Range" = Option<String>, Header, description = "one byte range, e.g. bytes=0-1023", pattern = "^bytes=[0-9]*-[0-9]*(,[ ]*[0-9]*-[0-9]*)*$"),
-        ("If-None-Match" = Option<String>, Header, description = "the ETag of a copy held (\"<sha256>\"), a comma-separated list of them, or *", pattern = "^(\\*|(W/)?\"[^\"]*\"([ \t]*,[ \t]*(W/)?\"[^\"]*\")*)$"),
     ),
     security(("bearer" = [])),
     responses(
@@ -561,5 +651,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get(list)
             .post(upload),
     )
+    .service(web::resource("/api/v1/dossiers/{code}/documents/reused").post(reuse))
     .service(web::resource("/api/v1/dossiers/{code}/documents/{id}/content").get(content));
 }

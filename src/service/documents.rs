@@ -63,6 +63,8 @@ pub struct UploadTarget {
     pub file_name: Option<String>,
     /// Where its bytes go.
     pub storage_key: String,
+    /// Taken from an earlier dossier of the same applicant (tái sử dụng).
+    pub reused: bool,
 }
 
 /// The action that adds a document of `kind`.
@@ -152,7 +154,64 @@ pub fn prepare_upload(
         kind,
         component_code: component.map(str::to_owned),
         file_name,
+        reused: false,
     })
+}
+
+/// A paper of an earlier dossier of the same applicant, to be taken into this one (tái sử dụng
+/// dữ liệu số hóa): what to copy, and where.
+#[derive(Debug, Clone)]
+pub struct Reuse {
+    pub target: UploadTarget,
+    pub source: DocumentRecord,
+}
+
+/// Checks a reuse: the caller may add a `submitted` paper to `code` now, may read the dossier the
+/// paper comes from, the paper is one (not a result), and both dossiers name the same applicant by
+/// identity number.
+pub fn prepare_reuse(
+    conn: &mut DbConnection,
+    who: &Principal,
+    code: &str,
+    document_id: i64,
+    component: Option<&str>,
+) -> Result<Reuse, ServiceError> {
+    let mut target = prepare_upload(conn, who, code, DocumentKind::Submitted, component, None)?;
+    let unknown = || {
+        ServiceError::Invalid(vec![(
+            "document_id".into(),
+            format!("no document {document_id} in a dossier you may read"),
+        )])
+    };
+    let source = match store::by_id(conn, document_id) {
+        Ok(source) => source,
+        Err(StoreError::NotFound) => return Err(unknown()),
+        Err(e) => return Err(e.into()),
+    };
+    let origin = dossier_store::get_dossier_by_id(conn, source.dossier_id)?;
+    match super::dossiers::get(conn, who, &origin.code) {
+        Ok(_) => {}
+        Err(ServiceError::NotFound(_) | ServiceError::Denied(_)) => return Err(unknown()),
+        Err(e) => return Err(e),
+    }
+    let dossier = dossier_store::get_dossier(conn, code)?;
+    let invalid = |message: String| ServiceError::Invalid(vec![("document_id".into(), message)]);
+    if origin.id == dossier.id {
+        return Err(invalid("the document is this dossier's already".into()));
+    }
+    if !source.kind.is_component() {
+        return Err(invalid("a result is not a paper to reuse".into()));
+    }
+    let id_of = |d: &Dossier| d.applicant.particulars().id_number.clone();
+    if id_of(&dossier).is_none() || id_of(&dossier) != id_of(&origin) {
+        return Err(invalid(format!(
+            "dossier `{}` is not of this dossier's applicant (both must name the same identity number)",
+            origin.code
+        )));
+    }
+    target.file_name = Some(source.file_name.clone());
+    target.reused = true;
+    Ok(Reuse { target, source })
 }
 
 /// Streams `body` into storage under `key`: its first bytes decide its type (nothing is written
@@ -255,7 +314,7 @@ pub fn record_upload(
                 size,
                 sha256: &written.sha256,
                 storage_key: &written.key,
-                reused: false,
+                reused: target.reused,
                 uploaded_at: Instant::now(),
                 uploaded_by: &who.subject,
             },
@@ -291,6 +350,7 @@ pub fn record_upload(
             "content_type": record.content_type,
             "size": record.size,
             "sha256": record.sha256,
+            "reused": record.reused,
             "digitized": dossier.digitized,
         });
         audit.record(

@@ -171,6 +171,11 @@ impl DocumentStorage {
         Ok((size, hex(&hasher.finalize())))
     }
 
+    /// Copies an object inside the storage (server-side on S3).
+    pub async fn copy(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        Ok(self.store.copy(&Path::from(from), &Path::from(to)).await?)
+    }
+
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         match self.store.delete(&Path::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),

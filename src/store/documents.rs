@@ -95,6 +95,14 @@ pub fn get(
         .first(conn)?)
 }
 
+/// A document by its id alone (a reuse names one of another dossier).
+pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<DocumentRecord, StoreError> {
+    Ok(dossier_documents::table
+        .filter(dossier_documents::id.eq(id))
+        .select(DocumentRecord::as_select())
+        .first(conn)?)
+}
+
 /// What a dossier holds, for [`crate::domain::document::is_digitized`].
 pub fn held(conn: &mut DbConnection, dossier_id: i64) -> Result<HeldDocuments, StoreError> {
     let rows: Vec<(DocumentKind, Option<String>)> = dossier_documents::table

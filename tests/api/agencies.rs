@@ -366,6 +366,7 @@ backend_tests! {
                 (w.post(url(&format!("/api/v1/webhooks/{other_hook}/deliveries/1/redeliver"))), &refused),
                 (w.post(url("/api/v1/dossiers")).json(&receipt(other.procedure)), &[422]),
                 (w.post(url(&format!("/api/v1/dossiers/{other_code}/documents?kind=submitted&file_name=a.pdf"))).body("%PDF-1.7\n%%EOF\n"), &[404]),
+                (w.post(url(&format!("/api/v1/dossiers/{other_code}/documents/reused"))).json(&json!({"document_id": 1})), &[404]),
                 (w.put(url("/api/v1/calendar/days/2030-01-02")).json(&json!({"kind": "holiday", "name": "x"})), &[403]),
                 (w.delete(url("/api/v1/calendar/days/2030-01-02")), &[403]),
                 (w.put(url("/api/v1/calendar/office-hours")).json(&office_hours), &[403, 422]),

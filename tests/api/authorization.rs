@@ -116,6 +116,9 @@ backend_tests! {
             ("GET", format!("{dossier}/documents/{paper_id}/content"), None, read_dossier),
             // The dossiers sit at the counter (unit MC); the portal did not submit them.
             ("POST", "/api/v1/dossiers/{own}/documents?kind=submitted&file_name=a.pdf".into(), None, [201, 201, 201, 403, 201, 403, 403, 401]),
+            // The shared dossier's paper has no applicant identity number to match: refused after
+            // the caller's rights are checked.
+            ("POST", "/api/v1/dossiers/{own}/documents/reused".into(), Some(json!({"document_id": paper_id})), [422, 422, 422, 403, 422, 403, 403, 401]),
             ("POST", "/api/v1/dossiers/{own}/actions".into(), Some(json!({"action": "start"})), [200, 200, 200, 403, 200, 403, 403, 401]),
             ("GET", "/api/v1/audit".into(), None, [200, 403, 403, 403, 403, 200, 403, 401]),
             ("GET", "/api/v1/stats/summary?from=2025-01-01&to=2025-12-31&group_by=unit".into(), None, read_statistics),

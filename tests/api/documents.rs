@@ -473,9 +473,37 @@ storage_tests! {
         assert_eq!(documents(app, &code).await["digitized"], true);
         assert_eq!(report().await, (1, 1));
 
+        // A later dossier of the same applicant takes the form in again (tái sử dụng): a copy of the
+        // file, marked reused; a result, or a paper of another applicant, cannot be taken.
+        let later = receive(app, "2025-04-28T09:00:00+07:00").await;
+        let reuse = |body: Value| {
+            let later = later.clone();
+            async move {
+                app.client.post(app.url(&format!("/api/v1/dossiers/{later}/documents/reused"))).json(&body).send().await.unwrap()
+            }
+        };
+        let taken = expect_json(reuse(json!({"document_id": first["id"], "component": "DON"})).await, 201).await;
+        assert_eq!((taken["reused"].clone(), taken["kind"].clone()), (json!(true), json!("submitted")));
+        assert_eq!((taken["sha256"].clone(), taken["file_name"].clone()), (first["sha256"].clone(), first["file_name"].clone()));
+        let copy = app.client.get(app.url(&format!("/api/v1/dossiers/{later}/documents/{}/content", taken["id"]))).send().await.unwrap();
+        assert_eq!(copy.bytes().await.unwrap().as_ref(), form.as_slice());
+        let results = documents(app, &code).await;
+        let result_id = results["items"].as_array().unwrap().iter().find(|d| d["kind"] == "result").unwrap()["id"].clone();
+        let p = expect_problem(reuse(json!({"document_id": result_id})).await, 422).await;
+        assert_eq!(p["errors"][0]["field"], "document_id", "{p}");
+        expect_problem(reuse(json!({"document_id": 999_999})).await, 422).await;
+        let stranger = expect_json(app.post_json("/api/v1/dossiers", &json!({
+            "procedure_code": PROCEDURE, "applicant": {"name": "Lê Văn C", "id_number": "079090009999"},
+            "channel": "direct", "received_at": "2025-04-28T10:00:00+07:00",
+        })).await, 201).await;
+        let taken_elsewhere = app.client.post(app.url(&format!("/api/v1/dossiers/{}/documents/reused", stranger["code"].as_str().unwrap())))
+            .json(&json!({"document_id": first["id"]})).send().await.unwrap();
+        let p = expect_problem(taken_elsewhere, 422).await;
+        assert!(p["errors"][0]["message"].as_str().unwrap().contains("applicant"), "{p}");
+
         // Every upload is in the audit log.
         assert_eq!(audited(app, &code, "document.add").await.len(), 5);
-        assert_eq!(stored_keys(&s.storage).await.len(), 5);
+        assert_eq!(stored_keys(&s.storage).await.len(), 6, "five files and the reused copy");
     }
 
     /// Wrong type, empty body, oversized body, unknown component, wrong kind for the status, a path
