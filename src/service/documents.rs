@@ -20,7 +20,7 @@ use crate::{
     auth::policy::{Action, Principal, Role},
     domain::{
         Instant,
-        document::{self, DocumentKind, FileType, SNIFF_BYTES, check_file_name, sniff},
+        document::{self, Component, DocumentKind, FileType, SNIFF_BYTES, check_file_name, sniff},
         dossier::Dossier,
     },
     storage::{DocumentStorage, StorageError, StoredObject, WrittenObject},
@@ -320,14 +320,11 @@ pub fn record_upload(
             },
         )?;
         let before = dossier.clone();
-        refresh_digitized(conn, &mut dossier)?;
+        let procedure =
+            catalogue::procedure_version(conn, &dossier.procedure_code, dossier.procedure_version)?;
+        refresh_digitized(conn, &procedure.listing.components, &mut dossier)?;
         if dossier.digitized != before.digitized {
             store::set_digitized(conn, dossier.id, dossier.digitized)?;
-            let procedure = catalogue::procedure_version(
-                conn,
-                &dossier.procedure_code,
-                dossier.procedure_version,
-            )?;
             let (_, calendar) = calendars.get(conn)?;
             let pauses = dossier_store::pauses_of(conn, dossier.id)?;
             super::stats::on_dossier_change(
@@ -376,20 +373,15 @@ pub fn record_upload(
     })
 }
 
-/// Sets `dossier.digitized` from the documents it holds and its procedure's components (call it
+/// Sets `dossier.digitized` from the documents it holds and its procedure's `components` (call it
 /// inside the transaction that changed either; the caller writes the dossier).
 pub fn refresh_digitized(
     conn: &mut DbConnection,
+    components: &[Component],
     dossier: &mut Dossier,
 ) -> Result<(), ServiceError> {
-    let procedure =
-        catalogue::procedure_version(conn, &dossier.procedure_code, dossier.procedure_version)?;
     let held = store::held(conn, dossier.id)?;
-    dossier.digitized = document::is_digitized(
-        &procedure.listing.components,
-        &held,
-        dossier.resolved_at.is_some(),
-    );
+    dossier.digitized = document::is_digitized(components, &held, dossier.resolved_at.is_some());
     Ok(())
 }
 

@@ -668,7 +668,7 @@ pub fn act(
         dossier.apply(&transition, at, revision, Utc::now());
         // A resolved dossier counts as digitized only with a file of its result.
         if matches!(input.command, Command::Resolve { .. }) {
-            super::documents::refresh_digitized(conn, &mut dossier)?;
+            super::documents::refresh_digitized(conn, &procedure.listing.components, &mut dossier)?;
         }
         if let Some(name) = input.to_user.as_deref() {
             check_recipient(
